@@ -1,0 +1,116 @@
+/* zengen serve: the data-center server. */
+#include "cli.h"
+#include "api/api.h"
+#include "audit/audit.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "http/server.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+int zg_cmd_serve(int argc, char **argv)
+{
+    static const char *u = "zengen serve --data DIR [--listen HOST:PORT] [--web DIR] "
+                           "[--threads N] [--tls-cert PEM --tls-key PEM] [--k-min N] "
+                           "[--no-access-log]";
+    struct zg_args a;
+    if (zg_args_init(&a, argc, argv))
+        return zg_cli_usage(u, "too many arguments");
+    const char *listen = zg_args_opt(&a, "--listen");
+    const char *web = zg_args_opt(&a, "--web");
+    const char *threads = zg_args_opt(&a, "--threads");
+    const char *cert = zg_args_opt(&a, "--tls-cert"), *key = zg_args_opt(&a, "--tls-key");
+    const char *kmin = zg_args_opt(&a, "--k-min");
+    bool no_log = zg_args_flag(&a, "--no-access-log");
+    struct zg_server_options opt = {0};
+    char host[64] = "127.0.0.1";
+    opt.port = 8080;
+    if (listen) {
+        const char *colon = strrchr(listen, ':');
+        char *end = NULL;
+        unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+        if (!colon || !*(colon + 1) || *end || port == 0 || port > 65535 ||
+            (size_t)(colon - listen) >= sizeof(host))
+            return zg_cli_usage(u, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+        const char *h = listen;
+        size_t hl = (size_t)(colon - listen);
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+            h++;
+            hl -= 2;
+        }
+        snprintf(host, sizeof(host), "%.*s", (int)hl, h);
+        opt.port = (unsigned)port;
+    }
+    opt.host = host;
+    if (threads) {
+        char *end = NULL;
+        unsigned long t = strtoul(threads, &end, 10);
+        if (!*threads || *end || t < 1 || t > 256)
+            return zg_cli_usage(u, "--threads must be 1..256");
+        opt.threads = (unsigned)t;
+    }
+    opt.tls_cert = cert;
+    opt.tls_key = key;
+
+    struct zg_app app;
+    memset(&app, 0, sizeof(app));
+    app.policy.k_min = 5;
+    if (kmin) {
+        char *end = NULL;
+        long k = strtol(kmin, &end, 10);
+        if (!*kmin || *end || k < 1 || k > 1000)
+            return zg_cli_usage(u, "--k-min must be 1..1000");
+        app.policy.k_min = (int)k;
+    }
+    struct zg_error err;
+    zg_error_clear(&err);
+    int rc = zg_cli_open(&a, &app.dd, NULL, &err);
+    if (rc)
+        return zg_cli_fail(&err);
+    if ((rc = zg_args_done(&a, u)))
+        return rc;
+    app.web_dir = web ? web : getenv("ZENGEN_WEB") ? getenv("ZENGEN_WEB") : ZG_WEB_DIR;
+    app.routes = zg_api_routes;
+    app.nroutes = zg_api_nroutes;
+    app.access_log = !no_log;
+    app.started_at = zg_clock_now();
+
+    /* signals are taken by this thread only: block them before any thread starts */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    unsigned nthreads = opt.threads ? opt.threads : 0;
+    if (!nthreads) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        nthreads = cores > 0 ? (unsigned)cores * 4 : 8;
+        if (nthreads < 8)
+            nthreads = 8;
+        opt.threads = nthreads;
+    }
+    struct zg_server *srv = NULL;
+    if ((rc = zg_pool_open(&app.dd, nthreads + 2, &app.pool, &err)) ||
+        (rc = zg_audit_open(&app.dd, &app.audit, &err)) ||
+        (rc = zg_server_start(&app, &opt, &srv, &err))) {
+        zg_audit_close(app.audit);
+        zg_pool_close(app.pool);
+        zg_datadir_close(&app.dd);
+        return zg_cli_fail(&err);
+    }
+    bool v6 = strchr(host, ':') != NULL;
+    zg_log(ZG_LOG_INFO, "listening on %s://%s%s%s:%u (data %s, %u threads)",
+           app.tls ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", opt.port, app.dd.path,
+           nthreads);
+    int sig = 0;
+    sigwait(&set, &sig);
+    zg_log(ZG_LOG_INFO, "stopping on signal %d", sig);
+    zg_server_stop(srv);
+    zg_audit_close(app.audit);
+    zg_pool_close(app.pool);
+    zg_datadir_close(&app.dd);
+    return ZG_EXIT_OK;
+}

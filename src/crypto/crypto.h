@@ -1,0 +1,56 @@
+/* Hashing, random bytes, encodings and authenticated encryption (libsodium). */
+#ifndef ZG_CRYPTO_H
+#define ZG_CRYPTO_H
+
+#include "common/compat.h"
+
+#define ZG_SHA256_LEN 32
+#define ZG_SHA256_HEX 65 /* 64 hex digits + NUL */
+#define ZG_KEY_LEN 32
+
+/* Initialises libsodium and liboath; call once at start. Returns 0 or ZG_EINTERNAL. */
+int zg_crypto_init(void) ZG_MUST_CHECK;
+
+/* Fills buf with n cryptographically secure random bytes. */
+void zg_random_bytes(void *buf, size_t n);
+
+/* Uniform random integer in [0, upper). */
+uint32_t zg_random_uniform(uint32_t upper);
+
+/* SHA-256 of data into out[32]. */
+void zg_sha256(const void *data, size_t n, unsigned char out[ZG_SHA256_LEN]);
+
+/* SHA-256 as lowercase hex into out[65]. */
+void zg_sha256_hex(const void *data, size_t n, char out[ZG_SHA256_HEX]);
+
+/* HMAC-SHA-256 of data under key into out[32]. */
+void zg_hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t n,
+                    unsigned char out[ZG_SHA256_LEN]);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void zg_hex_encode(const unsigned char *in, size_t n, char *out);
+
+/* Decodes 2n hex digits into out[n]. Returns 0 or ZG_EINVAL. */
+int zg_hex_decode(const char *hex, unsigned char *out, size_t n) ZG_MUST_CHECK;
+
+/* Constant-time comparison of n bytes; true when equal. */
+bool zg_ct_equal(const void *a, const void *b, size_t n);
+
+/* A random token of `nbytes` entropy as URL-safe base64 without padding into out
+ * (needs 4*nbytes/3+2 bytes). */
+void zg_random_token(size_t nbytes, char *out, size_t outsz);
+
+/* Encrypts plaintext with XChaCha20-Poly1305 under key; output is hex(nonce||ciphertext),
+ * malloc'd into *out (caller frees). Returns 0 or ZG_ENOMEM. */
+int zg_seal_hex(const unsigned char key[ZG_KEY_LEN], const void *plain, size_t n, char **out)
+    ZG_MUST_CHECK;
+
+/* Reverses zg_seal_hex; *out is malloc'd and NUL-terminated, *outlen its length.
+ * Returns 0, ZG_ECORRUPT when authentication fails, or ZG_ENOMEM. */
+int zg_open_hex(const unsigned char key[ZG_KEY_LEN], const char *hex, char **out, size_t *outlen)
+    ZG_MUST_CHECK;
+
+/* Wipes n bytes (not optimised away). */
+void zg_wipe(void *p, size_t n);
+
+#endif

@@ -1,0 +1,798 @@
+/* libmicrohttpd server and the request pipeline: route → authenticate → CSRF → policy →
+ * (audit attempt) → handler → audit result → respond. */
+#include "server.h"
+#include "router.h"
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "crypto/crypto.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_BODY ((size_t)1 << 20)
+#define ARENA_LIMIT ((size_t)32 << 20)
+
+struct zg_server {
+    struct MHD_Daemon *d;
+    struct zg_app *app;
+    char *cert, *key;
+};
+
+enum ctx_state { CTX_NEW, CTX_READING, CTX_DISCARD };
+
+struct reqctx {
+    struct zg_req req;
+    struct MHD_Connection *conn;
+    struct zg_buf body;
+    int route_idx;
+    int64_t t0;
+    size_t bytes_out;
+    int status_out;
+    bool overflow;
+};
+
+/* ------------------------------------------------------------------ small helpers ---- */
+
+static const char *hdr(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static const char *query_fn(struct zg_req *req, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)req->transport,
+                                       MHD_GET_ARGUMENT_KIND, name);
+}
+
+static void client_ip(struct MHD_Connection *c, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "unknown");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)outsz);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)outsz);
+}
+
+static bool unsafe_method(const char *m)
+{
+    return strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "OPTIONS");
+}
+
+static void add_common_headers(struct zg_app *app, struct MHD_Response *r, const char *rid,
+                               bool html)
+{
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+    if (html)
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                                "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+                                "form-action 'self'");
+    else
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
+    if (app->tls)
+        MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+    if (rid)
+        MHD_add_response_header(r, "X-Request-Id", rid);
+}
+
+static unsigned status_class(int status)
+{
+    unsigned c = (unsigned)status / 100;
+    return c >= 1 && c <= 5 ? c - 1 : 4;
+}
+
+static void record_latency(struct zg_metrics *m, int64_t us)
+{
+    static const int64_t bounds_ms[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500};
+    size_t i = 0;
+    while (i < ZG_ARRAY_LEN(bounds_ms) && us > bounds_ms[i] * 1000)
+        i++;
+    atomic_fetch_add(&m->latency_buckets[i], 1);
+    atomic_fetch_add(&m->latency_sum_us, (uint_fast64_t)us);
+    atomic_fetch_add(&m->latency_count, 1);
+}
+
+/* Sends a buffer; takes ownership of body (malloc'd) when must_free. */
+static enum MHD_Result send_body(struct reqctx *c, int status, const char *type, char *body,
+                                 size_t len, bool must_free)
+{
+    struct zg_req *req = &c->req;
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+    if (!r) {
+        if (must_free)
+            free(body);
+        return MHD_NO;
+    }
+    add_common_headers(req->app, r, req->request_id, false);
+    if (type)
+        MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (req->set_cookie)
+        MHD_add_response_header(r, "Set-Cookie", req->set_cookie);
+    if (req->retry_after > 0) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%lld", (long long)req->retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
+    if (status == 405 && req->route == NULL && req->path) {
+        char allow[128];
+        zg_router_allowed(req->app->routes, req->app->nroutes, req->path, allow, sizeof(allow));
+        MHD_add_response_header(r, "Allow", allow);
+    }
+    if (status == 401)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"zengen\"");
+    enum MHD_Result ret = MHD_queue_response(c->conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    c->bytes_out = len;
+    c->status_out = status;
+    return ret;
+}
+
+static enum MHD_Result send_json(struct reqctx *c, int status, json_t *j, const char *type)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!s)
+        return MHD_NO;
+    return send_body(c, status, type, s, strlen(s), true);
+}
+
+static enum MHD_Result send_problem(struct reqctx *c, int status, const char *slug,
+                                    const char *title, const char *detail, json_t *errors)
+{
+    json_t *p =
+        zg_http_problem(status, slug, title, detail, c->req.path, c->req.request_id);
+    if (errors)
+        json_object_set_new(p, "errors", errors);
+    return send_json(c, status, p, "application/problem+json");
+}
+
+/* ------------------------------------------------------------------------- audit ---- */
+
+static json_t *audit_event(struct reqctx *c, const char *phase, const char *outcome,
+                           const char *reason)
+{
+    struct zg_req *req = &c->req;
+    const struct zg_identity *w = &req->who;
+    const char *user = w->kind != ZG_AUTH_NONE ? w->login : req->audit_user;
+    json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "request_id", req->request_id,
+                           "phase", phase, "outcome", outcome, "method", req->method, "route",
+                           req->route ? req->route->path : req->path, "path", req->path, "ip",
+                           req->ip);
+    json_object_set_new(ev, "user", user && *user ? json_string(user) : json_null());
+    if (w->kind != ZG_AUTH_NONE || w->user_id) {
+        json_object_set_new(ev, "user_id", json_integer(w->user_id));
+        if (w->org_name[0])
+            json_object_set_new(ev, "org", json_string(w->org_name));
+        if (w->kind != ZG_AUTH_NONE || w->org_name[0])
+            json_object_set_new(ev, "role", json_string(zg_role_name(w->role)));
+    }
+    json_object_set_new(ev, "auth",
+                        json_string(w->kind == ZG_AUTH_SESSION ? "session"
+                                    : w->kind == ZG_AUTH_TOKEN ? "token"
+                                                               : "none"));
+    if (req->route) {
+        json_object_set_new(ev, "action", json_string(req->route->action));
+        json_object_set_new(ev, "resource", json_string(req->route->resource));
+        json_object_set_new(ev, "tier", json_string(zg_tier_name(req->route->tier)));
+    }
+    /* the tool: the token's name for machines, the user agent for people */
+    char tool[160];
+    if (w->kind == ZG_AUTH_TOKEN)
+        snprintf(tool, sizeof(tool), "token:%s", w->token_name);
+    else
+        snprintf(tool, sizeof(tool), "%.150s", req->user_agent ? req->user_agent : "");
+    json_object_set_new(ev, "tool", json_string(tool));
+    /* options: the query parameters and whatever the handler declared */
+    json_t *opts = req->audit_options ? json_deep_copy(req->audit_options) : json_object();
+    json_object_set_new(ev, "options", opts);
+    json_object_set_new(ev, "data", req->audit_data ? json_deep_copy(req->audit_data)
+                                                    : json_array());
+    if (reason && *reason)
+        json_object_set_new(ev, "reason", json_string(reason));
+    if (!strcmp(phase, "result")) {
+        json_object_set_new(ev, "status", json_integer(c->status_out));
+        json_object_set_new(ev, "bytes", json_integer((json_int_t)c->bytes_out));
+    }
+    return ev;
+}
+
+static int write_audit(struct reqctx *c, const char *phase, const char *outcome,
+                       const char *reason)
+{
+    if (c->req.route && (c->req.route->flags & ZG_R_NO_AUDIT))
+        return 0;
+    json_t *ev = audit_event(c, phase, outcome, reason);
+    int rc = zg_audit_append(c->req.app->audit, ev, true);
+    json_decref(ev);
+    if (rc) {
+        atomic_fetch_add(&c->req.app->metrics.audit_failures, 1);
+        zg_log(ZG_LOG_ERROR, "audit event for request %s could not be written",
+               c->req.request_id);
+    }
+    return rc;
+}
+
+/* --------------------------------------------------------------- query recording ---- */
+
+struct qctx {
+    json_t *obj;
+    int n;
+};
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct qctx *q = cls;
+    if (q->n++ >= 32 || !key)
+        return MHD_YES;
+    char v[201];
+    snprintf(v, sizeof(v), "%.200s", value ? value : "");
+    json_object_set_new(q->obj, key, json_string(v));
+    return MHD_YES;
+}
+
+/* ------------------------------------------------------------------- static files ---- */
+
+static const char *mime_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    static const struct {
+        const char *ext, *type;
+    } t[] = {{".html", "text/html; charset=utf-8"},
+             {".js", "text/javascript; charset=utf-8"},
+             {".mjs", "text/javascript; charset=utf-8"},
+             {".css", "text/css; charset=utf-8"},
+             {".json", "application/json"},
+             {".svg", "image/svg+xml"},
+             {".png", "image/png"},
+             {".ico", "image/x-icon"},
+             {".woff2", "font/woff2"},
+             {".txt", "text/plain; charset=utf-8"}};
+    for (size_t i = 0; dot && i < ZG_ARRAY_LEN(t); i++)
+        if (!strcmp(dot, t[i].ext))
+            return t[i].type;
+    return NULL;
+}
+
+static bool safe_static_path(const char *p)
+{
+    if (p[0] != '/' || strstr(p, "..") || strstr(p, "//"))
+        return false;
+    for (const char *s = p; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '/' || *s == '.' || *s == '-' || *s == '_'))
+            return false;
+    return strlen(p) < 512;
+}
+
+static enum MHD_Result serve_static(struct reqctx *c)
+{
+    struct zg_app *app = c->req.app;
+    const char *p = c->req.path;
+    if (!strcmp(p, "/"))
+        p = "/index.html";
+    const char *type = mime_of(p);
+    if (!app->web_dir || !safe_static_path(p) || !type)
+        return send_problem(c, 404, "not-found", "Not found", "no such page or file", NULL);
+    char full[1200];
+    snprintf(full, sizeof(full), "%s%s", app->web_dir, p);
+    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return send_problem(c, 404, "not-found", "Not found", "no such page or file", NULL);
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    add_common_headers(app, r, c->req.request_id, strstr(type, "text/html") != NULL);
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result ret = MHD_queue_response(c->conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    c->bytes_out = (size_t)sb.st_size;
+    c->status_out = 200;
+    return ret;
+}
+
+/* --------------------------------------------------------------------- pipeline ---- */
+
+/* Authenticates from Authorization: Bearer or the session cookie. Returns 0 (who may be NONE
+ * when no credentials were sent), or ZG_EAUTH when credentials were sent but are bad. */
+static int authenticate(struct reqctx *c, struct zg_error *err)
+{
+    struct zg_req *req = &c->req;
+    const char *authz = hdr(c->conn, MHD_HTTP_HEADER_AUTHORIZATION);
+    sqlite3 *db = req->conns->db;
+    if (authz) {
+        if (strncasecmp(authz, "Bearer ", 7) != 0)
+            return zg_error_set(err, ZG_EAUTH, "", "Authorization must use the Bearer scheme");
+        const char *t = authz + 7;
+        while (*t == ' ')
+            t++;
+        return zg_auth_bearer(db, t, &req->who, err);
+    }
+    const char *cookie = MHD_lookup_connection_value(c->conn, MHD_COOKIE_KIND, "zg_session");
+    if (cookie) {
+        int rc = zg_auth_session(db, cookie, &req->who, err);
+        if (rc && req->route->tier == ZG_TIER_PUBLIC) {
+            /* a stale cookie must not block signing in again */
+            memset(&req->who, 0, sizeof(req->who));
+            return 0;
+        }
+        return rc;
+    }
+    return 0;
+}
+
+static enum MHD_Result deny(struct reqctx *c, int status, const char *slug, const char *title,
+                            const char *detail)
+{
+    atomic_fetch_add(&c->req.app->metrics.denials, 1);
+    enum MHD_Result r = send_problem(c, status, slug, title, detail, NULL);
+    write_audit(c, "result", "deny", detail);
+    return r;
+}
+
+static enum MHD_Result handler_error(struct reqctx *c, int code, struct zg_error *err)
+{
+    int status;
+    const char *slug, *title;
+    zg_http_error_status(code, &status, &slug, &title);
+    if (c->req.problem_type)
+        slug = c->req.problem_type;
+    char detail[600];
+    json_t *errors = NULL;
+    if (status == 500) {
+        zg_log(ZG_LOG_ERROR, "request %s (%s %s) failed: %s", c->req.request_id, c->req.method,
+               c->req.route ? c->req.route->path : "?", err->reason);
+        snprintf(detail, sizeof(detail),
+                 "the server could not complete the request; quote request id %s",
+                 c->req.request_id);
+    } else if (err->field[0]) {
+        snprintf(detail, sizeof(detail), "%s: %s",
+                 err->field[0] == '/' ? err->field + 1 : err->field, err->reason);
+        bool pointer = err->field[0] == '/';
+        errors = json_pack("[{s:s,s:s}]", pointer ? "pointer" : "parameter", err->field,
+                           "reason", err->reason);
+    } else {
+        snprintf(detail, sizeof(detail), "%s", err->reason);
+    }
+    return send_problem(c, status, slug, title, detail, errors);
+}
+
+static enum MHD_Result run_route(struct reqctx *c)
+{
+    struct zg_req *req = &c->req;
+    struct zg_app *app = req->app;
+    const struct zg_route *rt = req->route;
+    struct zg_error err;
+    zg_error_clear(&err);
+
+    /* record the query parameters as the request's options */
+    struct qctx q = {json_object(), 0};
+    MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+    if (json_object_size(q.obj))
+        req->audit_options = q.obj;
+    else
+        json_decref(q.obj);
+
+    req->conns = zg_pool_acquire(app->pool);
+
+    /* 1. authentication */
+    if (authenticate(c, &err)) {
+        req->audit_user = NULL;
+        return deny(c, 401, "unauthenticated", "Authentication required", err.reason);
+    }
+
+    /* 2. CSRF: a browser session changing state must echo its CSRF token */
+    if (req->who.kind == ZG_AUTH_SESSION && unsafe_method(req->method) &&
+        !(rt->flags & ZG_R_LOGIN)) {
+        const char *t = hdr(c->conn, "X-CSRF-Token");
+        size_t n = strlen(req->who.csrf);
+        if (!t || strlen(t) != n || !zg_ct_equal(t, req->who.csrf, n))
+            return deny(c, 403, "csrf", "CSRF check failed",
+                        "the X-CSRF-Token header is missing or does not match this session");
+    }
+
+    /* 3. policy decision */
+    struct zg_policy_request pr = {&req->who, rt->tier, rt->action, rt->resource};
+    zg_policy_decide(&app->policy, &pr, &req->decision);
+    if (!req->decision.allow) {
+        const char *code = req->decision.code;
+        if (!strcmp(code, "unauthenticated"))
+            return deny(c, 401, "unauthenticated", "Authentication required",
+                        req->decision.reason);
+        if (!strcmp(code, "mfa-required"))
+            return deny(c, 403, "mfa-required", "Multi-factor authentication required",
+                        req->decision.reason);
+        return deny(c, 403, "forbidden", "Forbidden", req->decision.reason);
+    }
+
+    /* 4. body */
+    if (rt->flags & ZG_R_JSON_BODY) {
+        const char *ct = hdr(c->conn, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (c->body.len > 0 && (!ct || strncasecmp(ct, "application/json", 16) != 0)) {
+            enum MHD_Result r = send_problem(c, 415, "unsupported-media-type",
+                                             "Unsupported media type",
+                                             "send the body as application/json", NULL);
+            write_audit(c, "result", "error", "unsupported media type");
+            return r;
+        }
+        json_error_t je;
+        req->body = c->body.len ? json_loadb(c->body.p, c->body.len,
+                                             JSON_REJECT_DUPLICATES,
+                                             &je)
+                                : json_object();
+        if (!req->body) {
+            char d[300];
+            snprintf(d, sizeof(d), "body is not valid JSON: %s (line %d, column %d)", je.text,
+                     je.line, je.column);
+            json_t *errors = json_pack("[{s:s,s:s}]", "pointer", "", "reason", d);
+            enum MHD_Result r = send_problem(c, 400, "bad-json", "Malformed JSON", d, errors);
+            write_audit(c, "result", "error", "malformed JSON");
+            return r;
+        }
+        if (!json_is_object(req->body)) {
+            json_t *errors =
+                json_pack("[{s:s,s:s}]", "pointer", "", "reason", "must be a JSON object");
+            enum MHD_Result r = send_problem(c, 422, "validation", "Request is invalid",
+                                             "body must be a JSON object", errors);
+            write_audit(c, "result", "error", "body is not an object");
+            return r;
+        }
+    }
+
+    /* 5. a change is recorded as attempted before it is made */
+    bool change = unsafe_method(req->method) && !(rt->flags & ZG_R_LOGIN);
+    if (change && write_audit(c, "attempt", "allow", NULL))
+        return send_problem(c, 503, "audit-unavailable", "Audit trail unavailable",
+                            "the request was not carried out because it could not be audited",
+                            NULL);
+
+    /* 6. the handler */
+    req->status = 200;
+    int rc = rt->handler(req, &err);
+    enum MHD_Result ret;
+    const char *outcome;
+    if (rc) {
+        outcome = rc == ZG_EAUTH || rc == ZG_ELOCKED ? "failure" : "error";
+        if (rt->flags & ZG_R_LOGIN)
+            atomic_fetch_add(&app->metrics.logins_failed, 1);
+        json_decref(req->json);
+        req->json = NULL;
+        /* queued responses leave only after this callback returns, so the audit event below
+         * (which carries status and size) is durable before the caller sees anything */
+        ret = handler_error(c, rc, &err);
+        if (write_audit(c, "result", outcome, c->status_out == 500 ? "internal error" : err.reason))
+            zg_log(ZG_LOG_ERROR, "audit result for request %s lost", req->request_id);
+        return ret;
+    }
+    outcome = "success";
+    if (rt->flags & ZG_R_LOGIN)
+        atomic_fetch_add(&app->metrics.logins_ok, 1);
+    char *body = NULL;
+    size_t len = 0;
+    const char *type = "application/json";
+    if (req->json) {
+        body = json_dumps(req->json, JSON_COMPACT);
+        json_decref(req->json);
+        req->json = NULL;
+        if (!body)
+            return send_problem(c, 500, "internal", "Internal server error",
+                                "response could not be serialised", NULL);
+        len = strlen(body);
+    } else if (req->text) {
+        body = malloc(req->text_len ? req->text_len : 1);
+        if (!body)
+            return MHD_NO;
+        memcpy(body, req->text, req->text_len);
+        len = req->text_len;
+        type = req->content_type ? req->content_type : "text/plain; charset=utf-8";
+    }
+    /* 7. the result is durable before the caller sees it */
+    c->status_out = req->status;
+    c->bytes_out = len;
+    if (write_audit(c, "result", outcome, NULL)) {
+        free(body);
+        return send_problem(c, 503, "audit-unavailable", "Audit trail unavailable",
+                            "the result could not be audited and is withheld", NULL);
+    }
+    if (req->status == 204) {
+        free(body);
+        return send_body(c, 204, NULL, NULL, 0, false);
+    }
+    return send_body(c, req->status, body ? type : NULL, body ? body : NULL, len, body != NULL);
+}
+
+/* -------------------------------------------------------------- MHD callbacks ---- */
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    struct zg_app *app = cls;
+    struct reqctx *c = *con_cls;
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return MHD_NO;
+        *con_cls = c;
+        c->t0 = zg_clock_mono_us();
+        c->conn = conn;
+        c->route_idx = ZG_ROUTE_NOT_FOUND;
+        struct zg_req *req = &c->req;
+        req->app = app;
+        req->arena = zg_arena_new(ARENA_LIMIT);
+        if (!req->arena)
+            return MHD_NO;
+        req->transport = conn;
+        req->query_fn = query_fn;
+        req->method = zg_arena_strdup(req->arena, method);
+        req->path = zg_arena_strndup(req->arena, url, strnlen(url, ZG_PATH_MAX + 1));
+        char rid[40];
+        const char *in = hdr(conn, "X-Request-Id");
+        bool ok = in && strlen(in) >= 8 && strlen(in) <= 64;
+        for (const char *p = in; ok && *p; p++)
+            ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                 (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_';
+        if (ok) {
+            snprintf(rid, sizeof(rid), "%.39s", in);
+        } else {
+            unsigned char r[12];
+            zg_random_bytes(r, sizeof(r));
+            zg_hex_encode(r, sizeof(r), rid);
+        }
+        req->request_id = zg_arena_strdup(req->arena, rid);
+        char ip[INET6_ADDRSTRLEN + 1];
+        client_ip(conn, ip, sizeof(ip));
+        req->ip = zg_arena_strdup(req->arena, ip);
+        const char *ua = hdr(conn, MHD_HTTP_HEADER_USER_AGENT);
+        req->user_agent = ua ? zg_arena_strndup(req->arena, ua, strnlen(ua, 256)) : "";
+        c->route_idx = zg_router_match(app->routes, app->nroutes, method, req->path, req->arena,
+                                       req->param_names, req->param_values, &req->nparams);
+        if (c->route_idx >= 0)
+            req->route = &app->routes[c->route_idx];
+        size_t max = req->route && req->route->max_body ? req->route->max_body
+                                                        : DEFAULT_MAX_BODY;
+        zg_buf_init(&c->body, max);
+        const char *cl = hdr(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > max) {
+            char d[120];
+            snprintf(d, sizeof(d), "request body exceeds the limit of %zu bytes", max);
+            c->overflow = true;
+            return send_problem(c, 413, "payload-too-large", "Request is too large", d, NULL);
+        }
+        if (c->route_idx < 0) {
+            bool api = !strncmp(req->path, "/api/", 5) || !strcmp(req->path, "/healthz") ||
+                       !strcmp(req->path, "/metrics");
+            if (c->route_idx == ZG_ROUTE_BAD_METHOD)
+                return send_problem(c, 405, "method-not-allowed", "Method not allowed",
+                                    "this path does not accept this method", NULL);
+            if (!api && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
+                return serve_static(c);
+            return send_problem(c, 404, "not-found", "Not found", "no such resource", NULL);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!c->overflow && zg_buf_add(&c->body, upload_data, *upload_data_size) != 0)
+            c->overflow = true;
+        *upload_data_size = 0;
+        if (c->overflow)
+            return MHD_NO; /* a body without Content-Length grew past the limit: hang up */
+        return MHD_YES;
+    }
+    (void)version;
+    return run_route(c);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct zg_app *app = cls;
+    struct reqctx *c = *con_cls;
+    if (!c)
+        return;
+    struct zg_req *req = &c->req;
+    int64_t us = zg_clock_mono_us() - c->t0;
+    int status = c->status_out ? c->status_out : 500;
+    if (c->route_idx >= 0 && app->metrics.route_status)
+        atomic_fetch_add(&app->metrics.route_status[(size_t)c->route_idx * 5 + status_class(status)],
+                         1);
+    else
+        atomic_fetch_add(&app->metrics.unmatched[status_class(status)], 1);
+    record_latency(&app->metrics, us);
+    if (app->access_log) {
+        char ts[32], line[640];
+        zg_clock_format(zg_clock_now_ms(), ts, sizeof(ts));
+        int n = snprintf(line, sizeof(line),
+                         "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"http\",\"request_id\":\"%s\","
+                         "\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,"
+                         "\"ms\":%.3f,\"user_id\":%lld,\"auth\":\"%s\"%s}\n",
+                         ts, req->request_id ? req->request_id : "",
+                         req->method ? req->method : "",
+                         req->route ? req->route->path : "(unmatched)", status, c->bytes_out,
+                         (double)us / 1000.0, (long long)req->who.user_id,
+                         req->who.kind == ZG_AUTH_SESSION ? "session"
+                         : req->who.kind == ZG_AUTH_TOKEN ? "token"
+                                                          : "none",
+                         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
+        if (n > 0)
+            zg_log_json_line(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    }
+    if (req->conns)
+        zg_pool_release(app->pool, req->conns);
+    json_decref(req->body);
+    json_decref(req->json);
+    json_decref(req->audit_data);
+    json_decref(req->audit_options);
+    zg_buf_release(&c->body);
+    zg_arena_free(req->arena);
+    free(c);
+    *con_cls = NULL;
+    (void)conn;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    zg_log(ZG_LOG_WARN, "http: %s", msg);
+    (void)cls;
+}
+
+static char *read_file(const char *path, struct zg_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        zg_error_set(err, ZG_EIO, "--tls-cert", "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct zg_buf b;
+    zg_buf_init(&b, 1 << 20);
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+        if (zg_buf_add(&b, tmp, n)) {
+            fclose(f);
+            zg_buf_release(&b);
+            zg_error_set(err, ZG_ETOOBIG, "--tls-cert", "%s is too large", path);
+            return NULL;
+        }
+    fclose(f);
+    return zg_buf_detach(&b, NULL);
+}
+
+int zg_server_start(struct zg_app *app, const struct zg_server_options *opt,
+                    struct zg_server **out, struct zg_error *err)
+{
+    struct zg_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    s->app = app;
+    app->metrics.nroutes = app->nroutes;
+    app->metrics.route_status = calloc(app->nroutes * 5, sizeof(*app->metrics.route_status));
+    if (!app->metrics.route_status) {
+        free(s);
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    const char *host = opt->host && *opt->host ? opt->host : "127.0.0.1";
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)&ss;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)opt->port);
+    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)opt->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        free(app->metrics.route_status);
+        free(s);
+        return zg_error_set(err, ZG_EINVAL, "--listen",
+                            "host must be an IPv4 or IPv6 address, e.g. 127.0.0.1:8080");
+    }
+    if (opt->tls_cert || opt->tls_key) {
+        if (!opt->tls_cert || !opt->tls_key) {
+            free(app->metrics.route_status);
+            free(s);
+            return zg_error_set(err, ZG_EINVAL, "--tls-cert",
+                                "TLS needs both --tls-cert and --tls-key");
+        }
+        s->cert = read_file(opt->tls_cert, err);
+        s->key = s->cert ? read_file(opt->tls_key, err) : NULL;
+        if (!s->cert || !s->key) {
+            free(s->cert);
+            free(app->metrics.route_status);
+            free(s);
+            return ZG_EIO;
+        }
+        flags |= MHD_USE_TLS;
+        app->tls = true;
+    }
+    unsigned threads = opt->threads;
+    if (!threads) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (unsigned)cores * 4 : 8;
+        if (threads < 8)
+            threads = 8;
+    }
+    unsigned timeout = opt->timeout_s ? opt->timeout_s : 30;
+    if (app->tls)
+        s->d = MHD_start_daemon(
+            flags, (uint16_t)opt->port, NULL, NULL, access_handler, app,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, completed,
+            app, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+            MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+            MHD_OPTION_HTTPS_MEM_CERT, s->cert,
+            MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_HTTPS_PRIORITIES,
+            "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SAFE_RENEGOTIATION",
+            MHD_OPTION_END);
+    else
+        s->d = MHD_start_daemon(
+            flags, (uint16_t)opt->port, NULL, NULL, access_handler, app,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, completed,
+            app, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+            MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+            MHD_OPTION_END);
+    if (!s->d) {
+        free(s->cert);
+        free(s->key);
+        free(app->metrics.route_status);
+        app->metrics.route_status = NULL;
+        free(s);
+        return zg_error_set(err, ZG_EIO, "--listen", "cannot listen on %s:%u (in use?)", host,
+                            opt->port);
+    }
+    *out = s;
+    return 0;
+}
+
+void zg_server_stop(struct zg_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->d);
+    if (s->key)
+        zg_wipe(s->key, strlen(s->key));
+    free(s->cert);
+    free(s->key);
+    free(s->app->metrics.route_status);
+    s->app->metrics.route_status = NULL;
+    free(s);
+}

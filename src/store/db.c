@@ -1,0 +1,157 @@
+/* SQLite helpers and the migration runner. */
+#include "db.h"
+#include "common/error.h"
+#include "common/clock.h"
+
+int zg_db_fail(sqlite3 *db, int rc, struct zg_error *err)
+{
+    int prim = rc & 0xff;
+    int code = prim == SQLITE_CONSTRAINT ? ZG_ECONFLICT
+               : prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB ? ZG_ECORRUPT
+                                                                 : ZG_EIO;
+    return zg_error_set(err, code, "", "database: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+int zg_db_open(const char *path, int flags, sqlite3 **out, struct zg_error *err)
+{
+    sqlite3 *db = NULL;
+    int oflags = SQLITE_OPEN_NOMUTEX;
+    oflags |= (flags & ZG_DB_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if (flags & ZG_DB_CREATE)
+        oflags |= SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &db, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        zg_error_set(err, ZG_EIO, "", "cannot open database %s: %s", path, sqlite3_errstr(rc));
+        sqlite3_close_v2(db);
+        return ZG_EIO;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_extended_result_codes(db, 1);
+    const char *pragmas = (flags & ZG_DB_READONLY)
+                              ? "PRAGMA foreign_keys=ON;"
+                              : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                "PRAGMA foreign_keys=ON;";
+    rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        zg_db_fail(db, rc, err);
+        sqlite3_close_v2(db);
+        return ZG_EIO;
+    }
+    *out = db;
+    return 0;
+}
+
+int zg_db_exec(sqlite3 *db, const char *sql, struct zg_error *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : zg_db_fail(db, rc, err);
+}
+
+int zg_db_begin(sqlite3 *db, struct zg_error *err)
+{
+    return zg_db_exec(db, "BEGIN IMMEDIATE", err);
+}
+
+int zg_db_commit(sqlite3 *db, struct zg_error *err)
+{
+    int rc = zg_db_exec(db, "COMMIT", err);
+    if (rc)
+        zg_db_rollback(db);
+    return rc;
+}
+
+void zg_db_rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+sqlite3_stmt *zg_db_prepare(sqlite3 *db, const char *sql, struct zg_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        zg_db_fail(db, rc, err);
+        return NULL;
+    }
+    return st;
+}
+
+const char *zg_db_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}
+
+int zg_db_schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                           "name='schema_migrations'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ZG_EIO;
+    int exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (!exists)
+        return 0;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version),0) FROM schema_migrations", -1, &st,
+                           NULL) != SQLITE_OK)
+        return ZG_EIO;
+    int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : ZG_EIO;
+    sqlite3_finalize(st);
+    return v;
+}
+
+int zg_db_migrate(sqlite3 *db, const struct zg_migration *m, size_t n, struct zg_error *err)
+{
+    int rc = zg_db_exec(db,
+                        "CREATE TABLE IF NOT EXISTS schema_migrations("
+                        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                        " applied_at INTEGER NOT NULL)",
+                        err);
+    if (rc)
+        return rc;
+    int cur = zg_db_schema_version(db);
+    if (cur < 0)
+        return zg_db_fail(db, SQLITE_ERROR, err);
+    int newest = n ? m[n - 1].version : 0;
+    if (cur > newest)
+        return zg_error_set(err, ZG_ECORRUPT, "",
+                            "database schema version %d is newer than this zengen (%d)", cur,
+                            newest);
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].version != (int)i + 1)
+            return zg_error_set(err, ZG_EINTERNAL, "", "migration list out of order at %zu", i);
+        if (m[i].version <= cur)
+            continue;
+        if ((rc = zg_db_begin(db, err)))
+            return rc;
+        rc = zg_db_exec(db, m[i].sql, err);
+        if (!rc) {
+            sqlite3_stmt *st = zg_db_prepare(
+                db, "INSERT INTO schema_migrations(version,name,applied_at) VALUES(?,?,?)", err);
+            if (!st) {
+                rc = ZG_EIO;
+            } else {
+                sqlite3_bind_int(st, 1, m[i].version);
+                sqlite3_bind_text(st, 2, m[i].name, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 3, zg_clock_now());
+                int s = sqlite3_step(st);
+                if (s != SQLITE_DONE)
+                    rc = zg_db_fail(db, s, err);
+                sqlite3_finalize(st);
+            }
+        }
+        if (rc) {
+            zg_db_rollback(db);
+            char why[384];
+            snprintf(why, sizeof(why), "%s", err ? err->reason : "");
+            return zg_error_set(err, rc, "", "migration %d (%s) failed: %s", m[i].version,
+                                m[i].name, why);
+        }
+        if ((rc = zg_db_commit(db, err)))
+            return rc;
+    }
+    return 0;
+}

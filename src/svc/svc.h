@@ -1,0 +1,136 @@
+/* The service interface between the HTTP server (http/) and the resource handlers (api/):
+ * the process context, the per-request context and the route declaration. http/ executes
+ * routes — authentication, policy decision and audit happen there, before and after the
+ * handler; api/ declares routes and implements handlers. Neither includes the other. */
+#ifndef ZG_SVC_H
+#define ZG_SVC_H
+
+#include "common/compat.h"
+#include "common/arena.h"
+#include "policy/policy.h"
+#include "store/datadir.h"
+#include "store/pool.h"
+#include <jansson.h>
+#include <stdatomic.h>
+
+struct zg_error;
+struct zg_audit;
+struct zg_req;
+
+/* Route flags. */
+enum zg_route_flags {
+    ZG_R_JSON_BODY = 1u << 0, /* the handler reads a JSON object body */
+    ZG_R_NO_AUDIT = 1u << 1,  /* touches no data (health, metrics, OpenAPI) */
+    ZG_R_LOGIN = 1u << 2,     /* the sign-in route: audited with the attempted login */
+};
+
+/* Handlers return 0 (having set status and response) or an enum zg_err with detail in err;
+ * http/ turns that into a problem+json response. Handlers never check permissions and never
+ * write audit events: they only annotate (zg_req_audit_data / zg_req_audit_option). */
+typedef int (*zg_handler_fn)(struct zg_req *req, struct zg_error *err);
+
+struct zg_route {
+    const char *method;   /* "GET", "POST", "DELETE", … */
+    const char *path;     /* "/api/v1/cases/{id}" — {name} matches one segment */
+    const char *action;   /* audit action, e.g. "case.read" */
+    const char *resource; /* resource kind, e.g. "case" */
+    enum zg_tier tier;    /* data tier the route returns or changes */
+    unsigned flags;       /* enum zg_route_flags */
+    zg_handler_fn handler;
+    size_t max_body;      /* 0 → 1 MiB */
+};
+
+/* Process-wide counters shown at /metrics. */
+struct zg_metrics {
+    size_t nroutes;
+    atomic_uint_fast64_t *route_status; /* [route][class 0..4] for 1xx..5xx */
+    atomic_uint_fast64_t unmatched[5];
+    atomic_uint_fast64_t latency_buckets[12]; /* ≤ 1,2,5,10,25,50,100,250,500,1000,2500 ms,+Inf */
+    atomic_uint_fast64_t latency_sum_us, latency_count;
+    atomic_uint_fast64_t logins_ok, logins_failed, denials, audit_failures;
+};
+
+/* Everything a request may need from the process, created by `zengen serve`. */
+struct zg_app {
+    struct zg_datadir dd;
+    struct zg_pool *pool;
+    struct zg_audit *audit;
+    struct zg_policy_config policy;
+    struct zg_metrics metrics;
+    const struct zg_route *routes;
+    size_t nroutes;
+    const char *web_dir;
+    bool tls;
+    bool access_log;
+    int64_t started_at;
+};
+
+#define ZG_MAX_PARAMS 4
+
+/* One request; lives in its arena until the response is sent. */
+struct zg_req {
+    struct zg_app *app;
+    struct zg_arena *arena;
+    const struct zg_route *route;
+    const char *method, *path, *request_id, *ip, *user_agent;
+    const char *param_names[ZG_MAX_PARAMS], *param_values[ZG_MAX_PARAMS];
+    size_t nparams;
+    json_t *body;                 /* parsed JSON object for ZG_R_JSON_BODY routes */
+    struct zg_conns *conns;       /* database connections for this request */
+    struct zg_identity who;       /* caller (kind NONE for public routes without credentials) */
+    struct zg_decision decision;  /* the policy decision that allowed the request */
+
+    /* query string access, provided by http/ */
+    const char *(*query_fn)(struct zg_req *req, const char *name);
+    void *transport;
+
+    /* response, set by the handler */
+    int status;                   /* 200 by default */
+    json_t *json;                 /* response body (owned; freed by http/) */
+    const char *text;             /* or a text body in the arena… */
+    size_t text_len;
+    const char *content_type;     /* …with this type */
+    const char *set_cookie;       /* a Set-Cookie header value (arena) */
+    const char *problem_type;     /* override of the problem type slug on error */
+    int64_t retry_after;          /* seconds, for 429 */
+
+    /* audit annotations, set by the handler */
+    json_t *audit_data;           /* array of ids or the query that was touched */
+    json_t *audit_options;        /* object of parameters worth recording */
+    const char *audit_user;       /* attempted login (sign-in route) */
+};
+
+/* Value of path parameter name, or NULL. */
+const char *zg_req_param(const struct zg_req *req, const char *name);
+
+/* Value of query parameter name, or NULL. */
+const char *zg_req_query(struct zg_req *req, const char *name);
+
+/* Records an id (or query text) the request touched, for the audit event. */
+void zg_req_audit_data(struct zg_req *req, const char *id);
+
+/* Records a parameter for the audit event (never secrets). */
+void zg_req_audit_option(struct zg_req *req, const char *name, json_t *value);
+
+/* Sets the JSON response (steals the reference) and status. Returns 0. */
+int zg_req_reply(struct zg_req *req, int status, json_t *body);
+
+/* Body field helpers: read a member of the JSON body with type checking; on a wrong type or a
+ * missing required member they fill err with the JSON Pointer ("/name") and a reason and
+ * return ZG_EINVAL. Optional absent members leave *out untouched and return 0. */
+int zg_body_string(struct zg_req *req, const char *name, bool required, size_t maxlen,
+                   const char **out, struct zg_error *err) ZG_MUST_CHECK;
+int zg_body_int(struct zg_req *req, const char *name, bool required, int64_t min, int64_t max,
+                int64_t *out, struct zg_error *err) ZG_MUST_CHECK;
+/* An array of strings joined with ',' into the arena. */
+int zg_body_string_list(struct zg_req *req, const char *name, bool required, const char **out,
+                        struct zg_error *err) ZG_MUST_CHECK;
+/* Rejects members not in the NULL-terminated allowed list (typos must not pass silently). */
+int zg_body_only(struct zg_req *req, const char *const *allowed, struct zg_error *err)
+    ZG_MUST_CHECK;
+
+/* Query helper: integer parameter in [min,max] or def when absent; ZG_EINVAL otherwise. */
+int zg_query_int(struct zg_req *req, const char *name, int64_t def, int64_t min, int64_t max,
+                 int64_t *out, struct zg_error *err) ZG_MUST_CHECK;
+
+#endif
