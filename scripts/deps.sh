@@ -2,7 +2,7 @@
 # Installs what zengen needs to build, test and demo on Debian 12; skips what is present.
 # Usage: scripts/deps.sh [build|test|demo]   (test adds browser/fuzz/bench tools)
 set -euo pipefail
-want=${1:-test}
+want=${1:-test}  # build | demo | test
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 build_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
@@ -12,6 +12,7 @@ node_pkgs=(nodejs npm)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
+[ "$want" = demo ] && pkgs+=(oathtool)
 command -v node >/dev/null 2>&1 || pkgs+=("${node_pkgs[@]}")
 
 missing=()

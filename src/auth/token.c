@@ -72,7 +72,7 @@ int zg_token_create(sqlite3 *db, int64_t user_id, const char *name, uint32_t sco
     rc = zg_auth_exec_bind(db,
                            "INSERT INTO api_tokens(user_id,name,token_hash,scopes,created_at,"
                            "expires_at,created_by,mfa) VALUES(?,?,?,?,?,?,?,?)",
-                           err, "ittiiiii", user_id, name, hash, scope_text, now, exp,
+                           err, "itttiiii", user_id, name, hash, scope_text, now, exp,
                            created_by, (int64_t)mfa);
     if (rc) {
         zg_wipe(out, ZG_TOKEN_LEN);

@@ -77,6 +77,7 @@ char *zg_arena_strndup(struct zg_arena *a, const char *s, size_t n)
 {
     if (!s)
         return NULL;
+    n = strnlen(s, n);
     char *p = zg_arena_alloc(a, n + 1);
     if (!p)
         return NULL;

@@ -20,7 +20,7 @@ void *zg_arena_alloc(struct zg_arena *a, size_t n);
 /* Copies the NUL-terminated string s (NULL → NULL). */
 char *zg_arena_strdup(struct zg_arena *a, const char *s);
 
-/* Copies n bytes of s and NUL-terminates. */
+/* Copies at most n bytes of s (stopping at a NUL) and NUL-terminates. */
 char *zg_arena_strndup(struct zg_arena *a, const char *s, size_t n);
 
 /* printf into the arena; NULL on failure. */

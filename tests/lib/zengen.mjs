@@ -94,12 +94,20 @@ export async function startServer({ dataDir, init = true, extraArgs = [], env = 
   }
   return {
     url, dataDir, proc, log: () => log,
+    /** Stops the server with SIGTERM; throws if it did not exit cleanly (a crash, a
+     *  sanitizer report or a leak in the ASan build makes the exit code non-zero). */
     async stop() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
-        await new Promise((r) => { proc.once('exit', r); setTimeout(r, 5000); });
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 15000);
+        await exited;
+        clearTimeout(timer);
       }
       if (made) rmSync(dataDir, { recursive: true, force: true });
+      if (proc.exitCode !== 0) {
+        throw new Error(`zengen serve exited with ${proc.exitCode ?? proc.signalCode}: ${log.slice(-4000)}`);
+      }
     },
   };
 }
