@@ -7,12 +7,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 build_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
             libsodium-dev liboath-dev libqrencode-dev libcurl4-openssl-dev sqlite3 ca-certificates)
-test_pkgs=(libcmocka-dev clang-14 libclang-rt-14-dev chromium wrk nginx-light curl oathtool)
+test_pkgs=(libcmocka-dev clang-14 libclang-rt-14-dev chromium fonts-noto-cjk wrk nginx-light curl oathtool openssl)
 node_pkgs=(nodejs npm)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
-[ "$want" = demo ] && pkgs+=(oathtool)
+[ "$want" = demo ] && pkgs+=(oathtool fonts-noto-cjk)
 command -v node >/dev/null 2>&1 || pkgs+=("${node_pkgs[@]}")
 
 missing=()

@@ -212,7 +212,7 @@ int zg_api_me_data_access(struct zg_req *req, struct zg_error *err)
         sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
         while (sqlite3_step(st) == SQLITE_ROW)
             json_array_append_new(ids, json_string(zg_db_text(st, 0)));
-        sqlite3_finalize(st);
+        zg_db_release(st);
         char *idtext = json_dumps(ids, JSON_COMPACT);
         json_decref(ids);
         struct zg_audit_filter f = {after, (int)limit, NULL, NULL, idtext};

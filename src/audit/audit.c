@@ -12,7 +12,9 @@
 #define QUEUE_MAX 65536
 
 struct pending {
-    json_t *event;
+    char *rest;      /* the event serialised by the caller: canonical JSON without seq/ts */
+    char *user, *action;
+    json_t *data;    /* the event's "data" array (ids to index), or NULL */
     struct pending *next;
     int *done; /* set to 1 (ok) or -1 (failed) by the writer when waited on */
 };
@@ -21,10 +23,12 @@ struct zg_audit {
     sqlite3 *db;
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t wake, committed;
+    pthread_cond_t wake, committed, space;
     struct pending *head, *tail;
     size_t queued;
     bool stopping;
+    bool writer_idle;
+    unsigned waiters, space_waiters; /* callers blocked on `committed` / `space` */ /* the writer sleeps on `wake` (only then is a signal needed) */
     struct zg_audit_stats stats;
 };
 
@@ -58,7 +62,7 @@ static int read_head(sqlite3 *db, int64_t *seq, char hash[ZG_SHA256_HEX], struct
         *seq = 0;
         snprintf(hash, ZG_SHA256_HEX, "%s", ZG_AUDIT_GENESIS);
     }
-    sqlite3_finalize(st);
+    zg_db_release(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : zg_db_fail(db, rc, err);
 }
 
@@ -74,8 +78,9 @@ static int write_batch(sqlite3 *db, struct pending *list, struct zg_error *err)
     sqlite3_stmt *ins = NULL, *dat = NULL;
     if ((rc = read_head(db, &seq, prev, err)))
         goto out;
-    ins = zg_db_prepare(db, "INSERT INTO audit_events(seq,ts,body,prev_hash,hash) VALUES(?,?,?,?,?)",
-                        err);
+    ins = zg_db_prepare(
+        db, "INSERT INTO audit_events(seq,ts,body,prev_hash,hash,user,action) VALUES(?,?,?,?,?,?,?)",
+        err);
     dat = zg_db_prepare(db, "INSERT INTO audit_data(seq,data_id) VALUES(?,?)", err);
     if (!ins || !dat) {
         rc = ZG_EIO;
@@ -86,13 +91,16 @@ static int write_batch(sqlite3 *db, struct pending *list, struct zg_error *err)
         int64_t ts = zg_clock_now_ms();
         char tss[32];
         zg_clock_format(ts, tss, sizeof(tss));
-        json_object_set_new(p->event, "seq", json_integer(seq));
-        json_object_set_new(p->event, "ts", json_string(tss));
-        char *body = json_dumps(p->event, JSON_COMPACT | JSON_SORT_KEYS);
+        /* canonical body: seq and ts first, then the caller's keys in the order it built them */
+        bool empty = !strcmp(p->rest, "{}");
+        size_t blen = strlen(p->rest) + 80;
+        char *body = malloc(blen);
         if (!body) {
             rc = zg_error_set(err, ZG_ENOMEM, "", "cannot serialise audit event");
             goto out;
         }
+        snprintf(body, blen, "{\"seq\":%lld,\"ts\":\"%s\"%s%s", (long long)seq, tss,
+                 empty ? "}" : ",", empty ? "" : p->rest + 1);
         char hash[ZG_SHA256_HEX];
         event_hash(prev, body, strlen(body), hash);
         sqlite3_bind_int64(ins, 1, seq);
@@ -100,17 +108,25 @@ static int write_batch(sqlite3 *db, struct pending *list, struct zg_error *err)
         sqlite3_bind_text(ins, 3, body, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 4, prev, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 5, hash, -1, SQLITE_TRANSIENT);
+        if (p->user)
+            sqlite3_bind_text(ins, 6, p->user, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(ins, 6);
+        if (p->action)
+            sqlite3_bind_text(ins, 7, p->action, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(ins, 7);
         int s = sqlite3_step(ins);
         sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
         free(body);
         if (s != SQLITE_DONE) {
             rc = zg_db_fail(db, s, err);
             goto out;
         }
-        json_t *data = json_object_get(p->event, "data");
         size_t i;
         json_t *v;
-        json_array_foreach(data, i, v)
+        json_array_foreach(p->data, i, v)
         {
             if (!json_is_string(v))
                 continue;
@@ -126,8 +142,8 @@ static int write_batch(sqlite3 *db, struct pending *list, struct zg_error *err)
         memcpy(prev, hash, sizeof(prev));
     }
 out:
-    sqlite3_finalize(ins);
-    sqlite3_finalize(dat);
+    zg_db_release(ins);
+    zg_db_release(dat);
     if (rc) {
         zg_db_rollback(db);
         return rc;
@@ -140,8 +156,11 @@ static void *writer_main(void *arg)
     struct zg_audit *a = arg;
     pthread_mutex_lock(&a->mu);
     for (;;) {
-        while (!a->head && !a->stopping)
+        while (!a->head && !a->stopping) {
+            a->writer_idle = true;
             pthread_cond_wait(&a->wake, &a->mu);
+            a->writer_idle = false;
+        }
         if (!a->head && a->stopping)
             break;
         /* take up to BATCH_MAX events */
@@ -176,12 +195,18 @@ static void *writer_main(void *arg)
             a->stats.events += n;
         for (struct pending *p = list, *nx; p; p = nx) {
             nx = p->next;
-            json_decref(p->event);
+            free(p->rest);
+            free(p->user);
+            free(p->action);
+            json_decref(p->data);
             if (p->done)
                 *p->done = rc ? -1 : 1;
             free(p);
         }
-        pthread_cond_broadcast(&a->committed);
+        if (a->waiters)
+            pthread_cond_broadcast(&a->committed);
+        if (a->space_waiters)
+            pthread_cond_broadcast(&a->space);
     }
     pthread_mutex_unlock(&a->mu);
     return NULL;
@@ -200,8 +225,9 @@ int zg_audit_open(const struct zg_datadir *dd, struct zg_audit **out, struct zg_
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->wake, NULL);
     pthread_cond_init(&a->committed, NULL);
+    pthread_cond_init(&a->space, NULL);
     if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
-        sqlite3_close_v2(a->db);
+        zg_db_close(a->db);
         free(a);
         return zg_error_set(err, ZG_EINTERNAL, "", "cannot start audit writer");
     }
@@ -218,11 +244,27 @@ void zg_audit_close(struct zg_audit *a)
     pthread_cond_signal(&a->wake);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->thread, NULL);
-    sqlite3_close_v2(a->db);
+    zg_db_close(a->db);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->wake);
     pthread_cond_destroy(&a->committed);
+    pthread_cond_destroy(&a->space);
     free(a);
+}
+
+static char *dup_string_member(json_t *event, const char *key)
+{
+    const char *v = json_string_value(json_object_get(event, key));
+    return v ? strdup(v) : NULL;
+}
+
+static void pending_free(struct pending *p)
+{
+    free(p->rest);
+    free(p->user);
+    free(p->action);
+    json_decref(p->data);
+    free(p);
 }
 
 int zg_audit_append(struct zg_audit *a, json_t *event, bool wait)
@@ -230,19 +272,32 @@ int zg_audit_append(struct zg_audit *a, json_t *event, bool wait)
     struct pending *p = calloc(1, sizeof(*p));
     if (!p)
         return ZG_ENOMEM;
-    p->event = json_deep_copy(event);
-    if (!p->event) {
-        free(p);
+    /* serialise here, in the caller's thread, so that the single writer only numbers, hashes
+     * and stores; "seq" and "ts" are the writer's to set */
+    json_object_del(event, "seq");
+    json_object_del(event, "ts");
+    p->rest = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    p->user = dup_string_member(event, "user");
+    p->action = dup_string_member(event, "action");
+    json_t *data = json_object_get(event, "data");
+    p->data = json_is_array(data) && json_array_size(data) ? json_deep_copy(data) : NULL;
+    if (!p->rest || p->rest[0] != '{') {
+        pending_free(p);
         return ZG_ENOMEM;
     }
     int done = 0;
     p->done = wait ? &done : NULL;
     pthread_mutex_lock(&a->mu);
-    if (a->queued >= QUEUE_MAX || a->stopping) {
-        /* back-pressure: the disk cannot keep up; refuse rather than grow without bound */
+    /* back-pressure: when the disk cannot keep up, callers wait for room instead of the queue
+     * growing without bound */
+    while (a->queued >= QUEUE_MAX && !a->stopping) {
+        a->space_waiters++;
+        pthread_cond_wait(&a->space, &a->mu);
+        a->space_waiters--;
+    }
+    if (a->stopping) {
         pthread_mutex_unlock(&a->mu);
-        json_decref(p->event);
-        free(p);
+        pending_free(p);
         return ZG_EIO;
     }
     if (a->tail)
@@ -251,10 +306,14 @@ int zg_audit_append(struct zg_audit *a, json_t *event, bool wait)
         a->head = p;
     a->tail = p;
     a->queued++;
-    pthread_cond_signal(&a->wake);
-    if (wait)
+    if (a->writer_idle)
+        pthread_cond_signal(&a->wake);
+    if (wait) {
+        a->waiters++;
         while (done == 0)
             pthread_cond_wait(&a->committed, &a->mu);
+        a->waiters--;
+    }
     pthread_mutex_unlock(&a->mu);
     return done < 0 ? ZG_EIO : 0;
 }

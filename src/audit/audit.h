@@ -1,6 +1,8 @@
 /* The audit trail: append-only, hash-chained events in audit.db.
- * Each event's hash = SHA-256(previous hash ":" canonical JSON body); the body carries its own
- * sequence number and time, so edits, deletions and reordering all break the chain.
+ * Each event's hash = SHA-256(previous hash ":" canonical JSON body); the canonical body is
+ * compact JSON with "seq" and "ts" first, then the other keys as the event was built (the
+ * verifier hashes the stored text, so only the writer needs to be deterministic). It carries its own sequence
+ * number and time, so edits, deletions and reordering all break the chain.
  * Writes are group-committed by one writer thread per process; a caller that must not
  * acknowledge before its event is durable waits for the commit. */
 #ifndef ZG_AUDIT_H
@@ -23,11 +25,12 @@ int zg_audit_open(const struct zg_datadir *dd, struct zg_audit **out, struct zg_
 /* Flushes pending events, stops the writer and frees a (NULL is a no-op). */
 void zg_audit_close(struct zg_audit *a);
 
-/* Appends an event. `event` is a JSON object of the fields in docs/audit.md (the writer adds
- * "seq" and "ts"); a reference is taken (caller keeps its own). The strings of the event's
- * "data" array (pseudonymous ids it touched) are indexed for participants' view.
- * When wait is true, blocks until the event is committed (durable) and returns 0, or
- * ZG_EIO if it could not be written. When wait is false, returns 0 once queued. */
+/* Appends an event. `event` is a JSON object of the fields in docs/security.md; the writer
+ * assigns "seq" and "ts" (members of those names are removed from it); the event is
+ * serialised during the call, so the caller keeps ownership. The strings of its "data" array (pseudonymous ids it
+ * touched) are indexed for participants' view. When wait is true, blocks until the event is
+ * committed (durable) and returns 0, or ZG_EIO if it could not be written. When wait is
+ * false, returns 0 once queued. When the queue is full, callers wait for room. */
 int zg_audit_append(struct zg_audit *a, json_t *event, bool wait) ZG_MUST_CHECK;
 
 /* Counters for /metrics. */

@@ -10,11 +10,10 @@ json_t *zg_audit_query(sqlite3 *db, const struct zg_audit_filter *f, struct zg_e
     const char *sql =
         f->data_ids
             ? "SELECT DISTINCT e.seq,e.body,e.hash FROM audit_events e JOIN audit_data d ON "
-              "d.seq=e.seq WHERE d.data_id IN (SELECT value FROM json_each(?4)) AND e.seq>?1 AND (?2 IS NULL OR json_extract(e.body,'$.user')=?2)"
-              " AND (?3 IS NULL OR json_extract(e.body,'$.action')=?3) ORDER BY e.seq LIMIT ?5"
+              "d.seq=e.seq WHERE d.data_id IN (SELECT value FROM json_each(?4)) AND e.seq>?1 AND (?2 IS NULL OR e.user=?2)"
+              " AND (?3 IS NULL OR e.action=?3) ORDER BY e.seq LIMIT ?5"
             : "SELECT seq,body,hash FROM audit_events WHERE seq>?1 AND (?2 IS NULL OR "
-              "json_extract(body,'$.user')=?2) AND (?3 IS NULL OR "
-              "json_extract(body,'$.action')=?3) ORDER BY seq LIMIT ?5";
+              "user=?2) AND (?3 IS NULL OR action=?3) ORDER BY seq LIMIT ?5";
     sqlite3_stmt *st = zg_db_prepare(db, sql, err);
     if (!st)
         return NULL;
@@ -40,7 +39,7 @@ json_t *zg_audit_query(sqlite3 *db, const struct zg_audit_filter *f, struct zg_e
         last = sqlite3_column_int64(st, 0);
         n++;
     }
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc != SQLITE_DONE) {
         json_decref(arr);
         zg_db_fail(db, rc, err);
@@ -57,7 +56,8 @@ int zg_audit_verify(sqlite3 *db, int64_t anchor_seq, const char *anchor_hash,
     res->ok = true;
     snprintf(res->head_hash, sizeof(res->head_hash), "%s", ZG_AUDIT_GENESIS);
     sqlite3_stmt *st =
-        zg_db_prepare(db, "SELECT seq,ts,body,prev_hash,hash FROM audit_events ORDER BY seq", err);
+        zg_db_prepare(db, "SELECT seq,ts,body,prev_hash,hash,user,action FROM audit_events ORDER BY seq",
+                      err);
     if (!st)
         return ZG_EIO;
     char prev[ZG_SHA256_HEX];
@@ -88,7 +88,7 @@ int zg_audit_verify(sqlite3 *db, int64_t anchor_seq, const char *anchor_hash,
         size_t pl = strlen(prev);
         char *buf = malloc(pl + 1 + blen);
         if (!buf) {
-            sqlite3_finalize(st);
+            zg_db_release(st);
             return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         }
         memcpy(buf, prev, pl);
@@ -103,7 +103,15 @@ int zg_audit_verify(sqlite3 *db, int64_t anchor_seq, const char *anchor_hash,
         json_error_t je;
         json_t *ev = json_loadb(body, blen, 0, &je);
         json_int_t bseq = ev ? json_integer_value(json_object_get(ev, "seq")) : -1;
+        const char *bu = ev ? json_string_value(json_object_get(ev, "user")) : NULL;
+        const char *ba = ev ? json_string_value(json_object_get(ev, "action")) : NULL;
+        const char *cu = (const char *)sqlite3_column_text(st, 5);
+        const char *ca = (const char *)sqlite3_column_text(st, 6);
+        bool cols_ok = ((!bu && !cu) || (bu && cu && !strcmp(bu, cu))) &&
+                       ((!ba && !ca) || (ba && ca && !strcmp(ba, ca)));
         json_decref(ev);
+        if (!cols_ok)
+            BAD(seq, "event %lld: its user/action index columns were altered", (long long)seq);
         (void)ts;
         if (bseq != seq)
             BAD(seq, "event %lld is out of place: its body says it is event %lld", (long long)seq,
@@ -118,7 +126,7 @@ int zg_audit_verify(sqlite3 *db, int64_t anchor_seq, const char *anchor_hash,
         expect = seq + 1;
     }
     if (rc != SQLITE_DONE) {
-        sqlite3_finalize(st);
+        zg_db_release(st);
         return zg_db_fail(db, rc, err);
     }
     if (!anchor_seen)
@@ -127,7 +135,7 @@ int zg_audit_verify(sqlite3 *db, int64_t anchor_seq, const char *anchor_hash,
 done:
 #undef BAD
     snprintf(res->head_hash, sizeof(res->head_hash), "%s", prev);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     return 0;
 }
 
@@ -149,13 +157,13 @@ int64_t zg_audit_export(sqlite3 *db, int64_t after, FILE *out, struct zg_error *
         json_object_set_new(ev, "hash", json_string(zg_db_text(st, 2)));
         if (json_dumpf(ev, out, JSON_COMPACT | JSON_SORT_KEYS) != 0 || fputc('\n', out) == EOF) {
             json_decref(ev);
-            sqlite3_finalize(st);
+            zg_db_release(st);
             return zg_error_set(err, ZG_EIO, "", "cannot write export");
         }
         json_decref(ev);
         n++;
     }
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc != SQLITE_DONE)
         return zg_db_fail(db, rc, err);
     return n;

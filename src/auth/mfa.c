@@ -46,7 +46,7 @@ int zg_mfa_enroll_confirm(const struct zg_datadir *dd, sqlite3 *db, int64_t user
     char *enc = NULL;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         enc = strdup(zg_db_text(st, 0));
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (!enc)
         return zg_error_set(err, ZG_ENOTFOUND, "/totp",
                             "no enrolment in progress: start one first");
@@ -108,7 +108,7 @@ int zg_password_change(sqlite3 *db, int64_t user_id, const char *current, const 
         snprintf(hash, sizeof(hash), "%s", zg_db_text(st, 0));
         snprintf(login, sizeof(login), "%s", zg_db_text(st, 1));
     }
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (!zg_password_verify(hash, current))
         return zg_error_set(err, ZG_EAUTH, "/current_password", "is wrong");
     if (!strcmp(current, next))

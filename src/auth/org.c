@@ -29,7 +29,7 @@ int zg_org_add(sqlite3 *db, const char *name, const char *type, int64_t *id, str
     sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, zg_clock_now());
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return zg_error_set(err, ZG_EEXIST, "name", "an organisation with this name exists");
     if (rc != SQLITE_DONE)
@@ -48,7 +48,7 @@ int zg_org_lookup(sqlite3 *db, const char *name, int64_t *id, struct zg_error *e
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc == SQLITE_ROW)
         return 0;
     if (rc == SQLITE_DONE)
@@ -69,7 +69,7 @@ json_t *zg_org_list(sqlite3 *db, struct zg_error *err)
                                              (json_int_t)sqlite3_column_int64(st, 0), "name",
                                              zg_db_text(st, 1), "type", zg_db_text(st, 2),
                                              "created_at", (json_int_t)sqlite3_column_int64(st, 3)));
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc != SQLITE_DONE) {
         json_decref(arr);
         zg_db_fail(db, rc, err);

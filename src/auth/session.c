@@ -52,7 +52,7 @@ static int load_user_for_login(sqlite3 *db, const char *login, struct user_row *
         u->locked_until = sqlite3_column_int64(st, 5);
         u->disabled = sqlite3_column_int(st, 6);
     }
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc == SQLITE_ROW)
         return 0;
     return rc == SQLITE_DONE ? ZG_ENOTFOUND : zg_db_fail(db, rc, err);
@@ -84,7 +84,7 @@ static int record_failure(sqlite3 *db, int64_t user_id, struct zg_login_result *
         sqlite3_bind_int64(st, 1, user_id);
         if (sqlite3_step(st) == SQLITE_ROW)
             failed = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        zg_db_release(st);
     }
     int64_t lock = lock_seconds(failed);
     if (lock > 0) {
@@ -134,7 +134,7 @@ static int check_second_factor(const struct zg_datadir *dd, sqlite3 *db,
     sqlite3_bind_int64(st, 1, u->id);
     sqlite3_bind_text(st, 2, rc_hash, -1, SQLITE_STATIC);
     int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (!found)
         return zg_error_set(err, ZG_EAUTH, "", "login, password or one-time code is wrong");
     *recovery_used = 1;
@@ -209,7 +209,7 @@ int zg_auth_login(const struct zg_datadir *dd, sqlite3 *db, const struct zg_logi
         sqlite3_bind_int64(st, 2, u.id);
         sqlite3_bind_int64(st, 3, step);
         int s = sqlite3_step(st);
-        sqlite3_finalize(st);
+        zg_db_release(st);
         if (s != SQLITE_DONE || sqlite3_changes(db) != 1) {
             zg_db_rollback(db);
             return zg_error_set(err, ZG_EAUTH, "", "login, password or one-time code is wrong");
@@ -269,7 +269,7 @@ int zg_auth_session(sqlite3 *db, const char *cookie, struct zg_identity *who,
     sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        zg_db_release(st);
         return rc == SQLITE_DONE ? zg_error_set(err, ZG_EAUTH, "", "session is unknown")
                                  : zg_db_fail(db, rc, err);
     }
@@ -278,7 +278,7 @@ int zg_auth_session(sqlite3 *db, const char *cookie, struct zg_identity *who,
     bool mfa = sqlite3_column_int(st, 3) != 0;
     int64_t seen = sqlite3_column_int64(st, 4), exp = sqlite3_column_int64(st, 5);
     int revoked = sqlite3_column_int(st, 6);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     int64_t now = zg_clock_now();
     if (revoked || exp <= now || seen + ZG_SESSION_IDLE <= now)
         return zg_error_set(err, ZG_EAUTH, "", "session has ended; sign in again");
@@ -337,7 +337,7 @@ json_t *zg_session_list(sqlite3 *db, int64_t user_id, int64_t current_id, struct
                            (json_int_t)sqlite3_column_int64(st, 3), "ip", zg_db_text(st, 4),
                            "user_agent", zg_db_text(st, 5), "current", id == current_id));
     }
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc != SQLITE_DONE) {
         json_decref(arr);
         zg_db_fail(db, rc, err);

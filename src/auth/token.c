@@ -59,7 +59,7 @@ int zg_token_create(sqlite3 *db, int64_t user_id, const char *name, uint32_t sco
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
     int dup = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (dup)
         return zg_error_set(err, ZG_EEXIST, "name", "a live token with this name exists");
     char secret[48], hash[ZG_SHA256_HEX], scope_text[160];
@@ -102,7 +102,7 @@ int zg_auth_bearer(sqlite3 *db, const char *token, struct zg_identity *who, stru
     sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        zg_db_release(st);
         return rc == SQLITE_DONE ? zg_error_set(err, ZG_EAUTH, "", "API token is unknown")
                                  : zg_db_fail(db, rc, err);
     }
@@ -112,7 +112,7 @@ int zg_auth_bearer(sqlite3 *db, const char *token, struct zg_identity *who, stru
     snprintf(scopes, sizeof(scopes), "%s", zg_db_text(st, 3));
     int64_t exp = sqlite3_column_int64(st, 4), used = sqlite3_column_int64(st, 7);
     int revoked = sqlite3_column_int(st, 5), mfa = sqlite3_column_int(st, 6);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     int64_t now = zg_clock_now();
     if (revoked)
         return zg_error_set(err, ZG_EAUTH, "", "API token has been revoked");
@@ -184,7 +184,7 @@ json_t *zg_token_list(sqlite3 *db, int64_t user_id, struct zg_error *err)
                                 : json_integer(sqlite3_column_int64(st, 5)));
         json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc != SQLITE_DONE) {
         json_decref(arr);
         zg_db_fail(db, rc, err);

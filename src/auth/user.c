@@ -35,7 +35,7 @@ int zg_auth_user_id(sqlite3 *db, const char *login, int64_t *id, struct zg_error
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc == SQLITE_ROW)
         return 0;
     if (rc == SQLITE_DONE)
@@ -61,7 +61,7 @@ int zg_auth_exec_bind(sqlite3 *db, const char *sql, struct zg_error *err, const 
     }
     va_end(ap);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return zg_db_fail(db, rc, err);
     return 0;
@@ -117,7 +117,7 @@ int zg_user_add(const struct zg_datadir *dd, sqlite3 *db, const char *login, con
     sqlite3_bind_int64(st, 6, now);
     sqlite3_bind_int64(st, 7, now);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     free(enc);
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return zg_error_set(err, ZG_EEXIST, "login", "a user with this login exists");
@@ -152,7 +152,7 @@ json_t *zg_user_get(sqlite3 *db, const char *login, struct zg_error *err)
     sqlite3_bind_text(st, 1, login ? login : "", -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     json_t *j = rc == SQLITE_ROW ? user_row(st) : NULL;
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (!j) {
         if (rc == SQLITE_DONE)
             zg_error_set(err, ZG_ENOTFOUND, "login", "no such user");
@@ -172,7 +172,7 @@ json_t *zg_user_list(sqlite3 *db, struct zg_error *err)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(arr, user_row(st));
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc != SQLITE_DONE) {
         json_decref(arr);
         zg_db_fail(db, rc, err);
@@ -194,14 +194,14 @@ int zg_identity_load(sqlite3 *db, int64_t user_id, struct zg_identity *who, stru
     sqlite3_bind_int64(st, 1, user_id);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        zg_db_release(st);
         return rc == SQLITE_DONE ? zg_error_set(err, ZG_ENOTFOUND, "", "no such user")
                                  : zg_db_fail(db, rc, err);
     }
     who->user_id = user_id;
     snprintf(who->login, sizeof(who->login), "%s", zg_db_text(st, 0));
     if (zg_role_parse(zg_db_text(st, 1), &who->role)) {
-        sqlite3_finalize(st);
+        zg_db_release(st);
         return zg_error_set(err, ZG_ECORRUPT, "", "stored role is unknown");
     }
     who->org_id = sqlite3_column_int64(st, 2);
@@ -210,7 +210,7 @@ int zg_identity_load(sqlite3 *db, int64_t user_id, struct zg_identity *who, stru
     who->mfa_enrolled = sqlite3_column_int(st, 5) != 0;
     snprintf(who->participant_id, sizeof(who->participant_id), "%s", zg_db_text(st, 6));
     int disabled = sqlite3_column_int(st, 7);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (disabled)
         return zg_error_set(err, ZG_EAUTH, "", "account is disabled");
     return 0;

@@ -1,5 +1,6 @@
 /* zengen audit verify|export|list */
 #include "cli.h"
+#include "store/db.h"
 #include "audit/audit.h"
 
 int zg_cmd_audit(int argc, char **argv)
@@ -99,7 +100,7 @@ int zg_cmd_audit(int argc, char **argv)
         rc = zg_cli_usage(u, "unknown audit command '%s'", sub);
     }
 out:
-    sqlite3_close_v2(db);
+    zg_db_close(db);
     zg_datadir_close(&dd);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* zengen case add|list|show|specimen */
 #include "cli.h"
+#include "store/db.h"
 #include "auth/auth.h"
 #include "ids/ids.h"
 
@@ -136,8 +137,8 @@ int zg_cmd_case(int argc, char **argv)
         rc = zg_cli_usage(u, "unknown case command '%s'", sub);
     }
 out:
-    sqlite3_close_v2(link);
-    sqlite3_close_v2(db);
+    zg_db_close(link);
+    zg_db_close(db);
     zg_datadir_close(&dd);
     return rc;
 }

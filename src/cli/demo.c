@@ -2,6 +2,7 @@
  * pseudonymous cases. Later issues add their demo data here, so that one `make demo` shows the
  * whole system. Only synthetic data. */
 #include "cli.h"
+#include "store/db.h"
 #include "auth/auth.h"
 #include "ids/ids.h"
 
@@ -130,8 +131,8 @@ fail_file:
 fail:
     rc = zg_cli_fail(&err);
 out:
-    sqlite3_close_v2(link);
-    sqlite3_close_v2(db);
+    zg_db_close(link);
+    zg_db_close(db);
     zg_datadir_close(&dd);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* zengen org add|list */
 #include "cli.h"
+#include "store/db.h"
 #include "auth/auth.h"
 
 int zg_cmd_org(int argc, char **argv)
@@ -61,7 +62,7 @@ int zg_cmd_org(int argc, char **argv)
     } else {
         rc = zg_cli_usage(u, "unknown org command '%s'", argv[0]);
     }
-    sqlite3_close_v2(db);
+    zg_db_close(db);
     zg_datadir_close(&dd);
     return rc;
 }

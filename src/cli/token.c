@@ -1,5 +1,6 @@
 /* zengen token create|list|revoke */
 #include "cli.h"
+#include "store/db.h"
 #include "auth/auth.h"
 #include "auth/auth_internal.h"
 
@@ -113,7 +114,7 @@ int zg_cmd_token(int argc, char **argv)
         rc = zg_cli_usage(u, "unknown token command '%s'", sub);
     }
 out:
-    sqlite3_close_v2(db);
+    zg_db_close(db);
     zg_datadir_close(&dd);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* zengen user add|list|show|passwd|mfa|disable|enable */
 #include "cli.h"
+#include "store/db.h"
 #include "auth/auth.h"
 #include "crypto/password.h"
 
@@ -135,7 +136,7 @@ int zg_cmd_user(int argc, char **argv)
         rc = ZG_EXIT_FAIL;
     json_decref(data);
 out:
-    sqlite3_close_v2(db);
+    zg_db_close(db);
     zg_datadir_close(&dd);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
+#include "store/db.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +39,7 @@ struct reqctx {
     size_t bytes_out;
     int status_out;
     bool overflow;
+    bool read_tx; /* a read transaction is open on conns->db */
 };
 
 /* ------------------------------------------------------------------ small helpers ---- */
@@ -218,13 +220,18 @@ static json_t *audit_event(struct reqctx *c, const char *phase, const char *outc
     return ev;
 }
 
+/* Writes the audit event of this request. Changes (and sign-ins) wait until their event is
+ * durable before anything is acknowledged; reads and denials are group-committed without
+ * holding the worker (a crash can lose at most the last few milliseconds of read events,
+ * never a change). */
 static int write_audit(struct reqctx *c, const char *phase, const char *outcome,
                        const char *reason)
 {
     if (c->req.route && (c->req.route->flags & ZG_R_NO_AUDIT))
         return 0;
+    bool wait = unsafe_method(c->req.method);
     json_t *ev = audit_event(c, phase, outcome, reason);
-    int rc = zg_audit_append(c->req.app->audit, ev, true);
+    int rc = zg_audit_append(c->req.app->audit, ev, wait);
     json_decref(ev);
     if (rc) {
         atomic_fetch_add(&c->req.app->metrics.audit_failures, 1);
@@ -403,6 +410,9 @@ static enum MHD_Result run_route(struct reqctx *c)
         json_decref(q.obj);
 
     req->conns = zg_pool_acquire(app->pool);
+    /* a read request sees one snapshot and takes SQLite's locks once, not per statement */
+    if (!unsafe_method(req->method) && zg_db_exec(req->conns->db, "BEGIN", NULL) == 0)
+        c->read_tx = true;
 
     /* 1. authentication */
     if (authenticate(c, &err)) {
@@ -565,9 +575,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         if (ok) {
             snprintf(rid, sizeof(rid), "%.39s", in);
         } else {
-            unsigned char r[12];
-            zg_random_bytes(r, sizeof(r));
-            zg_hex_encode(r, sizeof(r), rid);
+            /* unique, not secret: a per-process random prefix and a counter (no syscall) */
+            uint64_t n = atomic_fetch_add(&app->next_request, 1);
+            snprintf(rid, sizeof(rid), "%016llx%08llx", (unsigned long long)app->request_prefix,
+                     (unsigned long long)(n & 0xffffffffu));
         }
         req->request_id = zg_arena_strdup(req->arena, rid);
         char ip[INET6_ADDRSTRLEN + 1];
@@ -647,8 +658,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         if (n > 0)
             zg_log_json_line(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
     }
-    if (req->conns)
+    if (req->conns) {
+        /* commit, not roll back: the read may have refreshed a session's idle timer */
+        if (c->read_tx && !sqlite3_get_autocommit(req->conns->db) &&
+            zg_db_exec(req->conns->db, "COMMIT", NULL) != 0)
+            zg_log(ZG_LOG_WARN, "request %s: could not commit its read transaction",
+                   req->request_id);
         zg_pool_release(app->pool, req->conns);
+    }
     json_decref(req->body);
     json_decref(req->json);
     json_decref(req->audit_data);
@@ -700,6 +717,7 @@ int zg_server_start(struct zg_app *app, const struct zg_server_options *opt,
     if (!s)
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
     s->app = app;
+    zg_random_bytes(&app->request_prefix, sizeof(app->request_prefix));
     app->metrics.nroutes = app->nroutes;
     app->metrics.route_status = calloc(app->nroutes * 5, sizeof(*app->metrics.route_status));
     if (!app->metrics.route_status) {
@@ -756,7 +774,7 @@ int zg_server_start(struct zg_app *app, const struct zg_server_options *opt,
             flags, (uint16_t)opt->port, NULL, NULL, access_handler, app,
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, completed,
             app, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
             MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
             MHD_OPTION_HTTPS_MEM_CERT, s->cert,
             MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_HTTPS_PRIORITIES,
@@ -767,7 +785,7 @@ int zg_server_start(struct zg_app *app, const struct zg_server_options *opt,
             flags, (uint16_t)opt->port, NULL, NULL, access_handler, app,
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, completed,
             app, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
             MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
             MHD_OPTION_END);
     if (!s->d) {

@@ -69,7 +69,7 @@ int zg_linkage_resolve(const struct zg_datadir *dd, sqlite3 *link, sqlite3 *db, 
     int s = sqlite3_step(st);
     if (s == SQLITE_ROW)
         snprintf(participant, ZG_ID_LEN, "%s", zg_db_text(st, 0));
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (s == SQLITE_ROW) {
         zg_db_rollback(link);
         return 0;
@@ -110,7 +110,7 @@ int zg_linkage_resolve(const struct zg_datadir *dd, sqlite3 *link, sqlite3 *db, 
     sqlite3_bind_text(st, 6, project, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, zg_clock_now());
     s = sqlite3_step(st);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     free(enc);
     if (s != SQLITE_DONE) {
         zg_db_rollback(link);

@@ -27,7 +27,7 @@ static int insert_with_new_id(sqlite3 *db, enum zg_id_kind kind, const char *sql
         if (sqlite3_bind_parameter_count(st) >= 5)
             sqlite3_bind_int64(st, 5, c);
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        zg_db_release(st);
         if (rc == SQLITE_DONE)
             return 0;
         if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -45,12 +45,12 @@ int zg_participant_add(sqlite3 *db, char out[ZG_ID_LEN], struct zg_error *err)
 
 static int exists(sqlite3 *db, const char *sql, const char *id)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = zg_db_prepare(db, sql, NULL);
+    if (!st)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -99,18 +99,16 @@ int zg_case_add(sqlite3 *db, int64_t org_id, const char *participant_id, int64_t
 static json_t *specimens_of(sqlite3 *db, const char *case_id)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id,type,created_at FROM specimens WHERE case_id=? ORDER BY "
-                           "created_at,id",
-                           -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = zg_db_prepare(db, "SELECT id,type,created_at FROM specimens WHERE case_id=? ORDER BY "
+                           "created_at,id", NULL);
+    if (!st)
         return arr;
     sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, json_pack("{s:s,s:s,s:I}", "id", zg_db_text(st, 0), "type",
                                              zg_db_text(st, 1), "created_at",
                                              (json_int_t)sqlite3_column_int64(st, 2)));
-    sqlite3_finalize(st);
+    zg_db_release(st);
     return arr;
 }
 
@@ -147,7 +145,7 @@ json_t *zg_case_list(sqlite3 *db, int64_t org_id, const char *after, int limit,
         snprintf(last, sizeof(last), "%s", zg_db_text(st, 0));
         n++;
     }
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc != SQLITE_DONE) {
         json_decref(arr);
         zg_db_fail(db, rc, err);
@@ -170,7 +168,7 @@ json_t *zg_case_get(sqlite3 *db, const char *id, int64_t org_id, struct zg_error
     sqlite3_bind_int64(st, 2, org_id);
     int rc = sqlite3_step(st);
     json_t *j = rc == SQLITE_ROW ? case_row(db, st) : NULL;
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (!j) {
         if (rc == SQLITE_DONE || rc == SQLITE_ROW)
             zg_error_set(err, ZG_ENOTFOUND, "id", "no such case");
@@ -189,7 +187,7 @@ int zg_case_org(sqlite3 *db, const char *id, int64_t *org_id, struct zg_error *e
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *org_id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     if (rc == SQLITE_ROW)
         return 0;
     return rc == SQLITE_DONE ? zg_error_set(err, ZG_ENOTFOUND, "id", "no such case")
@@ -226,7 +224,7 @@ int zg_specimen_add(sqlite3 *db, const char *case_id, const char *type, char out
         sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, zg_clock_now());
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        zg_db_release(st);
         if (rc == SQLITE_DONE)
             return 0;
         if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -254,6 +252,6 @@ json_t *zg_stats_overview(sqlite3 *db, struct zg_error *err)
                       (json_int_t)sqlite3_column_int64(st, 4));
     else
         zg_db_fail(db, rc, err);
-    sqlite3_finalize(st);
+    zg_db_release(st);
     return j;
 }

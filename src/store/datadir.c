@@ -89,7 +89,7 @@ static int migrate_file(const char *dir, enum zg_dbname which, int flags, struct
     size_t n = 0;
     const struct zg_migration *m = zg_schema_migrations(which, &n);
     rc = zg_db_migrate(db, m, n, err);
-    sqlite3_close_v2(db);
+    zg_db_close(db);
     return rc;
 }
 

@@ -43,8 +43,19 @@ int zg_db_open(const char *path, int flags, sqlite3 **out, struct zg_error *err)
 
 int zg_db_exec(sqlite3 *db, const char *sql, struct zg_error *err)
 {
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : zg_db_fail(db, rc, err);
+    if (strchr(sql, ';')) { /* several statements (migrations): parse them once here */
+        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        return rc == SQLITE_OK ? 0 : zg_db_fail(db, rc, err);
+    }
+    /* one statement (BEGIN, COMMIT, …): reuse its prepared form */
+    sqlite3_stmt *st = zg_db_prepare(db, sql, err);
+    if (!st)
+        return ZG_EIO;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    zg_db_release(st);
+    return rc == SQLITE_DONE ? 0 : zg_db_fail(db, rc, err);
 }
 
 int zg_db_begin(sqlite3 *db, struct zg_error *err)
@@ -55,6 +66,7 @@ int zg_db_begin(sqlite3 *db, struct zg_error *err)
 int zg_db_commit(sqlite3 *db, struct zg_error *err)
 {
     int rc = zg_db_exec(db, "COMMIT", err);
+    /* a statement that failed mid-way may keep the transaction open: never leave it so */
     if (rc)
         zg_db_rollback(db);
     return rc;
@@ -62,19 +74,43 @@ int zg_db_commit(sqlite3 *db, struct zg_error *err)
 
 void zg_db_rollback(sqlite3 *db)
 {
-    if (!sqlite3_get_autocommit(db))
+    if (!sqlite3_get_autocommit(db) && zg_db_exec(db, "ROLLBACK", NULL) != 0)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 sqlite3_stmt *zg_db_prepare(sqlite3 *db, const char *sql, struct zg_error *err)
 {
+    /* statements given back with zg_db_release are reset, so "not busy" means idle */
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st)) {
+        const char *s = sqlite3_sql(st);
+        if (s && !sqlite3_stmt_busy(st) && !strcmp(s, sql))
+            return st;
+    }
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK) {
         zg_db_fail(db, rc, err);
         return NULL;
     }
     return st;
+}
+
+void zg_db_release(sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+void zg_db_close(sqlite3 *db)
+{
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    while ((st = sqlite3_next_stmt(db, NULL)))
+        sqlite3_finalize(st);
+    sqlite3_close_v2(db);
 }
 
 const char *zg_db_text(sqlite3_stmt *st, int i)
@@ -86,8 +122,7 @@ const char *zg_db_text(sqlite3_stmt *st, int i)
 int zg_db_schema_version(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
                            "name='schema_migrations'",
                            -1, &st, NULL) != SQLITE_OK)
         return ZG_EIO;

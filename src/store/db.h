@@ -31,8 +31,18 @@ int zg_db_begin(sqlite3 *db, struct zg_error *err) ZG_MUST_CHECK;
 int zg_db_commit(sqlite3 *db, struct zg_error *err) ZG_MUST_CHECK;
 void zg_db_rollback(sqlite3 *db);
 
-/* Prepares sql; returns NULL and fills err on failure. Finalize with sqlite3_finalize. */
+/* Returns a prepared statement for sql, reusing an idle one of this connection that was
+ * prepared before (a per-connection statement cache: parsing SQL is most of the cost of a
+ * point query). Returns NULL and fills err on failure. Give it back with zg_db_release —
+ * never sqlite3_finalize — as soon as its rows are read. */
 sqlite3_stmt *zg_db_prepare(sqlite3 *db, const char *sql, struct zg_error *err);
+
+/* Resets a statement from zg_db_prepare and clears its bindings so it can be reused
+ * (NULL is a no-op). */
+void zg_db_release(sqlite3_stmt *st);
+
+/* Finalizes every statement of the connection and closes it (NULL is a no-op). */
+void zg_db_close(sqlite3 *db);
 
 /* Maps a SQLite result code to enum zg_err and records the message in err. */
 int zg_db_fail(sqlite3 *db, int rc, struct zg_error *err);

@@ -54,9 +54,9 @@ void zg_pool_close(struct zg_pool *p)
     if (!p)
         return;
     for (size_t i = 0; i < p->n; i++) {
-        sqlite3_close_v2(p->all[i].db);
-        sqlite3_close_v2(p->all[i].linkage);
-        sqlite3_close_v2(p->all[i].audit);
+        zg_db_close(p->all[i].db);
+        zg_db_close(p->all[i].linkage);
+        zg_db_close(p->all[i].audit);
     }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);

@@ -63,6 +63,8 @@ struct zg_app {
     bool tls;
     bool access_log;
     int64_t started_at;
+    uint64_t request_prefix;            /* random per process: request ids are prefix + counter */
+    atomic_uint_fast64_t next_request;
 };
 
 #define ZG_MAX_PARAMS 4
