@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import https from 'node:https';
 import { join } from 'node:path';
 
 export const BIN = process.env.ZENGEN_BIN || join(process.cwd(), 'build', 'zengen');
@@ -84,11 +85,18 @@ export async function startServer({ dataDir, init = true, extraArgs = [], env = 
   let log = '';
   proc.stdout.on('data', (d) => { log += d; });
   proc.stderr.on('data', (d) => { log += d; });
-  const url = `http://127.0.0.1:${port}`;
+  const tls = extraArgs.includes('--tls-cert');
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const healthy = () => (tls
+    ? new Promise((resolve) => {
+      https.get(`${url}/healthz`, { rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.statusCode === 200); })
+        .on('error', () => resolve(false));
+    })
+    : fetch(`${url}/healthz`).then((r) => r.ok, () => false));
   const deadline = Date.now() + 15000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`zengen serve exited ${proc.exitCode}: ${log}`);
-    try { const r = await fetch(`${url}/healthz`); if (r.ok) break; } catch { /* not up yet */ }
+    if (await healthy()) break;
     if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`server did not start: ${log}`); }
     await new Promise((r) => setTimeout(r, 50));
   }
