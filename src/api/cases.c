@@ -119,8 +119,8 @@ int zg_api_specimens_create(struct zg_req *req, struct zg_error *err)
     if ((rc = zg_specimen_add(req->conns->db, id, type, sid, err)))
         return rc;
     zg_req_audit_data(req, sid);
-    return zg_req_reply(req, 201, json_pack("{s:s,s:s,s:s}", "id", sid, "case_id", id, "type",
-                                            type));
+    json_t *j = zg_specimen_get(req->conns->db, sid, err);
+    return j ? zg_req_reply(req, 201, j) : err->code;
 }
 
 int zg_api_ids_check(struct zg_req *req, struct zg_error *err)

@@ -65,6 +65,14 @@ int zg_api_token_create_for(struct zg_req *req, int64_t user_id, bool mfa, struc
         if (zg_tier_parse_list(scopes, &mask, bad, sizeof(bad)))
             return zg_error_set(err, ZG_EINVAL, "/scopes", "'%s' is not a data tier", bad);
     }
+    /* a token can only mint tokens within its own scope: no escalation through /me/tokens */
+    if (req->who.kind == ZG_AUTH_TOKEN) {
+        if (!mask)
+            mask = req->who.scopes;
+        if (mask & ~req->who.scopes)
+            return zg_error_set(err, ZG_EINVAL, "/scopes",
+                                "a token cannot create a token with more scopes than its own");
+    }
     char token[ZG_TOKEN_LEN];
     int64_t id = 0, exp = 0;
     rc = zg_token_create(req->conns->db, user_id, name, mask, (int)days, mfa, req->who.user_id,

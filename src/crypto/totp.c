@@ -8,8 +8,15 @@
 
 static int decode(const char *b32, char **raw, size_t *rawlen)
 {
-    if (oath_base32_decode(b32, strlen(b32), raw, rawlen) != OATH_OK || *rawlen < 10)
+    *raw = NULL;
+    if (oath_base32_decode(b32, strlen(b32), raw, rawlen) != OATH_OK)
         return ZG_EINVAL;
+    if (*rawlen < 10) { /* shorter than 80 bits: not a secret we accept */
+        zg_wipe(*raw, *rawlen);
+        free(*raw);
+        *raw = NULL;
+        return ZG_EINVAL;
+    }
     return 0;
 }
 

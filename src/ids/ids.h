@@ -55,6 +55,9 @@ int zg_case_org(sqlite3 *db, const char *id, int64_t *org_id, struct zg_error *e
 int zg_specimen_add(sqlite3 *db, const char *case_id, const char *type, char out[ZG_ID_LEN],
                     struct zg_error *err) ZG_MUST_CHECK;
 
+/* One specimen as {id,case_id,type,created_at}, or NULL (ZG_ENOTFOUND). */
+json_t *zg_specimen_get(sqlite3 *db, const char *id, struct zg_error *err);
+
 /* {"orgs":n,"participants":n,"cases":n,"specimens":n,"users":n} */
 json_t *zg_stats_overview(sqlite3 *db, struct zg_error *err);
 

@@ -105,8 +105,9 @@ static json_t *specimens_of(sqlite3 *db, const char *case_id)
         return arr;
     sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:I}", "id", zg_db_text(st, 0), "type",
-                                             zg_db_text(st, 1), "created_at",
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}", "id", zg_db_text(st, 0),
+                                             "case_id", case_id, "type", zg_db_text(st, 1),
+                                             "created_at",
                                              (json_int_t)sqlite3_column_int64(st, 2)));
     zg_db_release(st);
     return arr;
@@ -231,6 +232,29 @@ int zg_specimen_add(sqlite3 *db, const char *case_id, const char *type, char out
             return zg_db_fail(db, rc, err);
     }
     return zg_error_set(err, ZG_EINTERNAL, "", "could not allocate a unique ID");
+}
+
+json_t *zg_specimen_get(sqlite3 *db, const char *id, struct zg_error *err)
+{
+    sqlite3_stmt *st =
+        zg_db_prepare(db, "SELECT id,case_id,type,created_at FROM specimens WHERE id=?", err);
+    if (!st)
+        return NULL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    json_t *j = rc == SQLITE_ROW ? json_pack("{s:s,s:s,s:s,s:I}", "id", zg_db_text(st, 0),
+                                             "case_id", zg_db_text(st, 1), "type",
+                                             zg_db_text(st, 2), "created_at",
+                                             (json_int_t)sqlite3_column_int64(st, 3))
+                                 : NULL;
+    zg_db_release(st);
+    if (!j) {
+        if (rc == SQLITE_DONE)
+            zg_error_set(err, ZG_ENOTFOUND, "id", "no such specimen");
+        else
+            zg_db_fail(db, rc, err);
+    }
+    return j;
 }
 
 json_t *zg_stats_overview(sqlite3 *db, struct zg_error *err)

@@ -29,7 +29,7 @@ int zg_datadir_open(struct zg_datadir *dd, const char *path, struct zg_error *er
 /* Wipes keys from memory. */
 void zg_datadir_close(struct zg_datadir *dd);
 
-/* Opens a new connection to one of the databases (caller closes with sqlite3_close_v2). */
+/* Opens a new connection to one of the databases (caller closes with zg_db_close). */
 int zg_datadir_connect(const struct zg_datadir *dd, enum zg_dbname which, sqlite3 **out,
                        struct zg_error *err) ZG_MUST_CHECK;
 

@@ -78,20 +78,45 @@ void zg_db_rollback(sqlite3 *db)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Statements handed out by zg_db_prepare and not yet given back, per thread. A request (or a
+ * CLI command) uses a connection from one thread at a time, so a statement is in use exactly
+ * when it is on the list of the thread that took it. An un-stepped statement is "not busy"
+ * to SQLite, so this list — not sqlite3_stmt_busy — is what keeps one statement from being
+ * handed to two callers. */
+#define IN_USE_MAX 64
+static _Thread_local sqlite3_stmt *in_use[IN_USE_MAX];
+static _Thread_local size_t n_in_use;
+
+static bool is_in_use(const sqlite3_stmt *st)
+{
+    for (size_t i = 0; i < n_in_use; i++)
+        if (in_use[i] == st)
+            return true;
+    return false;
+}
+
 sqlite3_stmt *zg_db_prepare(sqlite3 *db, const char *sql, struct zg_error *err)
 {
-    /* statements given back with zg_db_release are reset, so "not busy" means idle */
-    for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st)) {
-        const char *s = sqlite3_sql(st);
-        if (s && !sqlite3_stmt_busy(st) && !strcmp(s, sql))
-            return st;
-    }
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-    if (rc != SQLITE_OK) {
-        zg_db_fail(db, rc, err);
+    if (n_in_use >= IN_USE_MAX) {
+        zg_error_set(err, ZG_EINTERNAL, "", "too many statements in use at once");
         return NULL;
     }
+    sqlite3_stmt *st = NULL;
+    for (sqlite3_stmt *c = sqlite3_next_stmt(db, NULL); c; c = sqlite3_next_stmt(db, c)) {
+        const char *s = sqlite3_sql(c);
+        if (s && !sqlite3_stmt_busy(c) && !is_in_use(c) && !strcmp(s, sql)) {
+            st = c;
+            break;
+        }
+    }
+    if (!st) {
+        int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (rc != SQLITE_OK) {
+            zg_db_fail(db, rc, err);
+            return NULL;
+        }
+    }
+    in_use[n_in_use++] = st;
     return st;
 }
 
@@ -101,6 +126,11 @@ void zg_db_release(sqlite3_stmt *st)
         return;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    for (size_t i = 0; i < n_in_use; i++)
+        if (in_use[i] == st) {
+            in_use[i] = in_use[--n_in_use];
+            break;
+        }
 }
 
 void zg_db_close(sqlite3 *db)
@@ -108,8 +138,14 @@ void zg_db_close(sqlite3 *db)
     if (!db)
         return;
     sqlite3_stmt *st;
-    while ((st = sqlite3_next_stmt(db, NULL)))
+    while ((st = sqlite3_next_stmt(db, NULL))) {
+        for (size_t i = 0; i < n_in_use; i++)
+            if (in_use[i] == st) {
+                in_use[i] = in_use[--n_in_use];
+                break;
+            }
         sqlite3_finalize(st);
+    }
     sqlite3_close_v2(db);
 }
 
@@ -175,7 +211,7 @@ int zg_db_migrate(sqlite3 *db, const struct zg_migration *m, size_t n, struct zg
                 int s = sqlite3_step(st);
                 if (s != SQLITE_DONE)
                     rc = zg_db_fail(db, s, err);
-                sqlite3_finalize(st);
+                zg_db_release(st);
             }
         }
         if (rc) {

@@ -20,7 +20,7 @@ enum zg_db_flags {
 };
 
 /* Opens path with WAL, synchronous=FULL, foreign keys on, busy timeout 10 s.
- * Returns 0 with *out set, or ZG_EIO with err. Close with sqlite3_close_v2. */
+ * Returns 0 with *out set, or ZG_EIO with err. Close with zg_db_close. */
 int zg_db_open(const char *path, int flags, sqlite3 **out, struct zg_error *err) ZG_MUST_CHECK;
 
 /* Runs SQL that returns no rows. Returns 0 or ZG_EIO (ZG_ECONFLICT on constraint violation). */

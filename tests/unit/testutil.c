@@ -1,0 +1,108 @@
+/* Helpers shared by the unit tests: scratch directories and a ready data directory. */
+#include "testutil.h"
+
+#include "common/error.h"
+#include "store/db.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void zg_test_mkdtemp(char root[256])
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(root, 256, "%s/zg-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(root))
+        fail_msg("mkdtemp(%s) failed", root);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void zg_test_rmtree(const char *path)
+{
+    if (path && *path)
+        nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void zg_test_datadir_setup(struct zg_testdir *t)
+{
+    struct zg_error err;
+    zg_error_clear(&err);
+    memset(t, 0, sizeof(*t));
+    zg_test_mkdtemp(t->root);
+    snprintf(t->data, sizeof(t->data), "%s/data", t->root);
+    if (zg_datadir_init(t->data, &err) != 0)
+        fail_msg("zg_datadir_init: %s", err.reason);
+    if (zg_datadir_open(&t->dd, t->data, &err) != 0)
+        fail_msg("zg_datadir_open: %s", err.reason);
+}
+
+void zg_test_datadir_teardown(struct zg_testdir *t)
+{
+    zg_datadir_close(&t->dd);
+    zg_test_rmtree(t->root);
+}
+
+sqlite3 *zg_test_connect(struct zg_testdir *t, enum zg_dbname which)
+{
+    struct zg_error err;
+    zg_error_clear(&err);
+    sqlite3 *db = NULL;
+    if (zg_datadir_connect(&t->dd, which, &db, &err) != 0)
+        fail_msg("zg_datadir_connect: %s", err.reason);
+    return db;
+}
+
+void zg_test_sql(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        char copy[512];
+        snprintf(copy, sizeof(copy), "%s", msg ? msg : "?");
+        sqlite3_free(msg);
+        fail_msg("SQL failed: %s: %s", sql, copy);
+    }
+}
+
+char *zg_test_slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *p = malloc(cap + 1);
+    size_t r;
+    while (p && (r = fread(p + len, 1, cap - len, f)) > 0) {
+        len += r;
+        if (len == cap) {
+            char *q = realloc(p, cap * 2 + 1);
+            if (!q) {
+                free(p);
+                p = NULL;
+                break;
+            }
+            p = q;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (p)
+        p[len] = '\0';
+    if (n)
+        *n = len;
+    return p;
+}
+
+bool zg_test_memmem(const char *hay, size_t hn, const char *needle, size_t n)
+{
+    return n == 0 || (hn >= n && memmem(hay, hn, needle, n) != NULL);
+}
