@@ -67,6 +67,15 @@ const struct zg_route zg_api_routes[] = {
      zg_api_audit_events, 0},
     {"GET", "/api/v1/audit/verify", "audit.verify", "audit", ZG_TIER_AUDIT, 0,
      zg_api_audit_verify, 0},
+
+/* Each domain declares its routes in its own file, included here so that the whole table stays
+ * one constant array (data, not code). */
+#if __has_include("clinical_routes.inc")
+#include "clinical_routes.inc"
+#endif
+#if __has_include("genome_routes.inc")
+#include "genome_routes.inc"
+#endif
 };
 
 const size_t zg_api_nroutes = sizeof(zg_api_routes) / sizeof(zg_api_routes[0]);

@@ -12,8 +12,12 @@ int zg_api_healthz(struct zg_req *req, struct zg_error *err)
 
 int zg_api_openapi(struct zg_req *req, struct zg_error *err)
 {
-    req->text = zg_openapi_json;
-    req->text_len = zg_openapi_json_len;
+    size_t n = 0;
+    const char *doc = zg_api_openapi_document(&n);
+    if (!doc)
+        return zg_error_set(err, ZG_EINTERNAL, "", "the embedded OpenAPI fragments do not merge");
+    req->text = doc;
+    req->text_len = n;
     req->content_type = "application/json";
     return 0;
 }

@@ -62,5 +62,21 @@ int zg_cmd_case(int argc, char **argv);
 int zg_cmd_audit(int argc, char **argv);
 int zg_cmd_id(int argc, char **argv);
 int zg_cmd_totp(int argc, char **argv);
+int zg_cmd_import(int argc, char **argv);
+
+/* A subcommand of `zengen import`, provided by a domain (cli/<domain>_import.inc). */
+struct zg_import_cmd {
+    const char *kind; /* "fhir", "ssmix2", "vcf", … */
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+/* Domain commands (declared in cli/<domain>_cli.h when present). */
+#if __has_include("clinical_cli.h")
+#include "clinical_cli.h"
+#endif
+#if __has_include("genome_cli.h")
+#include "genome_cli.h"
+#endif
 
 #endif

@@ -9,6 +9,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+/* Domains add their demo data through hooks with this signature (declared in their CLI
+ * headers): int zg_demo_<domain>(const struct zg_datadir *dd, sqlite3 *db, struct zg_error *err),
+ * run after the organisations, accounts and cases below exist. */
+#if __has_include("clinical_demo.inc")
+#define ZG_DEMO_CLINICAL 1
+#endif
+#if __has_include("genome_demo.inc")
+#define ZG_DEMO_GENOME 1
+#endif
+
 struct demo_org {
     const char *name, *type;
 };
@@ -122,6 +132,12 @@ int zg_cmd_demo(int argc, char **argv)
         goto fail;
     }
     f = NULL;
+#ifdef ZG_DEMO_CLINICAL
+#include "clinical_demo.inc"
+#endif
+#ifdef ZG_DEMO_GENOME
+#include "genome_demo.inc"
+#endif
     printf("\n%d demo cases in %zu hospitals; accounts also written to %s\n", ncases, (size_t)2,
            path);
     rc = zg_cli_audit(&dd, "demo.load", "system", "success", NULL, NULL) ? ZG_EXIT_FAIL : 0;

@@ -23,6 +23,13 @@ static const struct cmd commands[] = {
     {"audit", zg_cmd_audit, "audit verify|export|list      the audit trail"},
     {"id", zg_cmd_id, "id check ID                   validate a zengen ID"},
     {"totp", zg_cmd_totp, "totp --secret-file F          print the current one-time code"},
+    {"import", zg_cmd_import, "import fhir|ssmix2|vcf …        load data through the normal checks"},
+#if __has_include("clinical_commands.inc")
+#include "clinical_commands.inc"
+#endif
+#if __has_include("genome_commands.inc")
+#include "genome_commands.inc"
+#endif
 };
 
 static void usage(FILE *f)

@@ -50,6 +50,14 @@ static const struct zg_migration main_migrations[] = {
      " id TEXT PRIMARY KEY, case_id TEXT NOT NULL REFERENCES cases(id),"
      " type TEXT NOT NULL, created_at INTEGER NOT NULL);"
      "CREATE INDEX specimens_case ON specimens(case_id);"},
+/* Domains keep their schema beside their code; each file holds one numbered migration entry.
+ * Versions are fixed: 3 = clinical, 4 = genome; later migrations continue from 5. */
+#if __has_include("clinical/schema.inc")
+#include "clinical/schema.inc"
+#endif
+#if __has_include("genome/schema.inc")
+#include "genome/schema.inc"
+#endif
 };
 
 static const struct zg_migration audit_migrations[] = {

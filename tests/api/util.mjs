@@ -2,7 +2,7 @@
 // assertions, schema checks against src/api/openapi.json, and audit-log readers.
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
@@ -15,7 +15,22 @@ export const API_MD_PATH = join(ROOT, 'docs', 'api.md');
 
 /** The OpenAPI document in the source tree. */
 export function loadOpenapi() {
-  return JSON.parse(readFileSync(OPENAPI_PATH, 'utf8'));
+  // the base document with every domain fragment (src/api/openapi-<domain>.json) merged in,
+  // as the server does at start-up
+  const doc = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8'));
+  const dir = dirname(OPENAPI_PATH);
+  for (const f of readdirSync(dir).filter((n) => /^openapi-.+\.json$/.test(n)).sort()) {
+    const part = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    Object.assign(doc.paths, part.paths || {});
+    for (const k of ['schemas', 'parameters', 'responses']) {
+      if (part.components?.[k]) {
+        doc.components ??= {};
+        doc.components[k] = { ...(doc.components[k] || {}), ...part.components[k] };
+      }
+    }
+    if (Array.isArray(part.tags)) doc.tags = [...(doc.tags || []), ...part.tags];
+  }
+  return doc;
 }
 
 /** Routes listed in docs/api.md as [{method, path, tier}]. */

@@ -14,7 +14,10 @@ static const char *const http_methods[] = {"get", "put", "post", "delete", "opti
 static json_t *load_doc(void)
 {
     json_error_t je;
-    json_t *doc = json_loadb(zg_openapi_json, zg_openapi_json_len, 0, &je);
+    size_t doclen = 0;
+    const char *text = zg_api_openapi_document(&doclen);
+    assert_non_null(text);
+    json_t *doc = json_loadb(text, doclen, 0, &je);
     if (!doc)
         fail_msg("embedded openapi.json does not parse: line %d column %d: %s", je.line,
                  je.column, je.text);
