@@ -2,6 +2,8 @@
 import { t, lang, setLang, translate } from './i18n.js';
 import { api, setCsrf, onUnauthenticated, ApiError } from './api.js';
 import { h, replace } from './dom.js';
+import { domains } from './domains/index.js';
+import { extend } from './i18n.js';
 
 /** Roles that must have a confirmed TOTP before using anything beyond their own account. */
 export const MFA_ROLES = new Set(['admin', 'operator', 'clinician', 'hospital-data', 'sequencer', 'auditor']);
@@ -23,6 +25,13 @@ const navItems = [
   { href: '#/admin', key: 'nav.admin', tier: 'admin', match: /^\/admin/ },
   { href: '#/account', key: 'nav.account', match: /^\/account/ },
 ];
+
+// domain pages and navigation (web/domains/), placed before the account link
+for (const d of domains) {
+  routes.push(...(d.routes || []));
+  navItems.splice(navItems.length - 1, 0, ...(d.navItems || []));
+  if (d.strings) extend(d.strings);
+}
 
 const state = { session: null, renderSeq: 0, afterLogin: null, booted: false };
 

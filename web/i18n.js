@@ -522,6 +522,16 @@ const ja = {
 };
 
 const dict = { en, ja };
+
+/** Adds a domain's strings ({en:{…}, ja:{…}}); a key already defined is a defect and throws. */
+export function extend(more) {
+  for (const l of LANGS) {
+    for (const [k, v] of Object.entries(more[l] || {})) {
+      if (k in dict[l]) throw new Error(`i18n key ${k} defined twice`);
+      dict[l][k] = v;
+    }
+  }
+}
 const listeners = new Set();
 
 function initialLang() {

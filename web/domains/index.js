@@ -1,0 +1,6 @@
+// Portal extensions of each domain (clinical, genome, …). A domain module exports
+//   routes:   [{ re, page, tier?, keys? }]  — page modules live in web/pages/<page>.js
+//   navItems: [{ href, key, tier?, match }]
+//   strings:  { en: {…}, ja: {…} }          — every user-visible string, in both languages
+// and is listed here once.
+export const domains = [];
