@@ -34,11 +34,13 @@ fi
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 tmp=$(mktemp -d /tmp/zengen-bench-http.XXXXXX)
+www=$(mktemp -d /tmp/zengen-bench-www.XXXXXX) # nginx workers (e.g. nobody) must read it
+chmod 755 "$www"
 server_pid="" nginx_pid=""
 cleanup() {
     [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     [[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
-    rm -rf "$tmp"
+    rm -rf "$tmp" "$www"
 }
 trap cleanup EXIT
 
@@ -101,8 +103,9 @@ code=$(curl -s -o "$tmp/overview.json" -w '%{http_code}' -H "$auth" "$zurl/api/v
 size=$(stat -c %s "$tmp/cases.json")
 
 # ---- nginx: the same bytes as a static file ----------------------------------------------------
-mkdir -p "$tmp/www" "$tmp/nginx"
-cp "$tmp/cases.json" "$tmp/www/cases.json"
+mkdir -p "$tmp/nginx"
+cp "$tmp/cases.json" "$www/cases.json"
+chmod 644 "$www/cases.json"
 nport=$(free_port)
 cat >"$tmp/nginx/nginx.conf" <<EOF
 worker_processes 2;
@@ -120,7 +123,7 @@ http {
     scgi_temp_path $tmp/nginx/scgi;
     server {
         listen 127.0.0.1:$nport;
-        root $tmp/www;
+        root $www;
     }
 }
 EOF

@@ -183,18 +183,32 @@ int zg_db_migrate(sqlite3 *db, const struct zg_migration *m, size_t n, struct zg
                         err);
     if (rc)
         return rc;
-    int cur = zg_db_schema_version(db);
-    if (cur < 0)
-        return zg_db_fail(db, SQLITE_ERROR, err);
-    int newest = n ? m[n - 1].version : 0;
-    if (cur > newest)
-        return zg_error_set(err, ZG_ECORRUPT, "",
-                            "database schema version %d is newer than this zengen (%d)", cur,
-                            newest);
+    /* Every listed migration that is not recorded is applied, in list order; a recorded version
+     * this binary does not know means the database was written by a newer zengen. */
+    sqlite3_stmt *q = zg_db_prepare(db, "SELECT version FROM schema_migrations ORDER BY version", err);
+    if (!q)
+        return ZG_EIO;
+    int applied[256], napplied = 0;
+    while (sqlite3_step(q) == SQLITE_ROW && napplied < 256)
+        applied[napplied++] = sqlite3_column_int(q, 0);
+    zg_db_release(q);
+    for (int k = 0; k < napplied; k++) {
+        bool known = false;
+        for (size_t j = 0; j < n; j++)
+            known |= m[j].version == applied[k];
+        if (!known)
+            return zg_error_set(err, ZG_ECORRUPT, "",
+                                "database has schema version %d, which this zengen does not know "
+                                "(written by a newer version?)",
+                                applied[k]);
+    }
     for (size_t i = 0; i < n; i++) {
-        if (m[i].version != (int)i + 1)
+        if (i > 0 && m[i].version <= m[i - 1].version)
             return zg_error_set(err, ZG_EINTERNAL, "", "migration list out of order at %zu", i);
-        if (m[i].version <= cur)
+        bool done = false;
+        for (int k = 0; k < napplied; k++)
+            done |= applied[k] == m[i].version;
+        if (done)
             continue;
         if ((rc = zg_db_begin(db, err)))
             return rc;

@@ -47,9 +47,10 @@ void zg_db_close(sqlite3 *db);
 /* Maps a SQLite result code to enum zg_err and records the message in err. */
 int zg_db_fail(sqlite3 *db, int rc, struct zg_error *err);
 
-/* Applies every migration whose version exceeds the recorded one, each in its own transaction,
- * recording it in schema_migrations(version, name, applied_at). Refuses (ZG_ECORRUPT) a database
- * whose recorded version is newer than the newest migration this binary knows. */
+/* Applies every listed migration (versions strictly increasing) that schema_migrations does not
+ * record yet, in list order, each in its own transaction, recording it in
+ * schema_migrations(version, name, applied_at). Refuses (ZG_ECORRUPT) a database that records a
+ * version this binary does not know (written by a newer zengen). */
 int zg_db_migrate(sqlite3 *db, const struct zg_migration *m, size_t n, struct zg_error *err)
     ZG_MUST_CHECK;
 
