@@ -9,6 +9,7 @@
 #   DURATION     wrk duration per run (default 10s)   THREADS/CONNS  wrk -t/-c (default 2/32)
 #   NCASES       cases to create (default 100)        OUT  document (default docs/benchmarks.md)
 #   NGINX        nginx binary (default: nginx on PATH, else /usr/sbin/nginx)
+#   TMPDIR       where the data directory lives (default /tmp; its disk's fsync is measured too)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,8 +34,8 @@ if [[ ! -x $bin ]]; then
 fi
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
-tmp=$(mktemp -d /tmp/zengen-bench-http.XXXXXX)
-www=$(mktemp -d /tmp/zengen-bench-www.XXXXXX) # nginx workers (e.g. nobody) must read it
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/zengen-bench-http.XXXXXX")
+www=$(mktemp -d "${TMPDIR:-/tmp}/zengen-bench-www.XXXXXX") # nginx workers (e.g. nobody) must read it
 chmod 755 "$www"
 server_pid="" nginx_pid=""
 cleanup() {
@@ -184,11 +185,11 @@ grep -q 'Socket errors' "$tmp"/wrk-*.txt && socket_note="yes" || socket_note=""
 
 # ---- report ---------------------------------------------------------------------------------------
 get() { awk -v k="$2" '{ print (k == "rps" ? $1 : $2) }' "$tmp/res-$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 h_rps=$(get healthz rps) o_rps=$(get overview rps) c_rps=$(get cases rps) n_rps=$(get nginx rps)
 events=$((e1 - e0)) batches=$((b1 - b0))
-ev_rate=$(awk -v e="$events" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", e / (b - a) }')
-batch=$(awk -v e="$events" -v b="$batches" 'BEGIN { printf "%.1f", b > 0 ? e / b : 0 }')
+ev_rate=$(awk -v e="$events" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (e / (b - a)) }')
+batch=$(awk -v e="$events" -v b="$batches" 'BEGIN { printf "%.1f", (b > 0 ? e / b : 0) }')
 worst=$(awk -v a="$o_rps" -v b="$c_rps" 'BEGIN { print (a < b ? a : b) }')
 target_ratio=$(ratio "$worst" "$h_rps")
 if awk -v r="$target_ratio" 'BEGIN { exit !(r >= 0.5) }'; then

@@ -202,9 +202,10 @@ int zg_db_migrate(sqlite3 *db, const struct zg_migration *m, size_t n, struct zg
                                 "(written by a newer version?)",
                                 applied[k]);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && m[i].version <= m[i - 1].version)
+    for (size_t i = 1; i < n; i++)
+        if (m[i].version <= m[i - 1].version)
             return zg_error_set(err, ZG_EINTERNAL, "", "migration list out of order at %zu", i);
+    for (size_t i = 0; i < n; i++) {
         bool done = false;
         for (int k = 0; k < napplied; k++)
             done |= applied[k] == m[i].version;
