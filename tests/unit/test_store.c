@@ -316,10 +316,13 @@ static void migration_failure_rolls_back(void **state)
     /* a list out of order is a bug, refused before anything runs */
     const struct zg_migration disorder[] = {
         {1, "test: one", "CREATE TABLE one(x);"},
+        {2, "test: two", "CREATE TABLE two(x);"},
+        {3, "test: three", "CREATE TABLE three(x);"},
         {5, "test: five", "CREATE TABLE five(x);"},
         {4, "test: four", "CREATE TABLE four(x);"},
     };
-    assert_int_equal(zg_db_migrate(db, disorder, 3, &err), ZG_EINTERNAL);
+    assert_int_equal(zg_db_migrate(db, disorder, 5, &err), ZG_EINTERNAL);
+    assert_int_equal(count(db, "SELECT count(*) FROM sqlite_master WHERE name='five'"), 0);
     assert_int_equal(count(db, "SELECT count(*) FROM sqlite_master WHERE name='four'"), 0);
     zg_db_close(db);
     zg_test_rmtree(root);
