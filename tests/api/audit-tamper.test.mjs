@@ -24,8 +24,14 @@ before(async () => {
     await call(srv.url, '/api/v1/cases', { token });
     await call(srv.url, '/api/v1/cases');
   }
-  const evs = await auditEvents(srv.url, { token });
-  lastSeq = evs[evs.length - 1].seq;
+  // read events are group-committed just after their responses: wait until they are durable
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const evs = await auditEvents(srv.url, { token });
+    lastSeq = evs[evs.length - 1].seq;
+    if (lastSeq >= 20 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.ok(lastSeq >= 20, `enough events (${lastSeq})`);
   await srv.stop(); // the server must be down while we edit its files
   base = join(work, 'base');
