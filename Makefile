@@ -45,3 +45,10 @@ format:
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
+
+# libFuzzer build (clang-14): replays the corpus with -runs=0; run a target longer with
+#   build-fuzz/tests/fuzz/fuzz_router -max_total_time=60 tests/fuzz/corpus/router
+fuzz:
+	CC=clang-14 cmake -S . -B build-fuzz -DZG_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j$(JOBS)
+	cd build-fuzz && ctest --output-on-failure -R '^fuzz\.'

@@ -88,16 +88,6 @@ wait_http "$zurl/healthz"
 
 auth="Authorization: Bearer $token"
 code=$(curl -s -o "$tmp/cases.json" -w '%{http_code}' -H "$auth" "$zurl/api/v1/cases?limit=10")
-workaround=""
-if [[ $code == 401 ]] && grep -q 'stored token scope is invalid' "$tmp/cases.json" &&
-    command -v sqlite3 >/dev/null; then
-    # zengen 0.1.0 stores a new token's scope as an integer (bind format in
-    # src/auth/token.c); write the operator's tiers so that the benchmark can run.
-    echo "bench/http.sh: WARNING: token scope stored wrongly; repairing it in the bench data" >&2
-    sqlite3 "$data/zengen.db" "UPDATE api_tokens SET scopes='self,overview,aggregate,detailed-genome,detailed-clinical' WHERE name='bench'"
-    workaround="yes"
-    code=$(curl -s -o "$tmp/cases.json" -w '%{http_code}' -H "$auth" "$zurl/api/v1/cases?limit=10")
-fi
 [[ $code == 200 ]] || die "GET /api/v1/cases answered $code: $(head -c 300 "$tmp/cases.json")"
 code=$(curl -s -o "$tmp/overview.json" -w '%{http_code}' -H "$auth" "$zurl/api/v1/stats/overview")
 [[ $code == 200 ]] || die "GET /api/v1/stats/overview answered $code"
@@ -229,11 +219,6 @@ row() { # LABEL NAME
     echo "Audit during the two audited runs: $events events in $batches group commits"
     echo "(**$ev_rate events/s**, **$batch events per batch** on average; failures total: ${f1:-?};"
     echo "from \`zengen_audit_events_total\` / \`zengen_audit_batches_total\` at \`/metrics\`)."
-    if [[ -n $workaround ]]; then
-        echo
-        echo "Note: this run repaired the API token's stored scope in the benchmark's own data"
-        echo "directory, because \`zengen token create\` stored it wrongly (see bench/http.sh)."
-    fi
     if [[ -n $socket_note ]]; then
         echo
         echo "Note: wrk reported socket errors in at least one run."

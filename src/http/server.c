@@ -677,6 +677,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
 }
 
+/* libmicrohttpd's log callback: its format strings come from the library itself. */
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wformat-nonliteral"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+#endif
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -687,6 +695,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     zg_log(ZG_LOG_WARN, "http: %s", msg);
     (void)cls;
 }
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 static char *read_file(const char *path, struct zg_error *err)
 {

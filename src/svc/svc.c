@@ -129,7 +129,7 @@ int zg_body_string_list(struct zg_req *req, const char *name, bool required, con
     json_array_foreach(v, i, x)
     {
         size_t n = json_string_length(x);
-        if (o)
+        if (i)
             s[o++] = ',';
         memcpy(s + o, json_string_value(x), n);
         o += n;
