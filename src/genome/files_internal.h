@@ -1,0 +1,15 @@
+/* Private helpers shared by the genome module's files (registry, uploads, ingest). */
+#ifndef ZG_GENOME_FILES_INTERNAL_H
+#define ZG_GENOME_FILES_INTERNAL_H
+
+#include "files.h"
+
+/* mkdir -p with mode 0700. Returns 0 or ZG_EIO. */
+int zg_genome_mkdirs(const char *path, struct zg_error *err) ZG_MUST_CHECK;
+
+/* Validates path with htslib (format, header, EOF marker, records); see zg_file_add.
+ * *reference is a static string. Returns 0 or ZG_EINVAL with the reason. */
+int zg_genome_probe(const char *path, const char *ref_fasta, enum zg_file_format *format,
+                    bool *bgzf, const char **reference, struct zg_error *err) ZG_MUST_CHECK;
+
+#endif
