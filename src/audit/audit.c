@@ -252,12 +252,6 @@ void zg_audit_close(struct zg_audit *a)
     free(a);
 }
 
-static char *dup_string_member(json_t *event, const char *key)
-{
-    const char *v = json_string_value(json_object_get(event, key));
-    return v ? strdup(v) : NULL;
-}
-
 static void pending_free(struct pending *p)
 {
     free(p->rest);
@@ -267,24 +261,22 @@ static void pending_free(struct pending *p)
     free(p);
 }
 
-int zg_audit_append(struct zg_audit *a, json_t *event, bool wait)
+int zg_audit_append_raw(struct zg_audit *a, char *rest, const char *user, const char *action,
+                        json_t *data, bool wait)
 {
     struct pending *p = calloc(1, sizeof(*p));
-    if (!p)
-        return ZG_ENOMEM;
-    /* serialise here, in the caller's thread, so that the single writer only numbers, hashes
-     * and stores; "seq" and "ts" are the writer's to set */
-    json_object_del(event, "seq");
-    json_object_del(event, "ts");
-    p->rest = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    p->user = dup_string_member(event, "user");
-    p->action = dup_string_member(event, "action");
-    json_t *data = json_object_get(event, "data");
-    p->data = json_is_array(data) && json_array_size(data) ? json_deep_copy(data) : NULL;
-    if (!p->rest || p->rest[0] != '{') {
-        pending_free(p);
+    if (!p || !rest || rest[0] != '{') {
+        free(p);
+        free(rest);
+        json_decref(data);
         return ZG_ENOMEM;
     }
+    p->rest = rest;
+    p->user = user ? strdup(user) : NULL;
+    p->action = action ? strdup(action) : NULL;
+    p->data = json_is_array(data) && json_array_size(data) ? data : NULL;
+    if (!p->data)
+        json_decref(data);
     int done = 0;
     p->done = wait ? &done : NULL;
     pthread_mutex_lock(&a->mu);
@@ -316,6 +308,19 @@ int zg_audit_append(struct zg_audit *a, json_t *event, bool wait)
     }
     pthread_mutex_unlock(&a->mu);
     return done < 0 ? ZG_EIO : 0;
+}
+
+int zg_audit_append(struct zg_audit *a, json_t *event, bool wait)
+{
+    /* serialise here, in the caller's thread, so that the single writer only numbers, hashes
+     * and stores; "seq" and "ts" are the writer's to set */
+    json_object_del(event, "seq");
+    json_object_del(event, "ts");
+    char *rest = json_dumps(event, JSON_COMPACT);
+    json_t *data = json_object_get(event, "data");
+    return zg_audit_append_raw(a, rest, json_string_value(json_object_get(event, "user")),
+                               json_string_value(json_object_get(event, "action")),
+                               json_is_array(data) ? json_deep_copy(data) : NULL, wait);
 }
 
 void zg_audit_stats(struct zg_audit *a, struct zg_audit_stats *out)

@@ -33,6 +33,13 @@ void zg_audit_close(struct zg_audit *a);
  * false, returns 0 once queued. When the queue is full, callers wait for room. */
 int zg_audit_append(struct zg_audit *a, json_t *event, bool wait) ZG_MUST_CHECK;
 
+/* Appends an event already serialised by the caller: `rest` is a compact JSON object (taken:
+ * freed by the audit module, also on failure) without "seq"/"ts"; user and action are copies of
+ * its members of those names (may be NULL); data (reference taken, may be NULL) is the array of
+ * ids it touched. Same waiting rules as zg_audit_append. */
+int zg_audit_append_raw(struct zg_audit *a, char *rest, const char *user, const char *action,
+                        json_t *data, bool wait) ZG_MUST_CHECK;
+
 /* Counters for /metrics. */
 struct zg_audit_stats {
     uint64_t events, batches, failures;

@@ -7,6 +7,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/jsonw.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
 #include "store/db.h"
@@ -172,52 +173,89 @@ static enum MHD_Result send_problem(struct reqctx *c, int status, const char *sl
 
 /* ------------------------------------------------------------------------- audit ---- */
 
-static json_t *audit_event(struct reqctx *c, const char *phase, const char *outcome,
-                           const char *reason)
+/* Serialises the audit event of this request straight into text (no JSON tree: this runs for
+ * every request). Field order is fixed, so the canonical body is deterministic. */
+static char *audit_event_text(struct reqctx *c, const char *phase, const char *outcome,
+                              const char *reason, const char **user_out)
 {
     struct zg_req *req = &c->req;
     const struct zg_identity *w = &req->who;
     const char *user = w->kind != ZG_AUTH_NONE ? w->login : req->audit_user;
-    json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "request_id", req->request_id,
-                           "phase", phase, "outcome", outcome, "method", req->method, "route",
-                           req->route ? req->route->path : req->path, "path", req->path, "ip",
-                           req->ip);
-    json_object_set_new(ev, "user", user && *user ? json_string(user) : json_null());
-    if (w->kind != ZG_AUTH_NONE || w->user_id) {
-        json_object_set_new(ev, "user_id", json_integer(w->user_id));
-        if (w->org_name[0])
-            json_object_set_new(ev, "org", json_string(w->org_name));
-        if (w->kind != ZG_AUTH_NONE || w->org_name[0])
-            json_object_set_new(ev, "role", json_string(zg_role_name(w->role)));
-    }
-    json_object_set_new(ev, "auth",
-                        json_string(w->kind == ZG_AUTH_SESSION ? "session"
-                                    : w->kind == ZG_AUTH_TOKEN ? "token"
-                                                               : "none"));
-    if (req->route) {
-        json_object_set_new(ev, "action", json_string(req->route->action));
-        json_object_set_new(ev, "resource", json_string(req->route->resource));
-        json_object_set_new(ev, "tier", json_string(zg_tier_name(req->route->tier)));
-    }
-    /* the tool: the token's name for machines, the user agent for people */
+    if (user && !*user)
+        user = NULL;
+    *user_out = user;
+    struct zg_buf b;
+    zg_buf_init(&b, 256 * 1024);
+    bool first = true;
     char tool[160];
-    if (w->kind == ZG_AUTH_TOKEN)
+    if (w->kind == ZG_AUTH_TOKEN) /* the tool: the token's name for machines, the UA for people */
         snprintf(tool, sizeof(tool), "token:%s", w->token_name);
     else
         snprintf(tool, sizeof(tool), "%.150s", req->user_agent ? req->user_agent : "");
-    json_object_set_new(ev, "tool", json_string(tool));
-    /* options: the query parameters and whatever the handler declared */
-    json_t *opts = req->audit_options ? json_deep_copy(req->audit_options) : json_object();
-    json_object_set_new(ev, "options", opts);
-    json_object_set_new(ev, "data", req->audit_data ? json_deep_copy(req->audit_data)
-                                                    : json_array());
-    if (reason && *reason)
-        json_object_set_new(ev, "reason", json_string(reason));
-    if (!strcmp(phase, "result")) {
-        json_object_set_new(ev, "status", json_integer(c->status_out));
-        json_object_set_new(ev, "bytes", json_integer((json_int_t)c->bytes_out));
+    int rc = zg_buf_add(&b, "{", 1);
+    if (!rc && req->route)
+        rc = zg_jsonw_kv_str(&b, &first, "action", req->route->action);
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "auth",
+                             w->kind == ZG_AUTH_SESSION ? "session"
+                             : w->kind == ZG_AUTH_TOKEN ? "token"
+                                                        : "none");
+    if (!rc && !strcmp(phase, "result"))
+        rc = zg_jsonw_kv_int(&b, &first, "bytes", (long long)c->bytes_out);
+    if (!rc) {
+        rc = zg_jsonw_key(&b, &first, "data");
+        char *d = req->audit_data ? json_dumps(req->audit_data, JSON_COMPACT) : NULL;
+        if (!rc)
+            rc = d ? zg_buf_adds(&b, d) : zg_buf_add(&b, "[]", 2);
+        free(d);
     }
-    return ev;
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "ip", req->ip);
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "method", req->method);
+    if (!rc) {
+        rc = zg_jsonw_key(&b, &first, "options");
+        char *o = req->audit_options ? json_dumps(req->audit_options, JSON_COMPACT) : NULL;
+        if (!rc)
+            rc = o ? zg_buf_adds(&b, o) : zg_buf_add(&b, "{}", 2);
+        free(o);
+    }
+    bool known = w->kind != ZG_AUTH_NONE || w->user_id;
+    if (!rc && known && w->org_name[0])
+        rc = zg_jsonw_kv_str(&b, &first, "org", w->org_name);
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "outcome", outcome);
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "path", req->path);
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "phase", phase);
+    if (!rc && reason && *reason)
+        rc = zg_jsonw_kv_str(&b, &first, "reason", reason);
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "request_id", req->request_id);
+    if (!rc && req->route)
+        rc = zg_jsonw_kv_str(&b, &first, "resource", req->route->resource);
+    if (!rc && known && (w->kind != ZG_AUTH_NONE || w->org_name[0]))
+        rc = zg_jsonw_kv_str(&b, &first, "role", zg_role_name(w->role));
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "route", req->route ? req->route->path : req->path);
+    if (!rc && !strcmp(phase, "result"))
+        rc = zg_jsonw_kv_int(&b, &first, "status", c->status_out);
+    if (!rc && req->route)
+        rc = zg_jsonw_kv_str(&b, &first, "tier", zg_tier_name(req->route->tier));
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "tool", tool);
+    if (!rc)
+        rc = zg_jsonw_kv_str(&b, &first, "user", user);
+    if (!rc && known)
+        rc = zg_jsonw_kv_int(&b, &first, "user_id", (long long)w->user_id);
+    if (!rc)
+        rc = zg_buf_add(&b, "}", 1);
+    if (rc) {
+        zg_buf_release(&b);
+        return NULL;
+    }
+    return zg_buf_detach(&b, NULL);
 }
 
 /* Writes the audit event of this request. Changes (and sign-ins) wait until their event is
@@ -230,9 +268,11 @@ static int write_audit(struct reqctx *c, const char *phase, const char *outcome,
     if (c->req.route && (c->req.route->flags & ZG_R_NO_AUDIT))
         return 0;
     bool wait = unsafe_method(c->req.method);
-    json_t *ev = audit_event(c, phase, outcome, reason);
-    int rc = zg_audit_append(c->req.app->audit, ev, wait);
-    json_decref(ev);
+    const char *user = NULL;
+    char *text = audit_event_text(c, phase, outcome, reason, &user);
+    json_t *data = c->req.audit_data ? json_deep_copy(c->req.audit_data) : NULL;
+    int rc = zg_audit_append_raw(c->req.app->audit, text, user,
+                                 c->req.route ? c->req.route->action : NULL, data, wait);
     if (rc) {
         atomic_fetch_add(&c->req.app->metrics.audit_failures, 1);
         zg_log(ZG_LOG_ERROR, "audit event for request %s could not be written",

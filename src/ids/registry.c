@@ -128,23 +128,41 @@ json_t *zg_case_list(sqlite3 *db, int64_t org_id, const char *after, int limit,
 {
     if (limit < 1 || limit > 1000)
         limit = 100;
-    sqlite3_stmt *st = zg_db_prepare(db,
-                                     "SELECT c.id,c.participant_id,o.id,o.name,c.created_at FROM "
-                                     "cases c JOIN orgs o ON o.id=c.org_id WHERE (?1<=0 OR "
-                                     "c.org_id=?1) AND c.id>?2 ORDER BY c.id LIMIT ?3",
-                                     err);
+    /* one query for the page and its specimens (not one query per case) */
+    sqlite3_stmt *st = zg_db_prepare(
+        db,
+        "WITH page AS (SELECT c.id,c.participant_id,o.id AS oid,o.name,c.created_at FROM cases c "
+        "JOIN orgs o ON o.id=c.org_id WHERE (?1<=0 OR c.org_id=?1) AND c.id>?2 ORDER BY c.id "
+        "LIMIT ?3) SELECT page.id,page.participant_id,page.oid,page.name,page.created_at,s.id,"
+        "s.type,s.created_at FROM page LEFT JOIN specimens s ON s.case_id=page.id "
+        "ORDER BY page.id,s.created_at,s.id",
+        err);
     if (!st)
         return NULL;
     sqlite3_bind_int64(st, 1, org_id);
     sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, limit);
-    json_t *arr = json_array();
+    json_t *arr = json_array(), *cur = NULL, *specs = NULL;
     int rc, n = 0;
     char last[ZG_ID_LEN] = "";
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_array_append_new(arr, case_row(db, st));
-        snprintf(last, sizeof(last), "%s", zg_db_text(st, 0));
-        n++;
+        const char *id = zg_db_text(st, 0);
+        if (!cur || strcmp(last, id)) {
+            specs = json_array();
+            cur = json_pack("{s:s,s:s?,s:{s:I,s:s},s:I,s:o}", "id", id, "participant_id",
+                            sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : zg_db_text(st, 1),
+                            "org", "id", (json_int_t)sqlite3_column_int64(st, 2), "name",
+                            zg_db_text(st, 3), "created_at",
+                            (json_int_t)sqlite3_column_int64(st, 4), "specimens", specs);
+            json_array_append_new(arr, cur);
+            snprintf(last, sizeof(last), "%s", id);
+            n++;
+        }
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+            json_array_append_new(specs, json_pack("{s:s,s:s,s:s,s:I}", "id", zg_db_text(st, 5),
+                                                   "case_id", last, "type", zg_db_text(st, 6),
+                                                   "created_at",
+                                                   (json_int_t)sqlite3_column_int64(st, 7)));
     }
     zg_db_release(st);
     if (rc != SQLITE_DONE) {

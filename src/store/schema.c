@@ -66,7 +66,6 @@ static const struct zg_migration audit_migrations[] = {
      " seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, body TEXT NOT NULL,"
      " prev_hash TEXT NOT NULL, hash TEXT NOT NULL,"
      " user TEXT, action TEXT);" /* copies of body fields for filtering; verify checks them */
-     "CREATE INDEX audit_events_ts ON audit_events(ts);"
      "CREATE INDEX audit_events_user ON audit_events(user, seq);"
      "CREATE INDEX audit_events_action ON audit_events(action, seq);"
      "CREATE TABLE audit_data(seq INTEGER NOT NULL, data_id TEXT NOT NULL);"
