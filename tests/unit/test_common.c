@@ -4,6 +4,8 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/jsonw.h"
+#include <jansson.h>
 #include "common/clock.h"
 #include "common/error.h"
 
@@ -289,6 +291,52 @@ static void clock_now_is_sane(void **state)
     assert_true(m2 >= m1);
 }
 
+/* jsonw: output always parses back (jansson) to the same string; invalid UTF-8 → U+FFFD */
+static void jsonw_escapes_and_repairs(void **state)
+{
+    (void)state;
+    static const char *cases[] = {"plain", "quote\" back\\ slash", "ctl\x01\x1f\n\t",
+                                  "日本語 テキスト", "emoji \xf0\x9f\x98\x80", ""};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct zg_buf b;
+        zg_buf_init(&b, 0);
+        assert_int_equal(zg_jsonw_str(&b, cases[i]), 0);
+        json_error_t je;
+        json_t *j = json_loadb(b.p, b.len, JSON_DECODE_ANY, &je);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(j), cases[i]);
+        json_decref(j);
+        zg_buf_release(&b);
+    }
+    /* invalid UTF-8: a lone continuation byte, an overlong form, a surrogate, a truncated seq */
+    static const char *bad[] = {"a\x80" "b", "\xc0\xafx", "\xed\xa0\x80", "end\xe6\x97"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct zg_buf b;
+        zg_buf_init(&b, 0);
+        assert_int_equal(zg_jsonw_str(&b, bad[i]), 0);
+        json_error_t je;
+        json_t *j = json_loadb(b.p, b.len, JSON_DECODE_ANY, &je);
+        assert_non_null(j); /* always valid JSON */
+        assert_non_null(strstr(json_string_value(j), "\xef\xbf\xbd"));
+        json_decref(j);
+        zg_buf_release(&b);
+    }
+    /* objects built with kv helpers, and the bound */
+    struct zg_buf b;
+    zg_buf_init(&b, 0);
+    bool first = true;
+    assert_int_equal(zg_buf_add(&b, "{", 1), 0);
+    assert_int_equal(zg_jsonw_kv_str(&b, &first, "a", "x"), 0);
+    assert_int_equal(zg_jsonw_kv_int(&b, &first, "n", -42), 0);
+    assert_int_equal(zg_jsonw_kv_str(&b, &first, "z", NULL), 0);
+    assert_int_equal(zg_buf_add(&b, "}", 1), 0);
+    assert_string_equal(b.p, "{\"a\":\"x\",\"n\":-42,\"z\":null}");
+    zg_buf_release(&b);
+    zg_buf_init(&b, 8);
+    assert_int_equal(zg_jsonw_str(&b, "longer than eight"), ZG_ETOOBIG);
+    zg_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +351,7 @@ int main(void)
         cmocka_unit_test(error_pointerize),
         cmocka_unit_test(clock_format),
         cmocka_unit_test(clock_now_is_sane),
+        cmocka_unit_test(jsonw_escapes_and_repairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
