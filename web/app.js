@@ -104,7 +104,7 @@ function renderChrome() {
   }
   const path = currentPath();
   const list = h('ul', {}, navItems
-    .filter((it) => !it.tier || canUse(it.tier))
+    .filter((it) => (!it.tier || canUse(it.tier)) && (!it.roles || it.roles.includes(s.user?.role)))
     .map((it) => h('li', {}, h('a', {
       href: it.href, i18n: it.key, id: `nav-${it.href.slice(2) || 'home'}`,
       'aria-current': it.match.test(path) ? 'page' : null,

@@ -52,3 +52,29 @@ test('demo loads one account of every role, and they sign in through the portal'
   const r = execFileSync(BIN, ['case', 'list', '--org', 'Sakura University Hospital', '--data', srv.dataDir], { encoding: 'utf8' });
   assert.ok(r.trim().split('\n').length >= 12, 'demo cases of the hospital');
 });
+
+test('the demo participant sees who used their data, in Japanese too', async () => {
+  const a = accounts.find((x) => x.login === 'demo-participant');
+  // a clinician of the same hospital reads the participant's case through the API first
+  const clin = accounts.find((x) => x.login === 'demo-clinician');
+  const { login: apiLogin } = await import('../lib/zengen.mjs');
+  const s = await apiLogin(srv.url, clin, { code: totp(clin.totp_secret, Date.now(), 1) });
+  const cases = await (await fetch(`${srv.url}/api/v1/cases?limit=1000`, { headers: { cookie: s.cookie } })).json();
+  const mine = cases.cases.filter((c) => c.participant_id)[0];
+  assert.ok(mine);
+  const context = await browser.newContext({ locale: 'ja-JP' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  await page.goto(`${srv.url}/#/login`);
+  await page.fill('#login', a.login);
+  await page.fill('#password', a.password);
+  await page.fill('#totp', totp(a.totp_secret));
+  await page.click('#signin');
+  await page.waitForSelector('#home-user');
+  await page.click('#nav-my-data');
+  await page.waitForSelector('#mydata-list table, #mydata-list .empty');
+  assert.match(await page.textContent('h1'), /私のデータを利用した人/);
+  // the clinician's list read touched the participant's case: the participant sees the hospital
+  assert.match(await page.textContent('#mydata-list'), /Sakura University Hospital/);
+  await context.close();
+});

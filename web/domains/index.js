@@ -1,6 +1,8 @@
 // Portal extensions of each domain (clinical, genome, …). A domain module exports
 //   routes:   [{ re, page, tier?, keys? }]  — page modules live in web/pages/<page>.js
-//   navItems: [{ href, key, tier?, match }]
+//   navItems: [{ href, key, tier?, roles?, match }]
 //   strings:  { en: {…}, ja: {…} }          — every user-visible string, in both languages
 // and is listed here once.
-export const domains = [];
+import * as participant from './participant.js';
+
+export const domains = [participant];
