@@ -72,5 +72,8 @@ int zg_api_audit_verify(struct zg_req *req, struct zg_error *err);
 #if __has_include("genome_api.h")
 #include "genome_api.h"
 #endif
+#if __has_include("htsget_api.h")
+#include "htsget_api.h"
+#endif
 
 #endif

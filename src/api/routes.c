@@ -76,6 +76,9 @@ const struct zg_route zg_api_routes[] = {
 #if __has_include("genome_routes.inc")
 #include "genome_routes.inc"
 #endif
+#if __has_include("htsget_routes.inc")
+#include "htsget_routes.inc"
+#endif
 };
 
 const size_t zg_api_nroutes = sizeof(zg_api_routes) / sizeof(zg_api_routes[0]);

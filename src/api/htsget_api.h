@@ -1,0 +1,16 @@
+/* Handlers of the GA4GH endpoints and sequencing QC: htsget 1.3 (tickets and data blocks),
+ * Beacon v2 and coverage/identity QC. Routes: htsget_routes.inc. */
+#ifndef ZG_API_HTSGET_H
+#define ZG_API_HTSGET_H
+
+#include "svc/svc.h"
+
+/* htsget (api/htsget_api.c) */
+int zg_api_htsget_service_info(struct zg_req *req, struct zg_error *err);
+int zg_api_htsget_reads(struct zg_req *req, struct zg_error *err);
+int zg_api_htsget_variants(struct zg_req *req, struct zg_error *err);
+int zg_api_htsget_reads_post(struct zg_req *req, struct zg_error *err);
+int zg_api_htsget_variants_post(struct zg_req *req, struct zg_error *err);
+int zg_api_htsget_block(struct zg_req *req, struct zg_error *err);
+
+#endif
