@@ -78,5 +78,8 @@ struct zg_import_cmd {
 #if __has_include("genome_cli.h")
 #include "genome_cli.h"
 #endif
+#if __has_include("gateway_cli.h")
+#include "gateway_cli.h"
+#endif
 
 #endif

@@ -9,6 +9,9 @@ static const struct zg_import_cmd importers[] = {
 #if __has_include("genome_import.inc")
 #include "genome_import.inc"
 #endif
+#if __has_include("gateway_import.inc")
+#include "gateway_import.inc"
+#endif
     {NULL, NULL, NULL},
 };
 

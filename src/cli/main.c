@@ -30,6 +30,9 @@ static const struct cmd commands[] = {
 #if __has_include("genome_commands.inc")
 #include "genome_commands.inc"
 #endif
+#if __has_include("gateway_commands.inc")
+#include "gateway_commands.inc"
+#endif
 };
 
 static void usage(FILE *f)
