@@ -140,6 +140,7 @@ static int cmd_status(int argc, char **argv)
     if (zg_args_init(&a, argc, argv))
         return zg_cli_usage(u, "too many arguments");
     const char *state = zg_args_opt(&a, "--state");
+    (void)zg_args_opt(&a, "--data"); /* accepted like every command; the gateway has none */
     bool as_json = zg_args_flag(&a, "--json");
     int rc = zg_args_done(&a, u);
     if (rc)
@@ -219,6 +220,7 @@ int zg_cmd_gateway(int argc, char **argv)
     const char *mapping = zg_args_opt(&a, "--mapping"), *state = zg_args_opt(&a, "--state");
     const char *interval_s = zg_args_opt(&a, "--interval"), *settle_s = zg_args_opt(&a, "--settle");
     bool once = zg_args_flag(&a, "--once");
+    (void)zg_args_opt(&a, "--data"); /* accepted like every command; the gateway has none */
     int rc = zg_args_done(&a, u);
     if (rc)
         return rc;

@@ -22,9 +22,11 @@ struct zg_gw_state {
 };
 
 static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS files(source TEXT NOT NULL, rel TEXT NOT NULL, size INTEGER,"
-    " mtime INTEGER, outcome TEXT NOT NULL, reason TEXT, records INTEGER, unmapped INTEGER,"
-    " at INTEGER, PRIMARY KEY(source, rel));"
+    /* file paths of SS-MIX2 storage contain patient IDs: only a keyed hash is kept, except
+     * for quarantined files, which an operator must find (their copy is in quarantine/) */
+    "CREATE TABLE IF NOT EXISTS files(source TEXT NOT NULL, rel_hash TEXT NOT NULL, rel TEXT,"
+    " size INTEGER, mtime INTEGER, outcome TEXT NOT NULL, reason TEXT, records INTEGER,"
+    " unmapped INTEGER, at INTEGER, PRIMARY KEY(source, rel_hash));"
     "CREATE TABLE IF NOT EXISTS queue(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " idem_key TEXT NOT NULL UNIQUE, kind TEXT, source TEXT, message_id TEXT,"
     " local_sealed TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
@@ -113,16 +115,38 @@ void zg_gw_state_close(struct zg_gw_state *st)
     free(st);
 }
 
+/* Keyed hash of a source file path (hex). */
+static void rel_hash(struct zg_gw_state *st, const char *source, const char *rel,
+                     char out[ZG_SHA256_HEX])
+{
+    unsigned char h[ZG_SHA256_LEN];
+    size_t sl = strlen(source), rl = strlen(rel);
+    char *buf = malloc(sl + rl + 2);
+    if (!buf) {
+        memset(out, '0', ZG_SHA256_HEX - 1);
+        out[ZG_SHA256_HEX - 1] = '\0';
+        return;
+    }
+    memcpy(buf, source, sl);
+    buf[sl] = '\0';
+    memcpy(buf + sl + 1, rel, rl + 1);
+    zg_hmac_sha256(st->key, ZG_KEY_LEN, buf, sl + rl + 1, h);
+    free(buf);
+    zg_hex_encode(h, sizeof(h), out);
+}
+
 int zg_gw_file_seen(struct zg_gw_state *st, const char *source, const char *rel, int64_t size,
                     int64_t mtime, bool *seen, struct zg_error *err)
 {
     *seen = false;
+    char rh[ZG_SHA256_HEX];
+    rel_hash(st, source, rel, rh);
     sqlite3_stmt *s = zg_db_prepare(
-        st->db, "SELECT 1 FROM files WHERE source=?1 AND rel=?2 AND size=?3 AND mtime=?4", err);
+        st->db, "SELECT 1 FROM files WHERE source=?1 AND rel_hash=?2 AND size=?3 AND mtime=?4", err);
     if (!s)
         return err->code;
     sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, rel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, rh, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 3, size);
     sqlite3_bind_int64(s, 4, mtime);
     int r = sqlite3_step(s);
@@ -139,15 +163,19 @@ static int record_file(struct zg_gw_state *st, const char *source, const char *r
                        int64_t mtime, const char *outcome, const char *reason, int64_t records,
                        int64_t unmapped, struct zg_error *err)
 {
+    char rh[ZG_SHA256_HEX];
+    rel_hash(st, source, rel, rh);
     sqlite3_stmt *s = zg_db_prepare(
         st->db,
-        "INSERT OR REPLACE INTO files(source,rel,size,mtime,outcome,reason,records,unmapped,at)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+        "INSERT OR REPLACE INTO files(source,rel_hash,size,mtime,outcome,reason,records,unmapped,"
+        "at,rel) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
         err);
     if (!s)
         return err->code;
     sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, rel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, rh, -1, SQLITE_TRANSIENT);
+    if (!strcmp(outcome, "quarantined"))
+        sqlite3_bind_text(s, 10, rel, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, size);
     sqlite3_bind_int64(s, 4, mtime);
     sqlite3_bind_text(s, 5, outcome, -1, SQLITE_STATIC);
