@@ -102,6 +102,11 @@ json_t *zg_clinical_get(sqlite3 *db, const char *case_id, int64_t org_scope,
 json_t *zg_clinical_history(sqlite3 *db, const char *case_id, int64_t org_scope,
                             struct zg_error *err);
 
+/* Recent rejected pushes (validation failures; pointers and reasons only), newest first:
+ * {"rejections":[{id,org_id,case_id,created_at,login,source_system,source_message_id,
+ * errors}]}; org_scope > 0 restricts to that organisation. */
+json_t *zg_clinical_rejections(sqlite3 *db, int64_t org_scope, int limit, struct zg_error *err);
+
 /* --- completeness, search, timeline --------------------------------------------------- */
 
 /* {"complete":bool,"present":[pointers],"missing":[pointers]} of a record (new reference). */
@@ -144,6 +149,17 @@ json_t *zg_clinical_timeline(json_t *stored);
  * validated against the model. */
 int zg_clinical_from_fhir(json_t *bundle, json_t **records, json_t *report,
                           struct zg_error *err) ZG_MUST_CHECK;
+
+/* Imports a FHIR R4 Bundle: maps it (zg_clinical_from_fhir) and merges every case's record
+ * in one all-or-nothing transaction (zg_clinical_push_bundle, mode "merge"). source_system
+ * names the sender; the Bundle's id or identifier becomes the source message id.
+ * *out (new reference): {"cases":[{case_id,version,etag,created,unchanged}],"replayed",
+ * "report":{resources,mapped,unmapped:[{pointer,reason}]}}. Errors: ZG_EINVAL (bundle not
+ * importable, or a mapped record invalid: err->field "/entry/…" or "/cases/<i>/record/…"),
+ * ZG_ENOTFOUND-style failures become ZG_EINVAL naming the case, ZG_ECONFLICT (idempotency). */
+int zg_clinical_import_fhir(sqlite3 *db, const struct zg_clinical_actor *who, json_t *bundle,
+                            const char *source_system, const char *idempotency_key, json_t **out,
+                            json_t *errors, struct zg_error *err) ZG_MUST_CHECK;
 
 /* A stored record as a FHIR R4 collection Bundle (new reference), or NULL (ZG_ENOMEM). */
 json_t *zg_clinical_to_fhir(json_t *record, struct zg_error *err);
