@@ -27,13 +27,13 @@ int zg_cmd_file(int argc, char **argv)
         .data_kind = zg_args_opt(&a, "--kind"),
     };
     bool as_json = zg_args_flag(&a, "--json");
-    const char *pos = zg_args_pos(&a, 0);
     struct zg_datadir dd;
     sqlite3 *db = NULL;
     struct zg_error err;
     zg_error_clear(&err);
     if (zg_cli_open(&a, &dd, &db, &err))
         return zg_cli_fail(&err);
+    const char *pos = zg_args_pos(&a, 0);
     int rc = zg_args_done(&a, u);
     if (rc)
         goto out;

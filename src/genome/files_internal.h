@@ -12,4 +12,10 @@ int zg_genome_mkdirs(const char *path, struct zg_error *err) ZG_MUST_CHECK;
 int zg_genome_probe(const char *path, const char *ref_fasta, enum zg_file_format *format,
                     bool *bgzf, const char **reference, struct zg_error *err) ZG_MUST_CHECK;
 
+#include "variants.h"
+
+/* Severity rank (lower = more severe; 100 = no protein effect) of an SO term list of len bytes
+ * ("a&b"), with its alteration class in *cls. */
+int zg_genome_severity(const char *cons, size_t len, enum zg_alt_class *cls);
+
 #endif

@@ -1,0 +1,200 @@
+/* zengen query genes|cooccurrence|oncoprint|variants|tmb|overview and zengen genome-index:
+ * cross-cancer queries over the published cohort index (operators see unsuppressed counts
+ * unless --k is given). */
+#include "cli.h"
+#include "genome_cli.h"
+#include "genome/cohort.h"
+#include "common/clock.h"
+#include "store/db.h"
+
+static void print_genes_table(json_t *j)
+{
+    json_t *genes = json_object_get(j, "genes");
+    printf("%-12s %9s %9s %7s", "group", "profiled", "altered", "%");
+    size_t i;
+    json_t *g;
+    json_array_foreach(genes, i, g)
+        printf(" %10s", json_string_value(g));
+    putchar('\n');
+    json_t *grp;
+    size_t k;
+    json_array_foreach(json_object_get(j, "groups"), k, grp)
+    {
+        json_t *p = json_object_get(grp, "percent");
+        char pct[16] = "–";
+        if (json_is_real(p))
+            snprintf(pct, sizeof(pct), "%.1f%%", json_real_value(p));
+        printf("%-12s %9lld %9lld %7s", json_string_value(json_object_get(grp, "group")),
+               (long long)json_integer_value(json_object_get(grp, "profiled")),
+               (long long)json_integer_value(json_object_get(grp, "altered")), pct);
+        json_array_foreach(genes, i, g)
+        {
+            json_t *gg = json_object_get(json_object_get(grp, "genes"), json_string_value(g));
+            json_t *pc = json_object_get(gg, "percent");
+            if (json_is_real(pc))
+                printf(" %9.1f%%", json_real_value(pc));
+            else
+                printf(" %10s", "–");
+        }
+        putchar('\n');
+    }
+    printf("%-12s %9lld %9lld\n", "all", (long long)json_integer_value(json_object_get(j, "profiled")),
+           (long long)json_integer_value(json_object_get(j, "altered")));
+}
+
+int zg_cmd_query(int argc, char **argv)
+{
+    static const char *u =
+        "zengen query genes GENE… [--by cancer-type|dataset|none] [--classes C,…] | "
+        "cooccurrence GENE GENE… | oncoprint GENE… [--max N] | variants GENE [--limit N] | "
+        "tmb | overview   [--cancer-type CODE] [--org ID] [--k N] [--json] [--timing]";
+    if (argc < 1)
+        return zg_cli_usage(u, "say which query");
+    const char *sub = argv[0];
+    struct zg_args a;
+    if (zg_args_init(&a, argc - 1, argv + 1))
+        return zg_cli_usage(u, "too many arguments");
+    const char *by = zg_args_opt(&a, "--by"), *classes = zg_args_opt(&a, "--classes");
+    const char *ct = zg_args_opt(&a, "--cancer-type"), *org = zg_args_opt(&a, "--org");
+    const char *k = zg_args_opt(&a, "--k"), *max = zg_args_opt(&a, "--max");
+    const char *limit = zg_args_opt(&a, "--limit");
+    bool as_json = zg_args_flag(&a, "--json"), timing = zg_args_flag(&a, "--timing");
+    struct zg_datadir dd;
+    sqlite3 *db = NULL;
+    struct zg_error err;
+    zg_error_clear(&err);
+    if (zg_cli_open(&a, &dd, &db, &err))
+        return zg_cli_fail(&err);
+    const char *genes[64];
+    size_t ng = 0;
+    for (const char *g; ng < 64 && (g = zg_args_pos(&a, (int)ng)); ng++)
+        genes[ng] = g;
+    int rc = zg_args_done(&a, u);
+    struct zg_cohort *c = NULL;
+    if (rc)
+        goto out;
+    struct zg_query_scope s = {.detailed = true, .cancer_type = ct};
+    char *end;
+    if (org && ((s.org_id = strtoll(org, &end, 10)) <= 0 || *end)) {
+        rc = zg_cli_usage(u, "--org must be an organisation id");
+        goto out;
+    }
+    if (k && ((s.k_min = (int)strtol(k, &end, 10)) < 1 || *end || s.k_min > 1000)) {
+        rc = zg_cli_usage(u, "--k must be 1..1000");
+        goto out;
+    }
+    if (k)
+        s.detailed = false;
+    long maxn = max ? strtol(max, &end, 10) : 500, lim = limit ? strtol(limit, &end, 10) : 25;
+    if (maxn < 1 || maxn > 100000 || lim < 1 || lim > 10000) {
+        rc = zg_cli_usage(u, "--max/--limit out of range");
+        goto out;
+    }
+    if (zg_cohort_acquire(&dd, &c, &err)) {
+        rc = zg_cli_fail(&err);
+        goto out;
+    }
+    int64_t t0 = zg_clock_mono_us();
+    json_t *j = NULL;
+    if (!strcmp(sub, "genes"))
+        j = zg_query_genes(c, genes, ng, by, classes, &s, &err);
+    else if (!strcmp(sub, "cooccurrence"))
+        j = zg_query_cooccurrence(c, genes, ng, &s, &err);
+    else if (!strcmp(sub, "oncoprint"))
+        j = zg_query_oncoprint(c, genes, ng, (int)maxn, &s, &err);
+    else if (!strcmp(sub, "variants"))
+        j = ng == 1 ? zg_query_variants(c, db, genes[0], (int)lim, &s, &err) : NULL;
+    else if (!strcmp(sub, "tmb"))
+        j = zg_query_tmb(c, &s, &err);
+    else if (!strcmp(sub, "overview"))
+        j = zg_query_overview(c, &s, &err);
+    else {
+        rc = zg_cli_usage(u, "unknown query '%s'", sub);
+        goto out;
+    }
+    int64_t us = zg_clock_mono_us() - t0;
+    if (!j) {
+        if (!err.code)
+            zg_error_set(&err, ZG_EINVAL, "genes", "variants takes exactly one gene");
+        rc = zg_cli_fail(&err);
+        goto out;
+    }
+    json_t *opt = json_pack("{s:s}", "query", sub);
+    json_t *data = json_array();
+    for (size_t i = 0; i < ng; i++)
+        json_array_append_new(data, json_string(genes[i]));
+    if (zg_cli_audit(&dd, "genome.query", "cohort", "success", data, opt))
+        rc = ZG_EXIT_FAIL;
+    json_decref(opt);
+    json_decref(data);
+    if (!rc) {
+        if (as_json || strcmp(sub, "genes")) {
+            json_dumpf(j, stdout, JSON_INDENT(2));
+            putchar('\n');
+        } else {
+            print_genes_table(j);
+        }
+        if (timing)
+            fprintf(stderr, "query: %lld µs (index generation %lld)\n", (long long)us,
+                    (long long)zg_cohort_generation(c));
+    }
+    json_decref(j);
+out:
+    zg_cohort_release(c);
+    zg_db_close(db);
+    zg_datadir_close(&dd);
+    return rc;
+}
+
+int zg_cmd_genome_index(int argc, char **argv)
+{
+    static const char *u = "zengen genome-index rebuild|update|stats";
+    if (argc < 1)
+        return zg_cli_usage(u, "say what to do with the index");
+    const char *sub = argv[0];
+    struct zg_args a;
+    if (zg_args_init(&a, argc - 1, argv + 1))
+        return zg_cli_usage(u, "too many arguments");
+    struct zg_datadir dd;
+    sqlite3 *db = NULL;
+    struct zg_error err;
+    zg_error_clear(&err);
+    if (zg_cli_open(&a, &dd, &db, &err))
+        return zg_cli_fail(&err);
+    int rc = zg_args_done(&a, u);
+    if (rc)
+        goto out;
+    struct zg_cohort_update_stats st;
+    if (!strcmp(sub, "rebuild") || !strcmp(sub, "update")) {
+        int r = !strcmp(sub, "rebuild") ? zg_cohort_rebuild(&dd, db, &st, &err)
+                                        : zg_cohort_update(&dd, db, &st, &err);
+        if (r) {
+            rc = zg_cli_fail(&err);
+            goto out;
+        }
+        printf("generation %lld: %lld cases, %lld keys, %lld bytes, %lld imports applied, %lld ms\n",
+               (long long)st.generation, (long long)st.cases, (long long)st.keys,
+               (long long)st.bytes, (long long)st.imports_applied, (long long)st.ms);
+        if (zg_cli_audit(&dd, "genome.index", "cohort", "success", NULL, NULL))
+            rc = ZG_EXIT_FAIL;
+    } else if (!strcmp(sub, "stats")) {
+        struct zg_cohort *c = NULL;
+        int64_t t0 = zg_clock_mono_ms();
+        if (zg_cohort_acquire(&dd, &c, &err)) {
+            rc = zg_cli_fail(&err);
+            goto out;
+        }
+        const roaring_bitmap_t *all = zg_cohort_get(c, "all");
+        printf("generation %lld, %llu cases, loaded in %lld ms\n",
+               (long long)zg_cohort_generation(c),
+               (unsigned long long)(all ? roaring_bitmap_get_cardinality(all) : 0),
+               (long long)(zg_clock_mono_ms() - t0));
+        zg_cohort_release(c);
+    } else {
+        rc = zg_cli_usage(u, "unknown index command '%s'", sub);
+    }
+out:
+    zg_db_close(db);
+    zg_datadir_close(&dd);
+    return rc;
+}

@@ -1,0 +1,921 @@
+/* Cohort index snapshots: building (incremental or from scratch), persisting under DATA/index/,
+ * loading and the per-process current-snapshot cache. Queries are in query.c. */
+#include "cohort.h"
+#include "files_internal.h"
+#include "ids/ids.h"
+#include "common/error.h"
+#include "common/clock.h"
+#include "store/db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "ZGCOHRT1"
+#define END_MAGIC "ZGCOEND1"
+#define MAX_KEY 256
+
+struct entry {
+    char *key;
+    roaring_bitmap_t *bm;
+};
+
+struct case_slot {
+    char id[ZG_ID_LEN];
+    char ct[17];
+    float tmb;
+};
+
+struct zg_cohort {
+    atomic_int refs;
+    int64_t generation;
+    int64_t max_import;
+    struct entry *tab; /* open addressing, capacity power of two */
+    size_t cap, n;
+    struct case_slot *cases;
+    uint32_t nslots;
+};
+
+static uint64_t hash_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static struct zg_cohort *cohort_new(void)
+{
+    struct zg_cohort *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    atomic_init(&c->refs, 1);
+    c->cap = 1024;
+    c->tab = calloc(c->cap, sizeof(*c->tab));
+    if (!c->tab) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void cohort_free(struct zg_cohort *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->tab[i].key) {
+            free(c->tab[i].key);
+            roaring_bitmap_free(c->tab[i].bm);
+        }
+    free(c->tab);
+    free(c->cases);
+    free(c);
+}
+
+void zg_cohort_release(struct zg_cohort *c)
+{
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+        cohort_free(c);
+}
+
+static struct entry *slot_for(const struct zg_cohort *c, const char *key)
+{
+    size_t mask = c->cap - 1, i = (size_t)hash_key(key) & mask;
+    while (c->tab[i].key && strcmp(c->tab[i].key, key))
+        i = (i + 1) & mask;
+    return &c->tab[i];
+}
+
+const roaring_bitmap_t *zg_cohort_get(const struct zg_cohort *c, const char *key)
+{
+    if (!c)
+        return NULL;
+    struct entry *e = slot_for(c, key);
+    return e->key ? e->bm : NULL;
+}
+
+static int grow(struct zg_cohort *c)
+{
+    size_t ncap = c->cap * 2;
+    struct entry *nt = calloc(ncap, sizeof(*nt));
+    if (!nt)
+        return ZG_ENOMEM;
+    struct entry *old = c->tab;
+    size_t ocap = c->cap;
+    c->tab = nt;
+    c->cap = ncap;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].key)
+            *slot_for(c, old[i].key) = old[i];
+    free(old);
+    return 0;
+}
+
+/* The bitmap of key, created empty when missing (builder only). NULL on allocation failure. */
+static roaring_bitmap_t *get_or_add(struct zg_cohort *c, const char *key)
+{
+    struct entry *e = slot_for(c, key);
+    if (e->key)
+        return e->bm;
+    if ((c->n + 1) * 2 > c->cap) {
+        if (grow(c))
+            return NULL;
+        e = slot_for(c, key);
+    }
+    e->key = strdup(key);
+    e->bm = roaring_bitmap_create();
+    if (!e->key || !e->bm) {
+        free(e->key);
+        if (e->bm)
+            roaring_bitmap_free(e->bm);
+        e->key = NULL;
+        return NULL;
+    }
+    c->n++;
+    return e->bm;
+}
+
+/* Removes every key with one of the prefixes (case-level sets are rebuilt on each update). */
+static int drop_prefixes(struct zg_cohort *c, const char *const *prefixes)
+{
+    struct entry *old = c->tab;
+    size_t ocap = c->cap;
+    c->tab = calloc(ocap, sizeof(*c->tab));
+    if (!c->tab) {
+        c->tab = old;
+        return ZG_ENOMEM;
+    }
+    c->n = 0;
+    for (size_t i = 0; i < ocap; i++) {
+        if (!old[i].key)
+            continue;
+        bool drop = false;
+        for (size_t k = 0; prefixes[k] && !drop; k++)
+            drop = !strncmp(old[i].key, prefixes[k], strlen(prefixes[k]));
+        if (drop) {
+            free(old[i].key);
+            roaring_bitmap_free(old[i].bm);
+        } else {
+            *slot_for(c, old[i].key) = old[i];
+            c->n++;
+        }
+    }
+    free(old);
+    return 0;
+}
+
+void zg_cohort_each(const struct zg_cohort *c, const char *prefix,
+                    void (*fn)(void *ctx, const char *key, const roaring_bitmap_t *b), void *ctx)
+{
+    size_t pl = strlen(prefix);
+    for (size_t i = 0; c && i < c->cap; i++)
+        if (c->tab[i].key && !strncmp(c->tab[i].key, prefix, pl))
+            fn(ctx, c->tab[i].key, c->tab[i].bm);
+}
+
+int64_t zg_cohort_generation(const struct zg_cohort *c)
+{
+    return c ? c->generation : 0;
+}
+
+uint32_t zg_cohort_slots(const struct zg_cohort *c)
+{
+    return c ? c->nslots : 0;
+}
+
+const char *zg_cohort_case_id(const struct zg_cohort *c, uint32_t n)
+{
+    return c && n < c->nslots ? c->cases[n].id : "";
+}
+
+const char *zg_cohort_cancer_type(const struct zg_cohort *c, uint32_t n)
+{
+    return c && n < c->nslots ? c->cases[n].ct : "";
+}
+
+float zg_cohort_tmb(const struct zg_cohort *c, uint32_t n)
+{
+    return c && n < c->nslots ? c->cases[n].tmb : 0.0f;
+}
+
+/* --- building ------------------------------------------------------------------------- */
+
+static int addk(struct zg_cohort *c, uint32_t v, struct zg_error *err, const char *fmt, ...)
+    ZG_PRINTF(4, 5);
+static int addk(struct zg_cohort *c, uint32_t v, struct zg_error *err, const char *fmt, ...)
+{
+    char key[MAX_KEY];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(key, sizeof(key), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return 0; /* absurdly long gene names are not indexed */
+    roaring_bitmap_t *b = get_or_add(c, key);
+    if (!b)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory building the cohort index");
+    roaring_bitmap_add(b, v);
+    return 0;
+}
+
+static bool is_alteration(const char *cls)
+{
+    enum zg_alt_class k;
+    return !zg_alt_class_parse(cls, &k) && k != ZG_AC_OTHER;
+}
+
+static int add_gene_class(struct zg_cohort *c, uint32_t case_no, const char *gene, const char *cls,
+                          struct zg_error *err)
+{
+    int rc;
+    if (!*gene || !is_alteration(cls))
+        return 0;
+    if ((rc = addk(c, case_no, err, "g\t%s\t%s", gene, cls)))
+        return rc;
+    return addk(c, case_no, err, "g\t%s\t*", gene);
+}
+
+/* Case-level sets and the case table, from genome_cases (cheap: one row per case). */
+static int build_case_level(struct zg_cohort *c, sqlite3 *db, struct zg_error *err)
+{
+    static const char *const drop[] = {"ct\t", "ds\t", "org\t", "a\t", "all", NULL};
+    int rc = drop_prefixes(c, drop);
+    if (rc)
+        return zg_error_set(err, rc, "", "out of memory");
+    sqlite3_stmt *st = zg_db_prepare(
+        db,
+        "SELECT case_no,case_id,org_id,cancer_type,dataset,n_somatic,callable_mb"
+        " FROM genome_cases ORDER BY case_no",
+        err);
+    if (!st)
+        return err->code;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t no = sqlite3_column_int64(st, 0);
+        if (no < 0 || no > UINT32_MAX - 1) {
+            rc = zg_error_set(err, ZG_ECORRUPT, "", "case number out of range");
+            break;
+        }
+        uint32_t cn = (uint32_t)no;
+        if (cn >= c->nslots) {
+            uint32_t ns = cn + 1 > c->nslots * 2 ? cn + 1 : c->nslots * 2;
+            struct case_slot *p = realloc(c->cases, (size_t)ns * sizeof(*p));
+            if (!p) {
+                rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+                break;
+            }
+            memset(p + c->nslots, 0, (size_t)(ns - c->nslots) * sizeof(*p));
+            c->cases = p;
+            c->nslots = ns;
+        }
+        struct case_slot *s = &c->cases[cn];
+        snprintf(s->id, sizeof(s->id), "%s", zg_db_text(st, 1));
+        snprintf(s->ct, sizeof(s->ct), "%s", zg_db_text(st, 3));
+        double mb = sqlite3_column_double(st, 6);
+        s->tmb = mb > 0 ? (float)(sqlite3_column_double(st, 5) / mb) : 0.0f;
+        if ((rc = addk(c, cn, err, "all")) ||
+            (rc = addk(c, cn, err, "ct\t%s", zg_db_text(st, 3))) ||
+            (rc = addk(c, cn, err, "ds\t%s", zg_db_text(st, 4))) ||
+            (rc = addk(c, cn, err, "org\t%lld", (long long)sqlite3_column_int64(st, 2))))
+            break;
+    }
+    if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    if (rc)
+        return rc;
+    /* shrink nslots to the real extent */
+    while (c->nslots && !c->cases[c->nslots - 1].id[0])
+        c->nslots--;
+    st = zg_db_prepare(db, "SELECT case_no,key,value FROM genome_case_attrs", err);
+    if (!st)
+        return err->code;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = addk(c, (uint32_t)sqlite3_column_int64(st, 0), err, "a\t%s=%s",
+                       zg_db_text(st, 1), zg_db_text(st, 2))))
+            break;
+    if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    return rc;
+}
+
+/* Adds somatic rows of one import (or all, import_no = 0) to the gene, variant and profile
+ * sets. Per-variant sets are kept for sites seen in at least two cases. */
+static int apply_somatic(struct zg_cohort *c, sqlite3 *db, int64_t case_no, int64_t import_no,
+                         struct zg_error *err)
+{
+    int rc = 0, r;
+    sqlite3_stmt *st = zg_db_prepare(
+        db,
+        import_no
+            ? "SELECT s.case_no,s.site_no,t.gene,t.class FROM genome_somatic s JOIN genome_sites "
+              "t USING(site_no) WHERE s.case_no=?1 AND s.import_no=?2 AND s.filter IN "
+              "('PASS','.')"
+            : "SELECT s.case_no,s.site_no,t.gene,t.class FROM genome_somatic s JOIN genome_sites "
+              "t USING(site_no) WHERE s.filter IN ('PASS','.') ORDER BY s.site_no",
+        err);
+    if (!st)
+        return err->code;
+    sqlite3_stmt *others = import_no ? zg_db_prepare(db,
+                                                     "SELECT case_no FROM genome_somatic WHERE "
+                                                     "site_no=? AND filter IN ('PASS','.')",
+                                                     err)
+                                     : NULL;
+    if (import_no && !others) {
+        zg_db_release(st);
+        return err->code;
+    }
+    if (import_no) {
+        sqlite3_bind_int64(st, 1, case_no);
+        sqlite3_bind_int64(st, 2, import_no);
+    }
+    int64_t prev_site = -1, prev_case = -1;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        uint32_t cn = (uint32_t)sqlite3_column_int64(st, 0);
+        int64_t site = sqlite3_column_int64(st, 1);
+        const char *gene = zg_db_text(st, 2), *cls = zg_db_text(st, 3);
+        if ((rc = add_gene_class(c, cn, gene, cls, err)))
+            break;
+        if (*gene && (rc = addk(c, (uint32_t)site, err, "gv\t%s", gene)))
+            break;
+        if (import_no) {
+            char key[40];
+            snprintf(key, sizeof(key), "v\t%lld", (long long)site);
+            struct entry *e = slot_for(c, key);
+            if (e->key) {
+                roaring_bitmap_add(e->bm, cn);
+            } else {
+                /* becomes recurrent when another case already carries it */
+                roaring_bitmap_t *tmp = roaring_bitmap_create();
+                sqlite3_bind_int64(others, 1, site);
+                while ((r = sqlite3_step(others)) == SQLITE_ROW)
+                    roaring_bitmap_add(tmp, (uint32_t)sqlite3_column_int64(others, 0));
+                sqlite3_reset(others);
+                r = SQLITE_ROW;
+                roaring_bitmap_add(tmp, cn);
+                if (roaring_bitmap_get_cardinality(tmp) >= 2) {
+                    roaring_bitmap_t *b = get_or_add(c, key);
+                    if (!b) {
+                        roaring_bitmap_free(tmp);
+                        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+                        break;
+                    }
+                    roaring_bitmap_or_inplace(b, tmp);
+                }
+                roaring_bitmap_free(tmp);
+            }
+        } else {
+            /* rows ordered by site: a run of ≥ 2 rows is a recurrent variant */
+            if (site == prev_site) {
+                if ((rc = addk(c, (uint32_t)prev_case, err, "v\t%lld", (long long)site)) ||
+                    (rc = addk(c, cn, err, "v\t%lld", (long long)site)))
+                    break;
+            }
+            prev_site = site;
+            prev_case = cn;
+        }
+        if ((rc = addk(c, cn, err, "p\tsomatic")))
+            break;
+    }
+    if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    zg_db_release(others);
+    return rc;
+}
+
+static int apply_other(struct zg_cohort *c, sqlite3 *db, const char *kind, int64_t case_no,
+                       int64_t import_no, struct zg_error *err)
+{
+    const char *sql;
+    bool all = import_no == 0;
+    if (!strcmp(kind, "germline"))
+        sql = all ? "SELECT g.case_no,t.gene,t.class FROM genome_germline g JOIN genome_sites t"
+                    " USING(site_no) WHERE g.filter IN ('PASS','.')"
+                  : "SELECT g.case_no,t.gene,t.class FROM genome_germline g JOIN genome_sites t"
+                    " USING(site_no) WHERE g.case_no=?1 AND g.import_no=?2"
+                    " AND g.filter IN ('PASS','.')";
+    else if (!strcmp(kind, "sv"))
+        sql = all ? "SELECT case_no,genes,svtype FROM genome_sv WHERE filter IN ('PASS','.')"
+                  : "SELECT case_no,genes,svtype FROM genome_sv WHERE case_no=?1 AND import_no=?2"
+                    " AND filter IN ('PASS','.')";
+    else
+        sql = all ? "SELECT case_no,genes,call FROM genome_cnv"
+                  : "SELECT case_no,genes,call FROM genome_cnv WHERE case_no=?1 AND import_no=?2";
+    sqlite3_stmt *st = zg_db_prepare(db, sql, err);
+    if (!st)
+        return err->code;
+    if (!all) {
+        sqlite3_bind_int64(st, 1, case_no);
+        sqlite3_bind_int64(st, 2, import_no);
+    }
+    int rc = 0, r;
+    if (!all) /* a profiled case, even when the file holds no calls */
+        rc = addk(c, (uint32_t)case_no, err, "p\t%s", kind);
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        uint32_t cn = (uint32_t)sqlite3_column_int64(st, 0);
+        const char *a = zg_db_text(st, 1), *b = zg_db_text(st, 2);
+        if ((rc = addk(c, cn, err, "p\t%s", kind)))
+            break;
+        if (!strcmp(kind, "germline")) {
+            if (*a && (!strcmp(b, "truncating") || !strcmp(b, "splice")))
+                rc = addk(c, cn, err, "gg\t%s", a);
+        } else if (!strcmp(kind, "sv")) {
+            char g1[128] = "", g2[128] = "";
+            const char *comma = strchr(a, ',');
+            size_t l1 = comma ? (size_t)(comma - a) : strlen(a);
+            if (l1 < sizeof(g1)) {
+                memcpy(g1, a, l1);
+                g1[l1] = '\0';
+            }
+            if (comma)
+                snprintf(g2, sizeof(g2), "%s", comma + 1);
+            bool fusion = *g1 && *g2 && strcmp(g1, g2);
+            const char *cls = fusion ? "fusion" : "sv";
+            if (*g1 && (rc = add_gene_class(c, cn, g1, cls, err)))
+                break;
+            if (*g2 && strcmp(g1, g2))
+                rc = add_gene_class(c, cn, g2, cls, err);
+        } else if (!strcmp(b, "amp") || !strcmp(b, "del")) {
+            const char *p = a;
+            while (*p && !rc) {
+                const char *q = strchr(p, ',');
+                size_t l = q ? (size_t)(q - p) : strlen(p);
+                char gene[128];
+                if (l && l < sizeof(gene)) {
+                    memcpy(gene, p, l);
+                    gene[l] = '\0';
+                    rc = add_gene_class(c, cn, gene, b, err);
+                }
+                p = q ? q + 1 : p + l;
+            }
+        }
+    }
+    zg_db_release(st);
+    return rc;
+}
+
+/* --- persistence ---------------------------------------------------------------------- */
+
+static void index_dir(const struct zg_datadir *dd, char *out, size_t n)
+{
+    zg_datadir_file(dd, "index", out, n);
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Buffered writer to a file descriptor (bounded 1 MiB buffer). */
+struct wbuf {
+    int fd;
+    char *p;
+    size_t n;
+    bool failed;
+    int64_t total;
+};
+
+static void wput(struct wbuf *w, const void *data, size_t n)
+{
+    if (w->failed)
+        return;
+    w->total += (int64_t)n;
+    if (w->n + n > (1u << 20)) {
+        if (write_all(w->fd, w->p, w->n)) {
+            w->failed = true;
+            return;
+        }
+        w->n = 0;
+    }
+    if (n > (1u << 20)) {
+        if (write_all(w->fd, data, n))
+            w->failed = true;
+        return;
+    }
+    memcpy(w->p + w->n, data, n);
+    w->n += n;
+}
+
+static int save(const struct zg_datadir *dd, struct zg_cohort *c, int64_t *bytes,
+                struct zg_error *err)
+{
+    char dir[1024], tmp[1100], final[1100], cur[1100], curtmp[1100];
+    index_dir(dd, dir, sizeof(dir));
+    snprintf(tmp, sizeof(tmp), "%s/cohort-%lld.tmp", dir, (long long)c->generation);
+    snprintf(final, sizeof(final), "%s/cohort-%lld.zgc", dir, (long long)c->generation);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return zg_error_set(err, ZG_EIO, "", "cannot write %s: %s", tmp, strerror(errno));
+    struct wbuf w = {fd, malloc(1u << 20), 0, false, 0};
+    if (!w.p) {
+        close(fd);
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    }
+    wput(&w, MAGIC, 8);
+    wput(&w, &c->generation, 8);
+    wput(&w, &c->max_import, 8);
+    wput(&w, &c->nslots, 4);
+    for (uint32_t i = 0; i < c->nslots; i++)
+        wput(&w, &c->cases[i], sizeof(struct case_slot));
+    uint64_t nkeys = c->n;
+    wput(&w, &nkeys, 8);
+    char *sbuf = NULL;
+    size_t scap = 0;
+    for (size_t i = 0; i < c->cap && !w.failed; i++) {
+        if (!c->tab[i].key)
+            continue;
+        roaring_bitmap_run_optimize(c->tab[i].bm);
+        uint16_t kl = (uint16_t)strlen(c->tab[i].key);
+        size_t bl = roaring_bitmap_portable_size_in_bytes(c->tab[i].bm);
+        if (bl > scap) {
+            char *p = realloc(sbuf, bl);
+            if (!p) {
+                w.failed = true;
+                break;
+            }
+            sbuf = p;
+            scap = bl;
+        }
+        roaring_bitmap_portable_serialize(c->tab[i].bm, sbuf);
+        uint64_t bl64 = bl;
+        wput(&w, &kl, 2);
+        wput(&w, c->tab[i].key, kl);
+        wput(&w, &bl64, 8);
+        wput(&w, sbuf, bl);
+    }
+    free(sbuf);
+    wput(&w, END_MAGIC, 8);
+    if (!w.failed && w.n && write_all(fd, w.p, w.n))
+        w.failed = true;
+    free(w.p);
+    if (w.failed || fsync(fd)) {
+        close(fd);
+        unlink(tmp);
+        return zg_error_set(err, ZG_EIO, "", "cannot write the cohort index");
+    }
+    close(fd);
+    if (rename(tmp, final)) {
+        unlink(tmp);
+        return zg_error_set(err, ZG_EIO, "", "cannot publish the cohort index");
+    }
+    /* the CURRENT pointer, replaced atomically */
+    snprintf(cur, sizeof(cur), "%s/CURRENT", dir);
+    snprintf(curtmp, sizeof(curtmp), "%s/CURRENT.tmp", dir);
+    fd = open(curtmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    char line[32];
+    int ll = snprintf(line, sizeof(line), "%lld\n", (long long)c->generation);
+    if (fd < 0 || write_all(fd, line, (size_t)ll) || fsync(fd)) {
+        if (fd >= 0)
+            close(fd);
+        return zg_error_set(err, ZG_EIO, "", "cannot write the index pointer");
+    }
+    close(fd);
+    if (rename(curtmp, cur))
+        return zg_error_set(err, ZG_EIO, "", "cannot publish the index pointer");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        if (fsync(dfd)) {
+            close(dfd);
+            return zg_error_set(err, ZG_EIO, "", "cannot sync the index directory");
+        }
+        close(dfd);
+    }
+    /* keep the previous generation for readers still loading it; remove older ones */
+    char old[1100];
+    snprintf(old, sizeof(old), "%s/cohort-%lld.zgc", dir, (long long)(c->generation - 2));
+    unlink(old);
+    *bytes = w.total;
+    return 0;
+}
+
+struct rbuf {
+    const char *p;
+    size_t n, off;
+};
+
+static bool rget(struct rbuf *r, void *out, size_t n)
+{
+    if (r->n - r->off < n)
+        return false;
+    memcpy(out, r->p + r->off, n);
+    r->off += n;
+    return true;
+}
+
+int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return zg_error_set(err, ZG_ENOTFOUND, "", "cannot open %s", path);
+    struct stat sb;
+    if (fstat(fd, &sb) || sb.st_size < 40) {
+        close(fd);
+        return zg_error_set(err, ZG_ECORRUPT, "", "the cohort index %s is truncated", path);
+    }
+    char *buf = malloc((size_t)sb.st_size);
+    size_t got = 0;
+    while (buf && got < (size_t)sb.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!buf || got != (size_t)sb.st_size) {
+        free(buf);
+        return zg_error_set(err, ZG_EIO, "", "cannot read %s", path);
+    }
+    int rc = 0;
+    struct zg_cohort *c = cohort_new();
+    struct rbuf r = {buf, got, 0};
+    char magic[8];
+    uint64_t nkeys = 0;
+    if (!c || !rget(&r, magic, 8) || memcmp(magic, MAGIC, 8) ||
+        memcmp(buf + got - 8, END_MAGIC, 8) || !rget(&r, &c->generation, 8) ||
+        !rget(&r, &c->max_import, 8) || !rget(&r, &c->nslots, 4) ||
+        (uint64_t)c->nslots * sizeof(struct case_slot) > r.n - r.off) {
+        rc = zg_error_set(err, ZG_ECORRUPT, "", "the cohort index %s is damaged", path);
+        goto out;
+    }
+    c->cases = calloc(c->nslots ? c->nslots : 1, sizeof(struct case_slot));
+    if (!c->cases) {
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < c->nslots; i++) {
+        if (!rget(&r, &c->cases[i], sizeof(struct case_slot))) {
+            rc = zg_error_set(err, ZG_ECORRUPT, "", "the cohort index %s is damaged", path);
+            goto out;
+        }
+        c->cases[i].id[ZG_ID_LEN - 1] = '\0';
+        c->cases[i].ct[sizeof(c->cases[i].ct) - 1] = '\0';
+    }
+    if (!rget(&r, &nkeys, 8) || nkeys > (r.n - r.off) / 10) {
+        rc = zg_error_set(err, ZG_ECORRUPT, "", "the cohort index %s is damaged", path);
+        goto out;
+    }
+    while (c->cap < nkeys * 2 + 2)
+        if (grow(c)) {
+            rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            goto out;
+        }
+    for (uint64_t i = 0; i < nkeys; i++) {
+        uint16_t kl;
+        uint64_t bl;
+        char key[MAX_KEY + 1];
+        if (!rget(&r, &kl, 2) || kl > MAX_KEY || !rget(&r, key, kl) || !rget(&r, &bl, 8) ||
+            bl > r.n - r.off) {
+            rc = zg_error_set(err, ZG_ECORRUPT, "", "the cohort index %s is damaged", path);
+            goto out;
+        }
+        key[kl] = '\0';
+        roaring_bitmap_t *b = roaring_bitmap_portable_deserialize_safe(r.p + r.off, (size_t)bl);
+        r.off += (size_t)bl;
+        struct entry *e = slot_for(c, key);
+        if (!b || e->key) {
+            if (b)
+                roaring_bitmap_free(b);
+            rc = zg_error_set(err, ZG_ECORRUPT, "", "the cohort index %s is damaged", path);
+            goto out;
+        }
+        e->key = strdup(key);
+        e->bm = b;
+        if (!e->key) {
+            roaring_bitmap_free(b);
+            rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            goto out;
+        }
+        c->n++;
+    }
+out:
+    free(buf);
+    if (rc) {
+        cohort_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static int read_current(const char *dir, int64_t *gen)
+{
+    char p[1100], line[32] = "";
+    snprintf(p, sizeof(p), "%s/CURRENT", dir);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return ZG_ENOTFOUND;
+    bool ok = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    char *end;
+    long long g = ok ? strtoll(line, &end, 10) : 0;
+    if (!ok || g <= 0)
+        return ZG_ECORRUPT;
+    *gen = g;
+    return 0;
+}
+
+static int load_current(const struct zg_datadir *dd, struct zg_cohort **out, struct zg_error *err)
+{
+    char dir[1024], p[1100];
+    index_dir(dd, dir, sizeof(dir));
+    int64_t gen = 0;
+    int rc = read_current(dir, &gen);
+    if (rc == ZG_ENOTFOUND) {
+        *out = cohort_new();
+        return *out ? 0 : zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    }
+    if (rc)
+        return zg_error_set(err, rc, "", "the cohort index pointer is damaged");
+    snprintf(p, sizeof(p), "%s/cohort-%lld.zgc", dir, (long long)gen);
+    return zg_cohort_load(p, out, err);
+}
+
+static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
+                   struct zg_cohort_update_stats *stats, struct zg_error *err)
+{
+    int64_t t0 = zg_clock_mono_ms();
+    char dir[1024], lockp[1100];
+    index_dir(dd, dir, sizeof(dir));
+    int rc = zg_genome_mkdirs(dir, err);
+    if (rc)
+        return rc;
+    snprintf(lockp, sizeof(lockp), "%s/LOCK", dir);
+    int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0 || flock(lfd, LOCK_EX)) {
+        if (lfd >= 0)
+            close(lfd);
+        return zg_error_set(err, ZG_EIO, "", "cannot lock the cohort index");
+    }
+    struct zg_cohort *c = NULL, *prev = NULL;
+    if ((rc = load_current(dd, &prev, err)))
+        goto out;
+    if (scratch) {
+        c = cohort_new();
+        if (!c) {
+            rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            goto out;
+        }
+        c->generation = prev->generation;
+    } else {
+        c = prev;
+        prev = NULL;
+    }
+    memset(stats, 0, sizeof(*stats));
+    /* read everything from one consistent database snapshot */
+    if ((rc = zg_db_exec(db, "BEGIN", err)))
+        goto out;
+    if (scratch) {
+        static const char *const kinds[] = {"germline", "sv", "cnv"};
+        if ((rc = apply_somatic(c, db, 0, 0, err)))
+            goto rollback;
+        for (int k = 0; k < 3; k++)
+            if ((rc = apply_other(c, db, kinds[k], 0, 0, err)))
+                goto rollback;
+        /* profiled flags for files without calls */
+        sqlite3_stmt *st = zg_db_prepare(db, "SELECT case_no,kind FROM genome_imports", err);
+        if (!st) {
+            rc = err->code;
+            goto rollback;
+        }
+        while (!rc && sqlite3_step(st) == SQLITE_ROW)
+            rc = addk(c, (uint32_t)sqlite3_column_int64(st, 0), err, "p\t%s", zg_db_text(st, 1));
+        zg_db_release(st);
+        if (rc)
+            goto rollback;
+    }
+    sqlite3_stmt *st = zg_db_prepare(
+        db,
+        "SELECT import_no,case_no,kind FROM genome_imports WHERE import_no>? ORDER BY import_no",
+        err);
+    if (!st) {
+        rc = err->code;
+        goto rollback;
+    }
+    sqlite3_bind_int64(st, 1, c->max_import);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t ino = sqlite3_column_int64(st, 0), cno = sqlite3_column_int64(st, 1);
+        const char *kind = zg_db_text(st, 2);
+        if (!scratch) {
+            rc = !strcmp(kind, "somatic") ? apply_somatic(c, db, cno, ino, err)
+                                          : apply_other(c, db, kind, cno, ino, err);
+            if (rc)
+                break;
+            if (!strcmp(kind, "somatic") && (rc = addk(c, (uint32_t)cno, err, "p\tsomatic")))
+                break;
+        }
+        c->max_import = ino;
+        stats->imports_applied++;
+    }
+    zg_db_release(st);
+    if (rc)
+        goto rollback;
+    if ((rc = build_case_level(c, db, err)))
+        goto rollback;
+    zg_db_rollback(db); /* read-only: just end it */
+    c->generation++;
+    if ((rc = save(dd, c, &stats->bytes, err)))
+        goto out;
+    stats->generation = c->generation;
+    stats->keys = (int64_t)c->n;
+    const roaring_bitmap_t *all = zg_cohort_get(c, "all");
+    stats->cases = all ? (int64_t)roaring_bitmap_get_cardinality(all) : 0;
+    stats->ms = zg_clock_mono_ms() - t0;
+    goto out;
+rollback:
+    zg_db_rollback(db);
+out:
+    cohort_free(c);
+    cohort_free(prev);
+    flock(lfd, LOCK_UN);
+    close(lfd);
+    return rc;
+}
+
+int zg_cohort_update(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort_update_stats *st,
+                     struct zg_error *err)
+{
+    return publish(dd, db, false, st, err);
+}
+
+int zg_cohort_rebuild(const struct zg_datadir *dd, sqlite3 *db,
+                      struct zg_cohort_update_stats *st, struct zg_error *err)
+{
+    return publish(dd, db, true, st, err);
+}
+
+/* --- the per-process current snapshot ------------------------------------------------- */
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char dir[1024];
+    struct zg_cohort *cur;
+    struct timespec mtime;
+    ino_t ino;
+    bool have;
+} cache;
+
+int zg_cohort_acquire(const struct zg_datadir *dd, struct zg_cohort **out, struct zg_error *err)
+{
+    char dir[1024], cur[1100];
+    index_dir(dd, dir, sizeof(dir));
+    snprintf(cur, sizeof(cur), "%s/CURRENT", dir);
+    struct stat sb;
+    bool exists = stat(cur, &sb) == 0;
+    pthread_mutex_lock(&cache_mu);
+    bool fresh = cache.have && !strcmp(cache.dir, dir) &&
+                 (exists ? (cache.ino == sb.st_ino && cache.mtime.tv_sec == sb.st_mtim.tv_sec &&
+                            cache.mtime.tv_nsec == sb.st_mtim.tv_nsec)
+                         : cache.ino == 0);
+    if (fresh) {
+        atomic_fetch_add(&cache.cur->refs, 1);
+        *out = cache.cur;
+        pthread_mutex_unlock(&cache_mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&cache_mu);
+    /* load outside the lock: other readers keep the old snapshot meanwhile */
+    struct zg_cohort *c = NULL;
+    int rc = load_current(dd, &c, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&cache_mu);
+    if (!cache.have || strcmp(cache.dir, dir) || c->generation >= zg_cohort_generation(cache.cur)) {
+        struct zg_cohort *old = cache.cur;
+        cache.cur = c;
+        snprintf(cache.dir, sizeof(cache.dir), "%s", dir);
+        cache.ino = exists ? sb.st_ino : 0;
+        if (exists)
+            cache.mtime = sb.st_mtim;
+        cache.have = true;
+        atomic_fetch_add(&c->refs, 1); /* the cache's reference + the caller's */
+        pthread_mutex_unlock(&cache_mu);
+        zg_cohort_release(old);
+        *out = c;
+        return 0;
+    }
+    atomic_fetch_add(&cache.cur->refs, 1);
+    *out = cache.cur;
+    pthread_mutex_unlock(&cache_mu);
+    zg_cohort_release(c);
+    return 0;
+}

@@ -1,0 +1,115 @@
+/* The cohort index: for every gene × alteration class, recurrent variant, cancer type, dataset,
+ * organisation and case attribute, the set of cases as a CRoaring bitmap (bit = genome case_no).
+ * Snapshots are immutable: ingest builds the next one in DATA/index/cohort-<generation>.zgc and
+ * publishes it by renaming DATA/index/CURRENT; readers keep using the snapshot they hold.
+ *
+ * Keys ("\t"-separated): "g\tGENE\tCLASS" and "g\tGENE\t*" (any alteration) → cases;
+ * "gv\tGENE" → site numbers of the gene; "v\tSITE" → cases (sites seen in ≥ 2 cases);
+ * "gg\tGENE" → cases with a truncating/splice germline call; "ct\tCODE", "ds\tNAME",
+ * "org\tID", "a\tKEY=VALUE" → cases; "p\tsomatic|germline|sv|cnv" → cases profiled so;
+ * "all" → every genome case. */
+#ifndef ZG_GENOME_COHORT_H
+#define ZG_GENOME_COHORT_H
+
+#include "common/compat.h"
+#include "store/datadir.h"
+#include <jansson.h>
+#include <roaring/roaring.h>
+#include <sqlite3.h>
+
+struct zg_error;
+struct zg_cohort;
+
+struct zg_cohort_update_stats {
+    int64_t generation;
+    int64_t imports_applied;
+    int64_t keys;
+    int64_t cases;
+    int64_t bytes;
+    int64_t ms;
+};
+
+/* Publishes a new snapshot containing every committed import not yet indexed (incremental: the
+ * current snapshot plus the new imports; case-level sets are rebuilt from genome_cases).
+ * Serialised between processes by DATA/index/LOCK. Returns 0 or an error. */
+int zg_cohort_update(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort_update_stats *st,
+                     struct zg_error *err) ZG_MUST_CHECK;
+
+/* Builds a snapshot from the tables alone (ignores the current one) and publishes it. */
+int zg_cohort_rebuild(const struct zg_datadir *dd, sqlite3 *db,
+                      struct zg_cohort_update_stats *st, struct zg_error *err) ZG_MUST_CHECK;
+
+/* The current snapshot of dd for this process, loaded on first use and reloaded when a newer
+ * generation has been published. The caller holds a reference until zg_cohort_release.
+ * With no index published yet, an empty snapshot. Thread-safe. */
+int zg_cohort_acquire(const struct zg_datadir *dd, struct zg_cohort **out, struct zg_error *err)
+    ZG_MUST_CHECK;
+void zg_cohort_release(struct zg_cohort *c);
+
+/* Loads one snapshot file (tests, tools). Free with zg_cohort_release. */
+int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *err) ZG_MUST_CHECK;
+
+/* The bitmap of key, or NULL when absent (owned by the snapshot). */
+const roaring_bitmap_t *zg_cohort_get(const struct zg_cohort *c, const char *key);
+
+int64_t zg_cohort_generation(const struct zg_cohort *c);
+/* One more than the largest case_no in the snapshot. */
+uint32_t zg_cohort_slots(const struct zg_cohort *c);
+/* Case id ("" when the slot is unused), cancer type and TMB (mutations/Mb) of a case_no. */
+const char *zg_cohort_case_id(const struct zg_cohort *c, uint32_t case_no);
+const char *zg_cohort_cancer_type(const struct zg_cohort *c, uint32_t case_no);
+float zg_cohort_tmb(const struct zg_cohort *c, uint32_t case_no);
+
+/* Calls fn for each key starting with prefix (order unspecified). */
+void zg_cohort_each(const struct zg_cohort *c, const char *prefix,
+                    void (*fn)(void *ctx, const char *key, const roaring_bitmap_t *b), void *ctx);
+
+/* --- queries (the "simple analyses") ----------------------------------------------------- */
+
+/* Who may see what: the PDP's permitted case set as one more bitmap, and small-count
+ * suppression. */
+struct zg_query_scope {
+    int64_t org_id;  /* > 0: only cases of this organisation (ZG_OBL_OWN_ORG) */
+    int k_min;       /* > 0: counts 1..k_min-1 are suppressed (ZG_OBL_SUPPRESS_SMALL) */
+    bool detailed;   /* case ids may be shown (detailed-genome tier) */
+    const char *cancer_type; /* restrict to one cancer type (NULL = all) */
+};
+
+/* Genes altered by group: {genes,by,profiled,altered,percent,groups:[{group,profiled,altered,
+ * percent,genes:{G:{altered,percent,classes:{…}}}}],k_min?}. by: "cancer-type" (default),
+ * "dataset" or "none". classes: NULL = every alteration class, else a comma list. Unknown genes
+ * simply count 0. ZG_EINVAL for bad input (no genes, > 50 genes, bad class, bad by). */
+json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size_t ngenes,
+                       const char *by, const char *classes, const struct zg_query_scope *s,
+                       struct zg_error *err);
+
+/* Pairwise co-occurrence / mutual exclusivity with a two-sided Fisher exact test:
+ * {pairs:[{a,b,neither,a_only,b_only,both,log2_odds_ratio,p_value,tendency}]}. */
+json_t *zg_query_cooccurrence(const struct zg_cohort *c, const char *const *genes, size_t ngenes,
+                              const struct zg_query_scope *s, struct zg_error *err);
+
+/* OncoPrint matrix: {genes,cases:[{case|null,cancer_type,alterations:{G:[class…]}}],
+ * profiled,altered,truncated}; altered cases only, at most max_cases columns. */
+json_t *zg_query_oncoprint(const struct zg_cohort *c, const char *const *genes, size_t ngenes,
+                           int max_cases, const struct zg_query_scope *s, struct zg_error *err);
+
+/* Recurrent variants of a gene with counts per cancer type (labels from db):
+ * {gene,variants:[{site,chrom,pos,ref,alt,hgvsp,class,total,by_cancer_type:{…}}],
+ * private_variants}. */
+json_t *zg_query_variants(const struct zg_cohort *c, sqlite3 *db, const char *gene, int limit,
+                          const struct zg_query_scope *s, struct zg_error *err);
+
+/* TMB (mutations/Mb) distribution per cancer type: {groups:[{group,n,min,q1,median,q3,max,
+ * mean,high}],cases?:[{case,cancer_type,tmb}] (detailed only)}. "high" = TMB ≥ 10. */
+json_t *zg_query_tmb(const struct zg_cohort *c, const struct zg_query_scope *s,
+                     struct zg_error *err);
+
+/* Cohort overview: {cases,profiled:{somatic,germline,sv,cnv},cancer_types:[{code,cases,
+ * profiled,median_tmb}],generation}. */
+json_t *zg_query_overview(const struct zg_cohort *c, const struct zg_query_scope *s,
+                          struct zg_error *err);
+
+/* Two-sided Fisher exact test p-value of the 2×2 table [[a,b],[c,d]] (exposed for tests). */
+double zg_fisher_exact(int64_t a, int64_t b, int64_t c, int64_t d);
+
+#endif

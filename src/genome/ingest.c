@@ -1,0 +1,1130 @@
+/* Variant ingest: streams a VCF/BCF with htslib into the genome tables in one transaction —
+ * splitting multi-allelic records, trimming alleles, normalising contigs, picking the most
+ * severe CSQ/ANN/EFF annotation (else gene overlap), keeping VAF and depth. */
+#include "variants.h"
+#include "files_internal.h"
+#include "common/error.h"
+#include "common/clock.h"
+#include "crypto/crypto.h"
+#include "ids/ids.h"
+#include "store/db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+#include <htslib/hts.h>
+#include <htslib/vcf.h>
+
+static const char *const kind_names[] = {"somatic", "germline", "sv", "cnv"};
+
+const char *zg_variant_kind_name(enum zg_variant_kind k)
+{
+    return (unsigned)k < ZG_ARRAY_LEN(kind_names) ? kind_names[k] : "?";
+}
+
+int zg_variant_kind_parse(const char *s, enum zg_variant_kind *out)
+{
+    for (size_t i = 0; s && i < ZG_ARRAY_LEN(kind_names); i++)
+        if (!strcmp(s, kind_names[i])) {
+            *out = (enum zg_variant_kind)i;
+            return 0;
+        }
+    return ZG_EINVAL;
+}
+
+/* --- genome case attributes ----------------------------------------------------------- */
+
+static bool valid_code(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+int zg_genome_case_ensure(sqlite3 *db, const char *case_id, const char *cancer_type,
+                          const char *dataset, double callable_mb, int64_t *case_no,
+                          struct zg_error *err)
+{
+    if (cancer_type && !valid_code(cancer_type, 16))
+        return zg_error_set(err, ZG_EINVAL, "cancer-type",
+                            "must be an OncoTree code (1–16 of A-Z 0-9 _ -)");
+    if (dataset && (!*dataset || strlen(dataset) > 64))
+        return zg_error_set(err, ZG_EINVAL, "dataset", "must be 1–64 characters");
+    int64_t org = 0;
+    int rc = zg_case_org(db, case_id, &org, err);
+    if (rc)
+        return zg_error_set(err, rc, "case", "no such case");
+    sqlite3_stmt *st = zg_db_prepare(
+        db,
+        "INSERT INTO genome_cases(case_id,org_id,cancer_type,dataset,callable_mb,updated_at)"
+        " VALUES(?1,?2,IFNULL(?3,'UNK'),IFNULL(?4,'default'),IIF(?5>0,?5,2800),?6)"
+        " ON CONFLICT(case_id) DO UPDATE SET cancer_type=IFNULL(?3,cancer_type),"
+        " dataset=IFNULL(?4,dataset), callable_mb=IIF(?5>0,?5,callable_mb), updated_at=?6"
+        " RETURNING case_no",
+        err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, org);
+    if (cancer_type)
+        sqlite3_bind_text(st, 3, cancer_type, -1, SQLITE_STATIC);
+    if (dataset)
+        sqlite3_bind_text(st, 4, dataset, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 5, callable_mb);
+    sqlite3_bind_int64(st, 6, zg_clock_now());
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *case_no = sqlite3_column_int64(st, 0);
+    else
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    return rc;
+}
+
+int zg_genome_case_attr_set(sqlite3 *db, const char *case_id, const char *key,
+                            const char *value, struct zg_error *err)
+{
+    size_t kl = key ? strlen(key) : 0, vl = value ? strlen(value) : 0;
+    if (kl == 0 || kl > 32)
+        return zg_error_set(err, ZG_EINVAL, "key", "must be 1–32 characters");
+    for (const char *p = key; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return zg_error_set(err, ZG_EINVAL, "key", "may use a-z 0-9 _ only");
+    if (vl == 0 || vl > 64)
+        return zg_error_set(err, ZG_EINVAL, "value", "must be 1–64 characters");
+    for (const char *p = value; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == '\t')
+            return zg_error_set(err, ZG_EINVAL, "value", "must be printable");
+    int64_t case_no;
+    int rc = zg_genome_case_ensure(db, case_id, NULL, NULL, 0, &case_no, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = zg_db_prepare(
+        db, "INSERT OR REPLACE INTO genome_case_attrs(case_no,key,value) VALUES(?,?,?)", err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, case_no);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    zg_db_release(st);
+    return r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
+}
+
+/* --- annotation formats --------------------------------------------------------------- */
+
+enum ann_kind { ANN_NONE, ANN_CSQ, ANN_ANN, ANN_EFF };
+enum { F_ALLELE, F_CONS, F_SYMBOL, F_FEATURE, F_HGVSC, F_HGVSP, F_CANON, F_PICK, F_ALLELE_NUM,
+       F__N };
+
+struct ann_fmt {
+    enum ann_kind kind;
+    const char *tag;
+    int idx[F__N]; /* field positions, -1 when absent */
+    int nfields;
+};
+
+static void ann_field_names(struct ann_fmt *a, const char *list)
+{
+    static const char *const csq[F__N] = {"Allele", "Consequence", "SYMBOL", "Feature", "HGVSc",
+                                          "HGVSp", "CANONICAL", "PICK", "ALLELE_NUM"};
+    static const char *const ann[F__N] = {"Allele", "Annotation", "Gene_Name", "Feature_ID",
+                                          "HGVS.c", "HGVS.p", "", "", ""};
+    const char *const *want = a->kind == ANN_CSQ ? csq : ann;
+    for (int i = 0; i < F__N; i++)
+        a->idx[i] = -1;
+    int pos = 0;
+    const char *p = list;
+    while (*p && *p != '"') {
+        while (*p == ' ' || *p == '\'')
+            p++;
+        const char *q = p;
+        while (*q && *q != '|' && *q != '"' && *q != '\'')
+            q++;
+        const char *e = q;
+        while (e > p && e[-1] == ' ')
+            e--;
+        for (int i = 0; i < F__N; i++)
+            if (*want[i] && (size_t)(e - p) == strlen(want[i]) && !memcmp(p, want[i], (size_t)(e - p)))
+                a->idx[i] = pos;
+        pos++;
+        if (*q != '|')
+            break;
+        p = q + 1;
+    }
+    a->nfields = pos;
+}
+
+/* Finds CSQ, else ANN, else EFF in the header. A CSQ/ANN header without a field list is an
+ * error: the annotation cannot be read correctly. */
+static int ann_detect(bcf_hdr_t *h, struct ann_fmt *a, struct zg_error *err)
+{
+    memset(a, 0, sizeof(*a));
+    static const char *const tags[] = {"CSQ", "ANN", "EFF"};
+    for (int t = 0; t < 3; t++) {
+        bcf_hrec_t *hr = bcf_hdr_get_hrec(h, BCF_HL_INFO, "ID", tags[t], NULL);
+        if (!hr)
+            continue;
+        a->tag = tags[t];
+        a->kind = t == 0 ? ANN_CSQ : t == 1 ? ANN_ANN : ANN_EFF;
+        if (a->kind == ANN_EFF)
+            return 0;
+        int k = bcf_hrec_find_key(hr, "Description");
+        const char *d = k >= 0 ? hr->vals[k] : NULL;
+        const char *list = d ? strstr(d, "Format: ") : NULL;
+        if (list)
+            list += 8;
+        else if (d && (list = strchr(d, '\'')))
+            list++;
+        else if (d && (list = strstr(d, "annotations: ")))
+            list += 13;
+        if (!list)
+            return zg_error_set(err, ZG_EINVAL, "header",
+                                "the %s header does not list its fields", tags[t]);
+        ann_field_names(a, list);
+        if (a->idx[F_CONS] < 0 || a->idx[F_SYMBOL] < 0)
+            return zg_error_set(err, ZG_EINVAL, "header",
+                                "the %s header lacks a consequence or gene field", tags[t]);
+        return 0;
+    }
+    return 0;
+}
+
+static int atoi_checked(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return (end == s || v < 0 || v > 1000000) ? 0 : (int)v;
+}
+
+#define MAX_FIELDS 128
+#define MAX_ENTRIES 512
+
+struct ann_entry {
+    const char *f[F__N];
+    int rank;
+    enum zg_alt_class cls;
+    int allele_num;
+};
+
+struct pick {
+    char gene[64], cons[96], transcript[64], hgvsc[128], hgvsp[128];
+    enum zg_alt_class cls;
+    bool annotated;
+};
+
+static void set_field(char *dst, size_t n, const char *src)
+{
+    size_t l = src ? strlen(src) : 0;
+    if (l >= n)
+        l = n - 1;
+    if (l)
+        memcpy(dst, src, l);
+    dst[l] = '\0';
+}
+
+/* Splits the tag's value (in buf, modified) into entries. */
+static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
+{
+    int n = 0;
+    char *p = buf;
+    while (p && *p && n < MAX_ENTRIES) {
+        char *next = strchr(p, ',');
+        if (next)
+            *next++ = '\0';
+        struct ann_entry *e = &ents[n];
+        memset(e, 0, sizeof(*e));
+        if (a->kind == ANN_EFF) {
+            /* EFFECT(IMPACT|FUNCLASS|CODON|AA|AA_LEN|GENE|BIOTYPE|CODING|TRANSCRIPT|EXON|GT_NUM) */
+            char *paren = strchr(p, '(');
+            if (!paren) {
+                p = next;
+                continue;
+            }
+            *paren = '\0';
+            e->f[F_CONS] = p;
+            char *fld = paren + 1, *close = strrchr(fld, ')');
+            if (close)
+                *close = '\0';
+            const char *v[12] = {0};
+            int k = 0;
+            for (char *s = fld; k < 12;) {
+                v[k++] = s;
+                char *bar = strchr(s, '|');
+                if (!bar)
+                    break;
+                *bar = '\0';
+                s = bar + 1;
+            }
+            e->f[F_HGVSC] = v[2];
+            e->f[F_HGVSP] = v[3];
+            e->f[F_SYMBOL] = v[5];
+            e->f[F_FEATURE] = v[8];
+            e->allele_num = v[10] && *v[10] ? atoi_checked(v[10]) : 0;
+        } else {
+            const char *v[MAX_FIELDS];
+            int k = 0;
+            for (char *s = p; k < MAX_FIELDS;) {
+                v[k++] = s;
+                char *bar = strchr(s, '|');
+                if (!bar)
+                    break;
+                *bar = '\0';
+                s = bar + 1;
+            }
+            for (int i = 0; i < F__N; i++)
+                e->f[i] = a->idx[i] >= 0 && a->idx[i] < k ? v[a->idx[i]] : NULL;
+            if (e->f[F_ALLELE_NUM] && *e->f[F_ALLELE_NUM])
+                e->allele_num = atoi_checked(e->f[F_ALLELE_NUM]);
+        }
+        const char *c = e->f[F_CONS] ? e->f[F_CONS] : "";
+        e->rank = zg_genome_severity(c, strlen(c), &e->cls);
+        n++;
+        p = next;
+    }
+    return n;
+}
+
+/* Does annotation allele `al` (VEP: first shared base removed, "-" for a deletion) describe
+ * the alt allele number `ai` (1-based) with sequence alt over ref? */
+static bool allele_matches(const struct ann_entry *e, int ai, const char *ref, const char *alt,
+                           int nalt)
+{
+    if (nalt == 1)
+        return true;
+    if (e->allele_num > 0)
+        return e->allele_num == ai;
+    const char *al = e->f[F_ALLELE];
+    if (!al)
+        return true;
+    if (!strcmp(al, alt))
+        return true;
+    if (ref[0] == alt[0] && (!strcmp(al, alt + 1) || (!alt[1] && !strcmp(al, "-"))))
+        return true;
+    return false;
+}
+
+static void choose(struct ann_entry *ents, int n, int ai, const char *ref, const char *alt,
+                   int nalt, struct pick *out)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        struct ann_entry *e = &ents[i];
+        if (!allele_matches(e, ai, ref, alt, nalt) || !e->f[F_SYMBOL] || !*e->f[F_SYMBOL])
+            continue;
+        if (best < 0) {
+            best = i;
+            continue;
+        }
+        struct ann_entry *b = &ents[best];
+        bool canon = e->f[F_CANON] && !strcmp(e->f[F_CANON], "YES");
+        bool bcanon = b->f[F_CANON] && !strcmp(b->f[F_CANON], "YES");
+        bool pk = e->f[F_PICK] && !strcmp(e->f[F_PICK], "1");
+        bool bpk = b->f[F_PICK] && !strcmp(b->f[F_PICK], "1");
+        if (pk != bpk) {
+            if (pk)
+                best = i;
+        } else if (e->rank != b->rank) {
+            if (e->rank < b->rank)
+                best = i;
+        } else if (canon && !bcanon) {
+            best = i;
+        }
+    }
+    if (best < 0)
+        return;
+    struct ann_entry *b = &ents[best];
+    out->annotated = true;
+    out->cls = b->cls;
+    set_field(out->gene, sizeof(out->gene), b->f[F_SYMBOL]);
+    set_field(out->cons, sizeof(out->cons), b->f[F_CONS]);
+    set_field(out->transcript, sizeof(out->transcript), b->f[F_FEATURE]);
+    set_field(out->hgvsc, sizeof(out->hgvsc), b->f[F_HGVSC]);
+    set_field(out->hgvsp, sizeof(out->hgvsp), b->f[F_HGVSP]);
+    /* VEP escapes '=' in HGVSp as %3D */
+    char *pct = strstr(out->hgvsp, "%3D");
+    if (pct) {
+        pct[0] = '=';
+        memmove(pct + 1, pct + 3, strlen(pct + 3) + 1);
+    }
+}
+
+/* --- the import ----------------------------------------------------------------------- */
+
+struct ingest {
+    sqlite3 *db;
+    bcf_hdr_t *h;
+    const struct zg_import_opts *o;
+    struct zg_import_result *res;
+    struct ann_fmt ann;
+    int sample;
+    int64_t case_no, import_no;
+    /* reused buffers (htslib style: caller-owned, grown by htslib) */
+    char *abuf;
+    int nabuf;
+    float *fbuf;
+    int nfbuf;
+    int32_t *ibuf, *gt;
+    int nibuf, ngt;
+    char *sbuf;
+    int nsbuf;
+    struct ann_entry ents[MAX_ENTRIES];
+    kstring_t ref, alt;
+    sqlite3_stmt *site, *row, *sv, *cnv;
+    /* germline summary */
+    int64_t g_carried, g_snv, g_indel, g_pass, g_het, g_hom;
+};
+
+static int sha256_file(const char *path, char out[65], struct zg_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return zg_error_set(err, errno == ENOENT ? ZG_ENOTFOUND : ZG_EIO, "path",
+                            "cannot open %s: %s", path, strerror(errno));
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    unsigned char *buf = malloc(1u << 20);
+    ssize_t n = 0;
+    while (buf && (n = read(fd, buf, 1u << 20)) > 0)
+        crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
+    close(fd);
+    if (!buf || n < 0) {
+        free(buf);
+        return zg_error_set(err, ZG_EIO, "path", "read error");
+    }
+    free(buf);
+    unsigned char d[32];
+    crypto_hash_sha256_final(&st, d);
+    zg_hex_encode(d, 32, out);
+    return 0;
+}
+
+static int pick_sample(bcf_hdr_t *h, const char *want, struct zg_error *err)
+{
+    int ns = bcf_hdr_nsamples(h);
+    if (want) {
+        int i = bcf_hdr_id2int(h, BCF_DT_SAMPLE, want);
+        if (i < 0)
+            return zg_error_set(err, ZG_EINVAL, "sample", "no sample of this name in the file");
+        return i;
+    }
+    if (ns == 0)
+        return -1;
+    bcf_hrec_t *hr = bcf_hdr_get_hrec(h, BCF_HL_GEN, "tumor_sample", NULL, NULL);
+    if (hr && hr->value) {
+        int i = bcf_hdr_id2int(h, BCF_DT_SAMPLE, hr->value);
+        if (i >= 0)
+            return i;
+    }
+    for (int i = 0; i < ns; i++) {
+        const char *nm = h->samples[i];
+        if (!strcasecmp(nm, "TUMOR") || !strcasecmp(nm, "TUMOUR"))
+            return i;
+    }
+    return 0;
+}
+
+/* Trims the shared suffix then prefix (keeping one base each), moving pos. */
+static void trim_alleles(kstring_t *r, kstring_t *a, int64_t *pos)
+{
+    while (r->l > 1 && a->l > 1 && r->s[r->l - 1] == a->s[a->l - 1]) {
+        r->s[--r->l] = '\0';
+        a->s[--a->l] = '\0';
+    }
+    size_t k = 0;
+    while (r->l - k > 1 && a->l - k > 1 && r->s[k] == a->s[k])
+        k++;
+    if (k) {
+        memmove(r->s, r->s + k, r->l - k + 1);
+        memmove(a->s, a->s + k, a->l - k + 1);
+        r->l -= k;
+        a->l -= k;
+        *pos += (int64_t)k;
+    }
+}
+
+static bool symbolic(const char *alt)
+{
+    return alt[0] == '<' || strchr(alt, '[') || strchr(alt, ']') || !strcmp(alt, "*") ||
+           !strcmp(alt, ".");
+}
+
+/* VAF and depth of allele ai (1-based) in the chosen sample from AF, AD, DP or Strelka tiers. */
+static void vaf_depth(struct ingest *g, bcf1_t *rec, int ai, const char *ref, const char *alt,
+                      double *vaf, int64_t *depth, int64_t *alt_depth)
+{
+    *vaf = -1;
+    *depth = -1;
+    *alt_depth = -1;
+    if (g->sample < 0)
+        return;
+    int s = g->sample, nalt = rec->n_allele - 1, n;
+    n = bcf_get_format_float(g->h, rec, "AF", &g->fbuf, &g->nfbuf);
+    if (n >= (s + 1) * nalt && nalt > 0) {
+        float f = g->fbuf[s * (n / bcf_hdr_nsamples(g->h)) + ai - 1];
+        if (!bcf_float_is_missing(f) && !bcf_float_is_vector_end(f))
+            *vaf = f;
+    }
+    n = bcf_get_format_int32(g->h, rec, "AD", &g->ibuf, &g->nibuf);
+    if (n > 0) {
+        int per = n / bcf_hdr_nsamples(g->h);
+        if (per > ai) {
+            int64_t sum = 0;
+            for (int k = 0; k < per; k++) {
+                int32_t v = g->ibuf[s * per + k];
+                if (v != bcf_int32_missing && v != bcf_int32_vector_end && v > 0)
+                    sum += v;
+            }
+            int32_t av = g->ibuf[s * per + ai];
+            if (av != bcf_int32_missing && av >= 0) {
+                *alt_depth = av;
+                *depth = sum;
+                if (*vaf < 0 && sum > 0)
+                    *vaf = (double)av / (double)sum;
+            }
+        }
+    }
+    if (*alt_depth < 0 && strlen(ref) == 1 && strlen(alt) == 1) {
+        /* Strelka2 SNVs: tier-1 counts in AU/CU/GU/TU */
+        static const char *const tags[4] = {"AU", "CU", "GU", "TU"};
+        int64_t cnt[4] = {0}, sum = 0;
+        bool ok = true;
+        for (int b = 0; b < 4 && ok; b++) {
+            n = bcf_get_format_int32(g->h, rec, tags[b], &g->ibuf, &g->nibuf);
+            ok = n >= 2 * bcf_hdr_nsamples(g->h);
+            if (ok)
+                cnt[b] = g->ibuf[s * 2] > 0 ? g->ibuf[s * 2] : 0;
+            sum += cnt[b];
+        }
+        if (ok && sum > 0) {
+            const char *acgt = "ACGT", *p = strchr(acgt, alt[0]);
+            if (p) {
+                *alt_depth = cnt[p - acgt];
+                *depth = sum;
+                *vaf = (double)*alt_depth / (double)sum;
+            }
+        }
+    }
+    if (*alt_depth < 0) {
+        /* Strelka2 indels: TIR/TAR tier 1 */
+        int nt = bcf_get_format_int32(g->h, rec, "TIR", &g->ibuf, &g->nibuf);
+        if (nt >= 2 * bcf_hdr_nsamples(g->h)) {
+            int64_t tir = g->ibuf[s * 2];
+            nt = bcf_get_format_int32(g->h, rec, "TAR", &g->ibuf, &g->nibuf);
+            if (nt >= 2 * bcf_hdr_nsamples(g->h) && tir >= 0 && tir + g->ibuf[s * 2] > 0) {
+                *alt_depth = tir;
+                *depth = tir + g->ibuf[s * 2];
+                *vaf = (double)tir / (double)*depth;
+            }
+        }
+    }
+    n = bcf_get_format_int32(g->h, rec, "DP", &g->ibuf, &g->nibuf);
+    if (n >= bcf_hdr_nsamples(g->h)) {
+        int32_t v = g->ibuf[s * (n / bcf_hdr_nsamples(g->h))];
+        if (v != bcf_int32_missing && v >= 0)
+            *depth = v;
+    }
+}
+
+static void filter_text(bcf_hdr_t *h, bcf1_t *rec, char *out, size_t n)
+{
+    if (rec->d.n_flt == 0) {
+        snprintf(out, n, ".");
+        return;
+    }
+    size_t l = 0;
+    out[0] = '\0';
+    for (int i = 0; i < rec->d.n_flt && l + 2 < n; i++) {
+        const char *f = bcf_hdr_int2id(h, BCF_DT_ID, rec->d.flt[i]);
+        int w = snprintf(out + l, n - l, "%s%s", i ? ";" : "", f);
+        if (w < 0 || (size_t)w >= n - l)
+            break;
+        l += (size_t)w;
+    }
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st, struct zg_error *err)
+{
+    int r = sqlite3_step(st);
+    int rc = (r == SQLITE_DONE || r == SQLITE_ROW) ? 0 : zg_db_fail(db, r, err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int upsert_site(struct ingest *g, const char *chrom, int64_t pos, const char *ref,
+                       const char *alt, const struct pick *pk, int64_t *site_no,
+                       struct zg_error *err)
+{
+    sqlite3_stmt *st = g->site;
+    sqlite3_bind_text(st, 1, chrom, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, pos);
+    sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, alt, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, pk->gene, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, pk->cons, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, pk->gene[0] ? zg_alt_class_name(pk->cls) : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, pk->transcript, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, pk->hgvsc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, pk->hgvsp, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    int rc = 0;
+    if (r == SQLITE_ROW)
+        *site_no = sqlite3_column_int64(st, 0);
+    else
+        rc = zg_db_fail(g->db, r, err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+static void fallback_gene(struct ingest *g, const char *chrom, int64_t pos, int64_t end,
+                          struct pick *pk)
+{
+    const char *names[4];
+    size_t n = zg_gene_model_overlaps(g->o->genes, chrom, pos, end, names, 4);
+    if (n) {
+        set_field(pk->gene, sizeof(pk->gene), names[0]);
+        set_field(pk->cons, sizeof(pk->cons), "gene_overlap");
+        pk->cls = ZG_AC_OTHER;
+    }
+}
+
+/* Somatic or germline SNV/indel record. */
+static int ingest_small(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_error *err)
+{
+    int nalt = rec->n_allele - 1;
+    int nents = 0;
+    if (g->ann.kind != ANN_NONE &&
+        bcf_get_info_string(g->h, rec, g->ann.tag, &g->abuf, &g->nabuf) > 0)
+        nents = ann_parse(&g->ann, g->abuf, g->ents);
+    char filter[128];
+    filter_text(g->h, rec, filter, sizeof(filter));
+    bool pass = !strcmp(filter, "PASS") || !strcmp(filter, ".");
+    int ngt = 0, ploidy = 0;
+    if (g->o->kind == ZG_VK_GERMLINE && g->sample >= 0) {
+        ngt = bcf_get_genotypes(g->h, rec, &g->gt, &g->ngt);
+        ploidy = ngt > 0 ? ngt / bcf_hdr_nsamples(g->h) : 0;
+    }
+    for (int ai = 1; ai <= nalt; ai++) {
+        const char *alt0 = rec->d.allele[ai];
+        if (symbolic(alt0))
+            continue;
+        g->res->alleles++;
+        int zyg = 0;
+        if (g->o->kind == ZG_VK_GERMLINE) {
+            if (ploidy <= 0)
+                continue;
+            for (int k = 0; k < ploidy; k++) {
+                int32_t v = g->gt[g->sample * ploidy + k];
+                if (v != bcf_int32_vector_end && !bcf_gt_is_missing(v) &&
+                    bcf_gt_allele(v) == ai)
+                    zyg++;
+            }
+            if (!zyg)
+                continue;
+        }
+        g->ref.l = g->alt.l = 0;
+        if (kputs(rec->d.allele[0], &g->ref) < 0 || kputs(alt0, &g->alt) < 0)
+            return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        int64_t pos = rec->pos + 1;
+        trim_alleles(&g->ref, &g->alt, &pos);
+        struct pick pk = {.cls = ZG_AC_OTHER};
+        if (nents)
+            choose(g->ents, nents, ai, rec->d.allele[0], alt0, nalt, &pk);
+        if (pk.annotated)
+            g->res->annotated++;
+        else
+            fallback_gene(g, chrom, pos, pos + (int64_t)g->ref.l - 1, &pk);
+        bool indel = g->ref.l != g->alt.l;
+        if (g->o->kind == ZG_VK_GERMLINE) {
+            g->g_carried++;
+            indel ? g->g_indel++ : g->g_snv++;
+            if (pass)
+                g->g_pass++;
+            zyg >= 2 ? g->g_hom++ : g->g_het++;
+            /* per-case germline rows only for truncating/splice calls (docs/genome.md) */
+            if (pk.cls != ZG_AC_TRUNCATING && pk.cls != ZG_AC_SPLICE)
+                continue;
+        }
+        int64_t site_no = 0;
+        int rc = upsert_site(g, chrom, pos, g->ref.s, g->alt.s, &pk, &site_no, err);
+        if (rc)
+            return rc;
+        double vaf;
+        int64_t depth, alt_depth;
+        vaf_depth(g, rec, ai, rec->d.allele[0], alt0, &vaf, &depth, &alt_depth);
+        sqlite3_stmt *st = g->row;
+        sqlite3_bind_int64(st, 1, g->case_no);
+        sqlite3_bind_int64(st, 2, site_no);
+        sqlite3_bind_int64(st, 3, g->import_no);
+        sqlite3_bind_text(st, 4, filter, -1, SQLITE_TRANSIENT);
+        if (vaf >= 0)
+            sqlite3_bind_double(st, 5, vaf);
+        else
+            sqlite3_bind_null(st, 5);
+        if (depth >= 0)
+            sqlite3_bind_int64(st, 6, depth);
+        else
+            sqlite3_bind_null(st, 6);
+        if (g->o->kind == ZG_VK_GERMLINE)
+            sqlite3_bind_text(st, 7, zyg >= 2 ? (ploidy == 1 ? "hemi" : "hom") : "het", -1,
+                              SQLITE_STATIC);
+        else if (alt_depth >= 0)
+            sqlite3_bind_int64(st, 7, alt_depth);
+        else
+            sqlite3_bind_null(st, 7);
+        if ((rc = step_done(g->db, st, err)))
+            return rc;
+        g->res->stored += sqlite3_changes(g->db);
+    }
+    return 0;
+}
+
+static int info_int(struct ingest *g, bcf1_t *rec, const char *tag, int64_t *out)
+{
+    int n = bcf_get_info_int32(g->h, rec, tag, &g->ibuf, &g->nibuf);
+    if (n >= 1 && g->ibuf[0] != bcf_int32_missing) {
+        *out = g->ibuf[0];
+        return 0;
+    }
+    return -1;
+}
+
+static int info_float(struct ingest *g, bcf1_t *rec, const char *tag, double *out)
+{
+    int n = bcf_get_info_float(g->h, rec, tag, &g->fbuf, &g->nfbuf);
+    if (n >= 1 && !bcf_float_is_missing(g->fbuf[0])) {
+        *out = g->fbuf[0];
+        return 0;
+    }
+    n = bcf_get_info_int32(g->h, rec, tag, &g->ibuf, &g->nibuf);
+    if (n >= 1 && g->ibuf[0] != bcf_int32_missing) {
+        *out = g->ibuf[0];
+        return 0;
+    }
+    return -1;
+}
+
+static const char *info_str(struct ingest *g, bcf1_t *rec, const char *tag)
+{
+    return bcf_get_info_string(g->h, rec, tag, &g->sbuf, &g->nsbuf) > 0 ? g->sbuf : NULL;
+}
+
+/* Structural variant: symbolic allele or breakend. */
+static int ingest_sv(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_error *err)
+{
+    const char *alt = rec->n_allele > 1 ? rec->d.allele[1] : ".";
+    char svtype[16] = "";
+    const char *t = info_str(g, rec, "SVTYPE");
+    if (t)
+        set_field(svtype, sizeof(svtype), t);
+    else if (alt[0] == '<') {
+        size_t l = strcspn(alt + 1, ":>");
+        if (l >= sizeof(svtype))
+            l = sizeof(svtype) - 1;
+        memcpy(svtype, alt + 1, l);
+        svtype[l] = '\0';
+    } else if (strchr(alt, '[') || strchr(alt, ']')) {
+        set_field(svtype, sizeof(svtype), "BND");
+    } else {
+        return 0; /* a sequence-resolved small variant in an SV file: not an SV */
+    }
+    g->res->alleles++;
+    char chrom2[64];
+    set_field(chrom2, sizeof(chrom2), chrom);
+    int64_t pos = rec->pos + 1, pos2 = rec->pos + rec->rlen, end;
+    if (info_int(g, rec, "END", &end) == 0)
+        pos2 = end;
+    const char *br = strchr(alt, '[') ? strchr(alt, '[') : strchr(alt, ']');
+    if (br) {
+        /* t[p[ / ]p]t: mate chrom:pos between the brackets */
+        const char *c = br + 1, *colon = strrchr(c, ':');
+        if (colon && colon > c && (size_t)(colon - c) < sizeof(chrom2)) {
+            memcpy(chrom2, c, (size_t)(colon - c));
+            chrom2[colon - c] = '\0';
+            char *e2;
+            long long p2 = strtoll(colon + 1, &e2, 10);
+            if (e2 != colon + 1 && p2 > 0)
+                pos2 = p2;
+        }
+    } else {
+        const char *c2 = info_str(g, rec, "CHR2");
+        if (c2)
+            set_field(chrom2, sizeof(chrom2), c2);
+    }
+    zg_chrom_normalise(chrom2);
+    const char *n1[1], *n2[1];
+    size_t k1 = zg_gene_model_overlaps(g->o->genes, chrom, pos, pos, n1, 1);
+    size_t k2 = zg_gene_model_overlaps(g->o->genes, chrom2, pos2, pos2, n2, 1);
+    char genes[200];
+    snprintf(genes, sizeof(genes), "%s,%s", k1 ? n1[0] : "", k2 ? n2[0] : "");
+    char filter[128];
+    filter_text(g->h, rec, filter, sizeof(filter));
+    sqlite3_stmt *st = g->sv;
+    sqlite3_bind_int64(st, 1, g->case_no);
+    sqlite3_bind_int64(st, 2, g->import_no);
+    sqlite3_bind_text(st, 3, svtype, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, chrom, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, pos);
+    sqlite3_bind_text(st, 6, chrom2, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 7, pos2);
+    sqlite3_bind_text(st, 8, alt, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 9, genes, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 10, filter, -1, SQLITE_TRANSIENT);
+    int rc = step_done(g->db, st, err);
+    if (!rc)
+        g->res->stored += sqlite3_changes(g->db);
+    return rc;
+}
+
+/* Copy-number segment or gene-level call. */
+static int ingest_cnv(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_error *err)
+{
+    int64_t start = rec->pos + 1, end = rec->pos + rec->rlen, e;
+    if (info_int(g, rec, "END", &e) == 0)
+        end = e;
+    double cn = -1, l2;
+    const char *call = NULL;
+    if (info_float(g, rec, "CN", &cn) != 0 && g->sample >= 0) {
+        int n = bcf_get_format_int32(g->h, rec, "CN", &g->ibuf, &g->nibuf);
+        if (n >= bcf_hdr_nsamples(g->h) && g->ibuf[g->sample * (n / bcf_hdr_nsamples(g->h))] >= 0)
+            cn = g->ibuf[g->sample * (n / bcf_hdr_nsamples(g->h))];
+        else
+            cn = -1;
+    }
+    if (cn >= 0) {
+        call = cn < 0.5 ? "del" : cn < 1.5 ? "loss" : cn < 2.5 ? "neutral" : cn < 4.5 ? "gain" : "amp";
+    } else if (info_float(g, rec, "LOG2", &l2) == 0 || info_float(g, rec, "LOG2R", &l2) == 0) {
+        call = l2 >= 1.0 ? "amp" : l2 >= 0.3 ? "gain" : l2 <= -1.2 ? "del" : l2 <= -0.3 ? "loss"
+                                                                              : "neutral";
+    } else {
+        const char *alt = rec->n_allele > 1 ? rec->d.allele[1] : "";
+        const char *t = info_str(g, rec, "SVTYPE");
+        char ty[16];
+        set_field(ty, sizeof(ty), t ? t : alt);
+        call = strstr(ty, "DUP") || strstr(ty, "AMP") ? "gain" : strstr(ty, "DEL") ? "loss" : NULL;
+    }
+    if (!call)
+        return 0;
+    g->res->alleles++;
+    /* genes: INFO GENE/GENES when given, else overlap (at most 4,000 names) */
+    kstring_t genes = {0, 0, NULL};
+    const char *gi = info_str(g, rec, "GENE");
+    if (!gi)
+        gi = info_str(g, rec, "GENES");
+    if (gi) {
+        kputs(gi, &genes);
+    } else if (g->o->genes) {
+        static const char *names[4000];
+        size_t n = zg_gene_model_overlaps(g->o->genes, chrom, start, end, names, 4000);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                kputc(',', &genes);
+            kputs(names[i], &genes);
+        }
+    }
+    sqlite3_stmt *st = g->cnv;
+    sqlite3_bind_int64(st, 1, g->case_no);
+    sqlite3_bind_int64(st, 2, g->import_no);
+    sqlite3_bind_text(st, 3, chrom, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, start);
+    sqlite3_bind_int64(st, 5, end);
+    if (cn >= 0)
+        sqlite3_bind_double(st, 6, cn);
+    else
+        sqlite3_bind_null(st, 6);
+    sqlite3_bind_text(st, 7, call, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, genes.s ? genes.s : "", -1, SQLITE_TRANSIENT);
+    int rc = step_done(g->db, st, err);
+    free(genes.s);
+    if (!rc)
+        g->res->stored += sqlite3_changes(g->db);
+    return rc;
+}
+
+static int prior_import(sqlite3 *db, int64_t case_no, const char *sha, enum zg_variant_kind kind,
+                        bool *same, struct zg_error *err)
+{
+    *same = false;
+    sqlite3_stmt *st =
+        zg_db_prepare(db, "SELECT kind FROM genome_imports WHERE case_no=? AND sha256=?", err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, case_no);
+    sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!strcmp(zg_db_text(st, 0), zg_variant_kind_name(kind)))
+            *same = true;
+        else if ((kind == ZG_VK_SOMATIC || kind == ZG_VK_GERMLINE))
+            rc = zg_error_set(err, ZG_ECONFLICT, "kind",
+                              "this file was already imported for this case as %s: somatic and "
+                              "germline calls never mix",
+                              zg_db_text(st, 0));
+    }
+    if (r != SQLITE_DONE && !rc)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    return rc;
+}
+
+static int finish_case(struct ingest *g, struct zg_error *err)
+{
+    const char *sql =
+        g->o->kind == ZG_VK_SOMATIC
+            ? "UPDATE genome_cases SET somatic=1,"
+              " n_somatic=(SELECT count(*) FROM genome_somatic WHERE case_no=?1"
+              "  AND filter IN ('PASS','.')),"
+              " n_coding=(SELECT count(*) FROM genome_somatic s JOIN genome_sites t USING(site_no)"
+              "  WHERE s.case_no=?1 AND s.filter IN ('PASS','.')"
+              "  AND t.class IN ('missense','truncating','splice','inframe'))"
+              " WHERE case_no=?1"
+        : g->o->kind == ZG_VK_GERMLINE ? "UPDATE genome_cases SET germline=1 WHERE case_no=?1"
+                                       : "UPDATE genome_cases SET updated_at=updated_at WHERE case_no=?1";
+    sqlite3_stmt *st = zg_db_prepare(g->db, sql, err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, g->case_no);
+    int r = sqlite3_step(st);
+    zg_db_release(st);
+    if (r != SQLITE_DONE)
+        return zg_db_fail(g->db, r, err);
+    st = zg_db_prepare(g->db,
+                       "UPDATE genome_imports SET records=?, stored=?, germline_summary=? "
+                       "WHERE import_no=?",
+                       err);
+    if (!st)
+        return err->code;
+    char summary[256];
+    snprintf(summary, sizeof(summary),
+             "{\"variants\":%lld,\"snv\":%lld,\"indel\":%lld,\"pass\":%lld,\"het\":%lld,"
+             "\"hom\":%lld}",
+             (long long)g->g_carried, (long long)g->g_snv, (long long)g->g_indel,
+             (long long)g->g_pass, (long long)g->g_het, (long long)g->g_hom);
+    sqlite3_bind_int64(st, 1, g->res->records);
+    sqlite3_bind_int64(st, 2, g->res->stored);
+    if (g->o->kind == ZG_VK_GERMLINE)
+        sqlite3_bind_text(st, 3, summary, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, g->import_no);
+    r = sqlite3_step(st);
+    zg_db_release(st);
+    return r == SQLITE_DONE ? 0 : zg_db_fail(g->db, r, err);
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path,
+                      const struct zg_import_opts *opts, struct zg_import_result *res,
+                      struct zg_error *err)
+{
+    memset(res, 0, sizeof(*res));
+    enum zg_id_kind idk;
+    char case_id[ZG_ID_LEN];
+    int rc;
+    if (!opts->case_id)
+        return zg_error_set(err, ZG_EINVAL, "case", "a case ID is required");
+    if ((rc = zg_id_parse(opts->case_id, &idk, case_id, err)) || idk != ZG_ID_CASE)
+        return zg_error_set(err, ZG_EINVAL, "case", "is not a case ID (ZGC-…)");
+    if ((rc = sha256_file(path, res->sha256, err)))
+        return rc;
+
+    struct ingest *g = calloc(1, sizeof(*g));
+    if (!g)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    g->db = db;
+    g->o = opts;
+    g->res = res;
+    bcf1_t *rec = NULL;
+    bool began = false, savepoint = false;
+    htsFile *fp = hts_open(path, "r");
+    if (!fp) {
+        rc = zg_error_set(err, ZG_EINVAL, "path", "htslib cannot open the file");
+        goto out;
+    }
+    const htsFormat *fmt = hts_get_format(fp);
+    if (fmt->format != vcf && fmt->format != bcf) {
+        rc = zg_error_set(err, ZG_EINVAL, "path", "not a VCF or BCF file");
+        goto out;
+    }
+    if (fmt->compression == bgzf && hts_check_EOF(fp) == 0) {
+        rc = zg_error_set(err, ZG_EINVAL, "path",
+                          "the end-of-file marker is missing: the file is truncated");
+        goto out;
+    }
+    g->h = bcf_hdr_read(fp);
+    if (!g->h) {
+        rc = zg_error_set(err, ZG_EINVAL, "path", "the VCF header is malformed");
+        goto out;
+    }
+    if ((rc = ann_detect(g->h, &g->ann, err)))
+        goto out;
+    g->sample = pick_sample(g->h, opts->sample, err);
+    if (g->sample < -1 || (opts->sample && g->sample < 0)) {
+        rc = err->code ? err->code : ZG_EINVAL;
+        goto out;
+    }
+    if (opts->kind == ZG_VK_GERMLINE && g->sample < 0) {
+        rc = zg_error_set(err, ZG_EINVAL, "path", "a germline VCF needs a sample with genotypes");
+        goto out;
+    }
+
+    if (!opts->in_transaction) {
+        if ((rc = zg_db_begin(db, err)))
+            goto out;
+        began = true;
+    } else {
+        if ((rc = zg_db_exec(db, "SAVEPOINT zg_import", err)))
+            goto out;
+        savepoint = true;
+    }
+    if ((rc = zg_genome_case_ensure(db, case_id, opts->cancer_type, opts->dataset,
+                                    opts->callable_mb, &g->case_no, err)))
+        goto out;
+    res->case_no = g->case_no;
+    bool same = false;
+    if ((rc = prior_import(db, g->case_no, res->sha256, opts->kind, &same, err)))
+        goto out;
+    if (same) {
+        res->already = true;
+        goto out; /* rolled back below: nothing changes (attributes included) */
+    }
+    sqlite3_stmt *st = zg_db_prepare(
+        db,
+        "INSERT INTO genome_imports(case_no,kind,sha256,file_id,name,records,stored,created_at)"
+        " VALUES(?,?,?,?,?,0,0,?)",
+        err);
+    if (!st) {
+        rc = err->code;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, g->case_no);
+    sqlite3_bind_text(st, 2, zg_variant_kind_name(opts->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, res->sha256, -1, SQLITE_STATIC);
+    if (opts->file_id)
+        sqlite3_bind_text(st, 4, opts->file_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, base_name(path), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, zg_clock_now());
+    int r = sqlite3_step(st);
+    zg_db_release(st);
+    if (r != SQLITE_DONE) {
+        rc = zg_db_fail(db, r, err);
+        goto out;
+    }
+    g->import_no = sqlite3_last_insert_rowid(db);
+    res->import_no = g->import_no;
+
+    if (!(g->site = zg_db_prepare(
+              db,
+              "INSERT INTO genome_sites(chrom,pos,ref,alt,gene,consequence,class,transcript,hgvsc,"
+              "hgvsp) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(chrom,pos,ref,alt) DO "
+              "UPDATE SET (gene,consequence,class,transcript,hgvsc,hgvsp)="
+              "(SELECT ?5,?6,?7,?8,?9,?10 WHERE genome_sites.gene='' AND ?5<>'' UNION ALL "
+              "SELECT gene,consequence,class,transcript,hgvsc,hgvsp WHERE NOT "
+              "(genome_sites.gene='' AND ?5<>'') LIMIT 1) RETURNING site_no",
+              err)) ||
+        !(g->row = zg_db_prepare(
+              db,
+              opts->kind == ZG_VK_GERMLINE
+                  ? "INSERT INTO genome_germline(case_no,site_no,import_no,filter,vaf,depth,"
+                    "zygosity) VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+                  : "INSERT INTO genome_somatic(case_no,site_no,import_no,filter,vaf,depth,"
+                    "alt_depth) VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+              err)) ||
+        !(g->sv = zg_db_prepare(
+              db,
+              "INSERT INTO genome_sv(case_no,import_no,svtype,chrom,pos,chrom2,pos2,alt,genes,"
+              "filter) VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+              err)) ||
+        !(g->cnv = zg_db_prepare(
+              db,
+              "INSERT INTO genome_cnv(case_no,import_no,chrom,start,end,copy_number,call,genes)"
+              " VALUES(?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+              err))) {
+        rc = err->code;
+        goto out;
+    }
+
+    rec = bcf_init();
+    char chrom[64];
+    while ((r = bcf_read(fp, g->h, rec)) == 0) {
+        if (rec->errcode & ~BCF_ERR_CTG_UNDEF) {
+            rc = zg_error_set(err, ZG_EINVAL, "path", "record %lld is malformed",
+                              (long long)res->records + 1);
+            goto out;
+        }
+        res->records++;
+        if (bcf_unpack(rec, BCF_UN_ALL) < 0) {
+            rc = zg_error_set(err, ZG_EINVAL, "path", "record %lld cannot be decoded",
+                              (long long)res->records);
+            goto out;
+        }
+        set_field(chrom, sizeof(chrom), bcf_seqname_safe(g->h, rec));
+        zg_chrom_normalise(chrom);
+        switch (opts->kind) {
+        case ZG_VK_SOMATIC:
+        case ZG_VK_GERMLINE: rc = ingest_small(g, rec, chrom, err); break;
+        case ZG_VK_SV: rc = ingest_sv(g, rec, chrom, err); break;
+        case ZG_VK_CNV: rc = ingest_cnv(g, rec, chrom, err); break;
+        }
+        if (rc)
+            goto out;
+        if (opts->progress && (res->records & 0xffff) == 0)
+            opts->progress(opts->progress_ctx, res->records, res->stored);
+    }
+    if (r < -1) {
+        rc = zg_error_set(err, ZG_EINVAL, "path",
+                          "the file is truncated or corrupt after record %lld",
+                          (long long)res->records);
+        goto out;
+    }
+    if ((rc = finish_case(g, err)))
+        goto out;
+    if (began) {
+        if ((rc = zg_db_commit(db, err)))
+            goto out;
+        began = false;
+    }
+    if (savepoint) {
+        if ((rc = zg_db_exec(db, "RELEASE zg_import", err)))
+            goto out;
+        savepoint = false;
+    }
+    if (opts->progress)
+        opts->progress(opts->progress_ctx, res->records, res->stored);
+out:
+    if (began)
+        zg_db_rollback(db);
+    if (savepoint) { /* undo only this import inside the caller's transaction */
+        struct zg_error e2;
+        if (zg_db_exec(db, "ROLLBACK TO zg_import", &e2) == 0 &&
+            zg_db_exec(db, "RELEASE zg_import", &e2) == 0)
+            res->stored = rc ? 0 : res->stored;
+    }
+    zg_db_release(g->site);
+    zg_db_release(g->row);
+    zg_db_release(g->sv);
+    zg_db_release(g->cnv);
+    bcf_destroy(rec);
+    if (g->h)
+        bcf_hdr_destroy(g->h);
+    if (fp && hts_close(fp) != 0 && !rc) {
+        rc = zg_error_set(err, ZG_EINVAL, "path", "the file is truncated or corrupt");
+    }
+    free(g->abuf);
+    free(g->fbuf);
+    free(g->ibuf);
+    free(g->gt);
+    free(g->sbuf);
+    free(g->ref.s);
+    free(g->alt.s);
+    free(g);
+    return rc;
+}
