@@ -36,6 +36,10 @@ bool zg_clinical_icdo3_topo_ok(const char *s);  /* C34.1 */
 bool zg_clinical_icdo3_morph_ok(const char *s); /* 8140/3 */
 bool zg_clinical_date_ok(const char *s);        /* YYYY-MM-DD, a real calendar date */
 
+/* When pattern is one of the schema patterns validated natively (without regex), sets
+ * *matched and returns true (exposed so tests can check equivalence with regexec). */
+bool zg_clinical_pattern_native(const char *pattern, const char *s, bool *matched);
+
 /* Merges patch into target (both records) as described in docs/clinical-model.md: objects
  * member by member (null deletes), arrays item by item (same "id" replaces, equal items are
  * skipped, others appended). Returns a new reference, or NULL on allocation failure. */
@@ -135,6 +139,13 @@ json_t *zg_clinical_counts(sqlite3 *db, const char *by, int k_min, struct zg_err
 /* The record's dated events sorted by date: {"case_id","events":[{date,kind,summary,
  * pointer}]}. */
 json_t *zg_clinical_timeline(json_t *stored);
+
+/* --- synthetic data (demo, benchmarks, tests) ----------------------------------------- */
+
+/* A realistic synthetic record for case_id, fully determined by seed: one of many cancer
+ * types with matching codes, stage, treatment lines, responses, adverse events, course and
+ * sometimes an expert-panel result. Always valid; complete for most seeds. New reference. */
+json_t *zg_clinical_synth_record(uint64_t seed, const char *case_id);
 
 /* --- FHIR R4 ------------------------------------------------------------------------- */
 

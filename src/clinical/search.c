@@ -54,8 +54,9 @@ json_t *zg_clinical_completeness_by_org(sqlite3 *db, int64_t org_scope, struct z
 {
     sqlite3_stmt *st = zg_db_prepare(
         db,
-        "SELECT o.id, o.name, c.id, r.doc FROM cases c JOIN orgs o ON o.id = c.org_id"
+        "SELECT o.id, o.name, c.id, v.doc FROM cases c JOIN orgs o ON o.id = c.org_id"
         " LEFT JOIN clinical_records r ON r.case_id = c.id"
+        " LEFT JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version"
         " WHERE (?1 = 0 OR c.org_id = ?1) ORDER BY o.id, c.id",
         err);
     if (!st)

@@ -22,13 +22,6 @@ static char *canonical(json_t *j)
     return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
-static void make_etag(int64_t version, const char *doc, char out[48])
-{
-    char hex[ZG_SHA256_HEX];
-    zg_sha256_hex(doc, strlen(doc), hex);
-    snprintf(out, 48, "v%lld-%.16s", (long long)version, hex);
-}
-
 /* Accepts an etag with or without quotes and a W/ prefix. */
 static bool etag_matches(const char *given, const char *stored)
 {
@@ -40,16 +33,20 @@ static bool etag_matches(const char *given, const char *stored)
     return !strcmp(given, stored);
 }
 
-static int replace_terms(sqlite3 *db, const char *case_id, json_t *rec, struct zg_error *err)
+static int replace_terms(sqlite3 *db, const char *case_id, json_t *rec, bool had,
+                         struct zg_error *err)
 {
-    sqlite3_stmt *del = zg_db_prepare(db, "DELETE FROM clinical_terms WHERE case_id=?", err);
-    if (!del)
-        return ZG_EIO;
-    sqlite3_bind_text(del, 1, case_id, -1, SQLITE_STATIC);
-    int src = sqlite3_step(del);
-    zg_db_release(del);
-    if (src != SQLITE_DONE)
-        return zg_db_fail(db, src, err);
+    int src;
+    if (had) {
+        sqlite3_stmt *del = zg_db_prepare(db, "DELETE FROM clinical_terms WHERE case_id=?", err);
+        if (!del)
+            return ZG_EIO;
+        sqlite3_bind_text(del, 1, case_id, -1, SQLITE_STATIC);
+        src = sqlite3_step(del);
+        zg_db_release(del);
+        if (src != SQLITE_DONE)
+            return zg_db_fail(db, src, err);
+    }
     sqlite3_stmt *ins = zg_db_prepare(
         db, "INSERT OR IGNORE INTO clinical_terms(kind, value, case_id) VALUES(?,?,?)", err);
     if (!ins)
@@ -142,30 +139,47 @@ int zg_clinical_put(sqlite3 *db, const struct zg_clinical_actor *who,
         if (zg_id_parse(rc_id, &kind, c2, &e2) || strcmp(c2, cid))
             return zg_error_set(err, ZG_EINVAL, "/case_id", "does not match the case addressed");
     }
-    int rc = scope_check(db, cid, who->org_scope, err);
-    if (rc)
-        return rc;
-
-    /* the current version */
-    int64_t version = 0;
-    char *olddoc = NULL;
+    /* the case, its organisation and the current version, in one lookup */
+    int64_t version = 0, org = 0;
     char etag[48] = "";
-    sqlite3_stmt *st =
-        zg_db_prepare(db, "SELECT version, etag, doc FROM clinical_records WHERE case_id=?", err);
+    sqlite3_stmt *st = zg_db_prepare(db,
+                                     "SELECT c.org_id, r.version, r.etag FROM cases c"
+                                     " LEFT JOIN clinical_records r ON r.case_id = c.id"
+                                     " WHERE c.id = ?",
+                                     err);
     if (!st)
         return ZG_EIO;
     sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
-        version = sqlite3_column_int64(st, 0);
-        snprintf(etag, sizeof(etag), "%s", zg_db_text(st, 1));
-        olddoc = strdup(zg_db_text(st, 2));
+        org = sqlite3_column_int64(st, 0);
+        version = sqlite3_column_int64(st, 1);
+        snprintf(etag, sizeof(etag), "%s", zg_db_text(st, 2));
     }
     zg_db_release(st);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
+    if (src == SQLITE_DONE || (src == SQLITE_ROW && who->org_scope > 0 && org != who->org_scope))
+        return zg_error_set(err, ZG_ENOTFOUND, "id", "no such case");
+    if (src != SQLITE_ROW)
         return zg_db_fail(db, src, err);
-    if (src == SQLITE_ROW && !olddoc)
-        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    int rc = 0;
+    char *olddoc = NULL;
+    if (p->merge && version > 0) {
+        st = zg_db_prepare(db, "SELECT doc FROM clinical_versions WHERE case_id=? AND version=?",
+                           err);
+        if (!st)
+            return ZG_EIO;
+        sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, version);
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW)
+            olddoc = strdup(zg_db_text(st, 0));
+        zg_db_release(st);
+        if (src != SQLITE_ROW)
+            return src == SQLITE_DONE ? zg_error_set(err, ZG_ECORRUPT, "", "current version missing")
+                                      : zg_db_fail(db, src, err);
+        if (!olddoc)
+            return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    }
 
     json_t *rec = NULL;
     char *doc = NULL;
@@ -184,7 +198,7 @@ int zg_clinical_put(sqlite3 *db, const struct zg_clinical_actor *who,
         rec = old ? zg_clinical_merge(old, p->record) : NULL;
         json_decref(old);
     } else {
-        rec = json_deep_copy(p->record);
+        rec = json_copy(p->record); /* shallow: only top-level members are set below */
     }
     if (!rec) {
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
@@ -200,7 +214,11 @@ int zg_clinical_put(sqlite3 *db, const struct zg_clinical_actor *who,
         goto out;
     }
     snprintf(res->case_id, sizeof(res->case_id), "%s", cid);
-    if (olddoc && !strcmp(olddoc, doc)) {
+    /* the etag ends in the document's hash: an identical document makes no new version */
+    char hex[ZG_SHA256_HEX];
+    zg_sha256_hex(doc, strlen(doc), hex);
+    const char *dash = strchr(etag, '-');
+    if (version > 0 && dash && !strncmp(dash + 1, hex, 16) && strlen(dash + 1) == 16) {
         res->version = version;
         snprintf(res->etag, sizeof(res->etag), "%s", etag);
         res->unchanged = true;
@@ -209,16 +227,16 @@ int zg_clinical_put(sqlite3 *db, const struct zg_clinical_actor *who,
     int64_t now = zg_clock_now();
     res->version = version + 1;
     res->created = version == 0;
-    make_etag(res->version, doc, res->etag);
+    snprintf(res->etag, sizeof(res->etag), "v%lld-%.16s", (long long)res->version, hex);
     json_t *comp = zg_clinical_completeness(rec);
     bool complete = json_is_true(json_object_get(comp, "complete"));
     json_decref(comp);
     json_t *dx = json_object_get(rec, "diagnosis");
     st = zg_db_prepare(db,
-                       "INSERT INTO clinical_records(case_id, version, etag, doc, updated_at,"
+                       "INSERT INTO clinical_records(case_id, version, etag, updated_at,"
                        " updated_by, source_system, oncotree, stage, vital_status, complete)"
-                       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-                       " ON CONFLICT(case_id) DO UPDATE SET version=?2, etag=?3, doc=?4,"
+                       " VALUES(?1,?2,?3,?5,?6,?7,?8,?9,?10,?11)"
+                       " ON CONFLICT(case_id) DO UPDATE SET version=?2, etag=?3,"
                        " updated_at=?5, updated_by=?6, source_system=?7, oncotree=?8, stage=?9,"
                        " vital_status=?10, complete=?11",
                        err);
@@ -229,7 +247,6 @@ int zg_clinical_put(sqlite3 *db, const struct zg_clinical_actor *who,
     sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, res->version);
     sqlite3_bind_text(st, 3, res->etag, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, doc, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, now);
     if (who->user_id)
         sqlite3_bind_int64(st, 6, who->user_id);
@@ -282,7 +299,7 @@ int zg_clinical_put(sqlite3 *db, const struct zg_clinical_actor *who,
         rc = zg_db_fail(db, src, err);
         goto out;
     }
-    rc = replace_terms(db, cid, rec, err);
+    rc = replace_terms(db, cid, rec, version > 0, err);
 out:
     free(olddoc);
     free(doc);
@@ -603,8 +620,10 @@ json_t *zg_clinical_get(sqlite3 *db, const char *case_id, int64_t org_scope, str
     if (scope_check(db, case_id, org_scope, err))
         return NULL;
     sqlite3_stmt *st = zg_db_prepare(db,
-                                     "SELECT version, etag, updated_at, source_system, doc"
-                                     " FROM clinical_records WHERE case_id=?",
+                                     "SELECT r.version, r.etag, r.updated_at, r.source_system,"
+                                     " v.doc FROM clinical_records r JOIN clinical_versions v"
+                                     " ON v.case_id = r.case_id AND v.version = r.version"
+                                     " WHERE r.case_id=?",
                                      err);
     if (!st)
         return NULL;

@@ -87,56 +87,63 @@ bool zg_clinical_date_ok(const char *s)
     return d <= mdays[m - 1] + (m == 2 && leap);
 }
 
-/* ------------------------------------------------------------- compiled patterns ---- */
+/* --------------------------------------------------------------- native patterns ---- */
 
-#define MAX_PATTERNS 64
-
-static struct {
-    const char *text; /* the schema's string (the parsed schema is immutable) */
-    regex_t re;
-    bool ok;
-} patterns[MAX_PATTERNS];
-static size_t npatterns;
-static pthread_once_t patterns_once = PTHREAD_ONCE_INIT;
-
-static void collect_patterns(json_t *s)
+static bool date_shape(const char *s)
 {
-    if (json_is_object(s)) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(s, k, v)
-        {
-            if (!strcmp(k, "pattern") && json_is_string(v) && npatterns < MAX_PATTERNS) {
-                patterns[npatterns].text = json_string_value(v);
-                patterns[npatterns].ok =
-                    regcomp(&patterns[npatterns].re, json_string_value(v),
-                            REG_EXTENDED | REG_NOSUB) == 0;
-                npatterns++;
-            } else {
-                collect_patterns(v);
-            }
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !is_digit(s[i]))
+            return false;
+    return true;
+}
+
+static bool oncotree_shape(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n > 16)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!is_upper(s[i]) && !is_digit(s[i]) && !strchr("_/-", s[i]))
+            return false;
+    return true;
+}
+
+static bool drug_name_shape(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n > 100 || !((s[0] >= 'a' && s[0] <= 'z') || is_digit(s[0])))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || is_digit(s[i]) || strchr(" ()/+-", s[i])))
+            return false;
+    return true;
+}
+
+/* The patterns met most often, matched without the regex engine (validation is on the
+ * ingest path). Each is exactly equivalent to its regular expression; the unit tests check
+ * them against regcomp/regexec. */
+static const struct {
+    const char *pattern;
+    bool (*fn)(const char *s);
+} natives[] = {
+    {"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", date_shape},
+    {"^[A-Z][0-9]{2}([.][0-9A-Z]{1,2})?$", zg_clinical_icd10_ok},
+    {"^C[0-9]{2}([.][0-9])?$", zg_clinical_icdo3_topo_ok},
+    {"^[89][0-9]{3}/[012369]$", zg_clinical_icdo3_morph_ok},
+    {"^[A-Z0-9_/-]{2,16}$", oncotree_shape},
+    {"^[a-z0-9][a-z0-9 ()/+-]{1,99}$", drug_name_shape},
+};
+
+bool zg_clinical_pattern_native(const char *pattern, const char *s, bool *matched)
+{
+    for (size_t i = 0; i < ZG_ARRAY_LEN(natives); i++)
+        if (!strcmp(natives[i].pattern, pattern)) {
+            *matched = natives[i].fn(s);
+            return true;
         }
-    } else if (json_is_array(s)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(s, i, v) collect_patterns(v);
-    }
-}
-
-static void compile_patterns(void)
-{
-    json_t *s = zg_clinical_schema();
-    if (s)
-        collect_patterns(s);
-}
-
-/* True when s matches pattern p (a string of the parsed schema). */
-static bool pattern_match(const char *p, const char *s)
-{
-    for (size_t i = 0; i < npatterns; i++)
-        if (patterns[i].text == p)
-            return patterns[i].ok && regexec(&patterns[i].re, s, 0, NULL, 0) == 0;
-    return false; /* a pattern the schema does not hold: never valid */
+    return false;
 }
 
 /* ------------------------------------------------------------------- the walker ---- */
@@ -144,7 +151,6 @@ static bool pattern_match(const char *p, const char *s)
 #define PTR_MAX 512
 
 struct vctx {
-    json_t *defs;
     json_t *errors;
     struct zg_error *err;
     int n;
@@ -205,19 +211,206 @@ static const char *type_name(json_t *x)
     }
 }
 
-static bool type_ok(const char *t, json_t *x)
+/* ------------------------------------------------------------ compiled schema ---- */
+
+/* The schema is compiled once into this tree, so that validating a value costs no hash
+ * lookups in the schema (validation is on the ingest path). */
+enum stype { T_ANY, T_OBJECT, T_ARRAY, T_STRING, T_INTEGER, T_NUMBER, T_BOOLEAN, T_NULL };
+
+struct snode {
+    struct snode *ref; /* resolved "$ref" (the model uses $ref without siblings) */
+    bool oncotree;     /* the $ref was #/$defs/oncotree: the code must exist */
+    enum stype type;
+    const char *type_text;
+    json_t *en; /* enum (borrowed from the parsed schema) */
+    bool has_minlen, has_maxlen, has_min, has_max, has_minitems, has_maxitems;
+    json_int_t minlen, maxlen, minitems, maxitems;
+    double min, max;
+    const char *pattern;
+    bool (*native)(const char *s);
+    regex_t re;
+    bool re_ok;
+    bool date;
+    struct snode *items;
+    size_t nprops;
+    const char **prop_names;
+    struct snode **props;
+    size_t nreq;
+    const char **req;
+    bool closed;
+    size_t nany;
+    struct snode **any;
+    char any_names[160];
+};
+
+#define MAX_DEFS 32
+static struct {
+    const char *name;
+    struct snode *node;
+} defs[MAX_DEFS];
+static size_t ndefs;
+static struct snode *root;
+static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+static bool compile_failed;
+
+static struct snode *compile(json_t *s, json_t *defs_json, int depth);
+
+static struct snode *def_node(const char *name, json_t *defs_json, int depth)
 {
-    if (!strcmp(t, "object")) return json_is_object(x);
-    if (!strcmp(t, "array")) return json_is_array(x);
-    if (!strcmp(t, "string")) return json_is_string(x);
-    if (!strcmp(t, "integer")) return json_is_integer(x);
-    if (!strcmp(t, "number")) return json_is_number(x);
-    if (!strcmp(t, "boolean")) return json_is_boolean(x);
-    if (!strcmp(t, "null")) return json_is_null(x);
-    return false;
+    for (size_t i = 0; i < ndefs; i++)
+        if (!strcmp(defs[i].name, name))
+            return defs[i].node;
+    json_t *d = json_object_get(defs_json, name);
+    if (!d || ndefs == MAX_DEFS) {
+        compile_failed = true;
+        return NULL;
+    }
+    size_t slot = ndefs++;
+    defs[slot].name = name;
+    defs[slot].node = NULL;
+    defs[slot].node = compile(d, defs_json, depth + 1);
+    return defs[slot].node;
 }
 
-static void walk(struct vctx *v, json_t *s, json_t *x, char *ptr, size_t len, int depth);
+static struct snode *compile(json_t *s, json_t *defs_json, int depth)
+{
+    if (!json_is_object(s) || depth > 32)
+        return NULL;
+    struct snode *n = calloc(1, sizeof(*n));
+    if (!n) {
+        compile_failed = true;
+        return NULL;
+    }
+    const char *ref = json_string_value(json_object_get(s, "$ref"));
+    if (ref) {
+        const char *name = !strncmp(ref, "#/$defs/", 8) ? ref + 8 : "";
+        n->ref = def_node(name, defs_json, depth);
+        n->oncotree = !strcmp(name, "oncotree");
+        if (!n->ref)
+            compile_failed = true;
+        return n;
+    }
+    static const struct {
+        const char *name;
+        enum stype t;
+    } types[] = {{"object", T_OBJECT},   {"array", T_ARRAY},     {"string", T_STRING},
+                 {"integer", T_INTEGER}, {"number", T_NUMBER},   {"boolean", T_BOOLEAN},
+                 {"null", T_NULL}};
+    const char *t = json_string_value(json_object_get(s, "type"));
+    for (size_t i = 0; t && i < ZG_ARRAY_LEN(types); i++)
+        if (!strcmp(t, types[i].name)) {
+            n->type = types[i].t;
+            n->type_text = types[i].name;
+        }
+    n->en = json_object_get(s, "enum");
+    json_t *x;
+#define NUM(key, has, field, conv)                                                             \
+    if ((x = json_object_get(s, key))) {                                                       \
+        n->has = true;                                                                         \
+        n->field = conv(x);                                                                    \
+    }
+    NUM("minLength", has_minlen, minlen, json_integer_value)
+    NUM("maxLength", has_maxlen, maxlen, json_integer_value)
+    NUM("minItems", has_minitems, minitems, json_integer_value)
+    NUM("maxItems", has_maxitems, maxitems, json_integer_value)
+    NUM("minimum", has_min, min, json_number_value)
+    NUM("maximum", has_max, max, json_number_value)
+#undef NUM
+    n->pattern = json_string_value(json_object_get(s, "pattern"));
+    if (n->pattern) {
+        for (size_t i = 0; i < ZG_ARRAY_LEN(natives); i++)
+            if (!strcmp(natives[i].pattern, n->pattern))
+                n->native = natives[i].fn;
+        if (!n->native)
+            n->re_ok = regcomp(&n->re, n->pattern, REG_EXTENDED | REG_NOSUB) == 0;
+        if (!n->native && !n->re_ok)
+            compile_failed = true;
+    }
+    const char *fmt = json_string_value(json_object_get(s, "format"));
+    n->date = fmt && !strcmp(fmt, "date");
+    if ((x = json_object_get(s, "items")))
+        n->items = compile(x, defs_json, depth + 1);
+    json_t *props = json_object_get(s, "properties");
+    if (json_object_size(props)) {
+        n->nprops = json_object_size(props);
+        n->prop_names = calloc(n->nprops, sizeof(*n->prop_names));
+        n->props = calloc(n->nprops, sizeof(*n->props));
+        if (!n->prop_names || !n->props) {
+            compile_failed = true;
+            return n;
+        }
+        size_t i = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(props, k, v)
+        {
+            n->prop_names[i] = k;
+            n->props[i] = compile(v, defs_json, depth + 1);
+            i++;
+        }
+    }
+    json_t *req = json_object_get(s, "required");
+    if (json_array_size(req)) {
+        n->nreq = json_array_size(req);
+        n->req = calloc(n->nreq, sizeof(*n->req));
+        if (!n->req) {
+            compile_failed = true;
+            return n;
+        }
+        for (size_t i = 0; i < n->nreq; i++)
+            n->req[i] = json_string_value(json_array_get(req, i));
+    }
+    n->closed = json_is_false(json_object_get(s, "additionalProperties"));
+    json_t *any = json_object_get(s, "anyOf");
+    if (json_array_size(any)) {
+        n->nany = json_array_size(any);
+        n->any = calloc(n->nany, sizeof(*n->any));
+        if (!n->any) {
+            compile_failed = true;
+            return n;
+        }
+        size_t o = 0;
+        for (size_t i = 0; i < n->nany; i++) {
+            json_t *alt = json_array_get(any, i);
+            n->any[i] = compile(alt, defs_json, depth + 1);
+            const char *r = json_string_value(json_array_get(json_object_get(alt, "required"), 0));
+            if (r && o < sizeof(n->any_names)) {
+                int w = snprintf(n->any_names + o, sizeof(n->any_names) - o, "%s%s",
+                                 o ? ", " : "", r);
+                if (w > 0)
+                    o += (size_t)w;
+            }
+        }
+    }
+    return n;
+}
+
+static void compile_schema(void)
+{
+    json_t *s = zg_clinical_schema();
+    if (!s) {
+        compile_failed = true;
+        return;
+    }
+    root = compile(s, json_object_get(s, "$defs"), 0);
+    if (!root)
+        compile_failed = true;
+}
+
+static bool type_ok(enum stype t, json_t *x)
+{
+    switch (t) {
+    case T_ANY: return true;
+    case T_OBJECT: return json_is_object(x);
+    case T_ARRAY: return json_is_array(x);
+    case T_STRING: return json_is_string(x);
+    case T_INTEGER: return json_is_integer(x);
+    case T_NUMBER: return json_is_number(x);
+    case T_BOOLEAN: return json_is_boolean(x);
+    case T_NULL: return json_is_null(x);
+    }
+    return false;
+}
 
 static void enum_reason(json_t *en, char *out, size_t outsz)
 {
@@ -235,70 +428,62 @@ static void enum_reason(json_t *en, char *out, size_t outsz)
             continue;
         int n = snprintf(out + o, outsz - o, "%s%s", o ? ", " : "", item);
         if (n < 0 || (size_t)n >= outsz - o) {
-            snprintf(out + (outsz > 5 ? outsz - 5 : 0), 5, "…");
+            snprintf(out + (outsz > 5 ? outsz - 5 : 0), 5, "...");
             return;
         }
         o += (size_t)n;
     }
 }
 
-static void walk(struct vctx *v, json_t *s, json_t *x, char *ptr, size_t len, int depth)
+static bool pattern_ok(const struct snode *n, const char *str)
 {
-    if (!json_is_object(s) || depth > 16)
+    return n->native ? n->native(str) : n->re_ok && regexec(&n->re, str, 0, NULL, 0) == 0;
+}
+
+static void walk(struct vctx *v, const struct snode *s, json_t *x, char *ptr, size_t len,
+                 int depth)
+{
+    if (!s || depth > 32)
         return;
-    const char *ref = json_string_value(json_object_get(s, "$ref"));
-    if (ref) {
-        const char *name = !strncmp(ref, "#/$defs/", 8) ? ref + 8 : "";
-        json_t *target = json_object_get(v->defs, name);
-        walk(v, target, x, ptr, len, depth + 1);
-        if (!strcmp(name, "oncotree") && json_is_string(x) &&
-            !zg_oncotree_lookup(json_string_value(x), NULL, NULL) &&
-            pattern_match(json_string_value(json_object_get(target, "pattern")),
-                          json_string_value(x)))
+    if (s->ref) {
+        walk(v, s->ref, x, ptr, len, depth + 1);
+        if (s->oncotree && json_is_string(x) && pattern_ok(s->ref, json_string_value(x)) &&
+            !zg_oncotree_lookup(json_string_value(x), NULL, NULL))
             verr(v, ptr, "is not an OncoTree code (OncoTree 2023-03-09, e.g. LUAD, COAD, BRCA)");
         return;
     }
-    json_t *any = json_object_get(s, "anyOf");
-    if (json_is_array(any) && json_is_object(x)) {
+    if (s->nany && json_is_object(x)) {
         bool one = false;
-        char names[160] = "";
-        size_t i, o = 0;
-        json_t *alt;
-        json_array_foreach(any, i, alt)
-        {
-            struct vctx probe = {v->defs, NULL, NULL, 0};
+        for (size_t i = 0; i < s->nany && !one; i++) {
+            struct vctx probe = {NULL, NULL, 0};
             char p2[PTR_MAX];
             memcpy(p2, ptr, len + 1);
-            walk(&probe, alt, x, p2, len, depth + 1);
-            one |= probe.n == 0;
-            const char *req = json_string_value(json_array_get(json_object_get(alt, "required"), 0));
-            if (req && o < sizeof(names)) {
-                int n = snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "", req);
-                if (n > 0)
-                    o += (size_t)n;
-            }
+            walk(&probe, s->any[i], x, p2, len, depth + 1);
+            one = probe.n == 0;
         }
         if (!one) {
-            verr(v, ptr, "must have at least one of: %s", names);
+            verr(v, ptr, "must have at least one of: %s", s->any_names);
             return;
         }
     }
-    const char *type = json_string_value(json_object_get(s, "type"));
-    if (type && !type_ok(type, x)) {
-        verr(v, ptr, "must be %s%s, not %s", !strcmp(type, "integer") || !strcmp(type, "array") ||
-                                                     !strcmp(type, "object") ? "an " : "a ",
-             type, type_name(x));
+    if (!type_ok(s->type, x)) {
+        verr(v, ptr, "must be %s %s, not %s",
+             s->type == T_INTEGER || s->type == T_ARRAY || s->type == T_OBJECT ? "an" : "a",
+             s->type_text, type_name(x));
         return;
     }
-    json_t *en = json_object_get(s, "enum");
-    if (json_is_array(en)) {
+    if (s->en) {
         bool found = false;
         size_t i;
         json_t *e;
-        json_array_foreach(en, i, e) found |= json_equal(e, x) != 0;
+        json_array_foreach(s->en, i, e) if (json_equal(e, x))
+        {
+            found = true;
+            break;
+        }
         if (!found) {
             char list[240];
-            enum_reason(en, list, sizeof(list));
+            enum_reason(s->en, list, sizeof(list));
             verr(v, ptr, "must be one of: %s", list);
             return;
         }
@@ -310,63 +495,49 @@ static void walk(struct vctx *v, json_t *s, json_t *x, char *ptr, size_t len, in
             verr(v, ptr, "must not contain NUL characters");
             return;
         }
-        /* length in characters (UTF-8 code points), as JSON Schema counts */
-        size_t chars = 0;
-        for (size_t i = 0; i < n; i++)
-            chars += ((unsigned char)str[i] & 0xC0) != 0x80;
-        json_t *mn = json_object_get(s, "minLength"), *mx = json_object_get(s, "maxLength");
-        if (mn && (json_int_t)chars < json_integer_value(mn))
-            verr(v, ptr, "must be at least %lld characters", (long long)json_integer_value(mn));
-        else if (mx && (json_int_t)chars > json_integer_value(mx))
-            verr(v, ptr, "must be at most %lld characters", (long long)json_integer_value(mx));
-        const char *pat = json_string_value(json_object_get(s, "pattern"));
-        if (pat && !pattern_match(pat, str)) {
-            verr(v, ptr, "has the wrong format (must match %s)", pat);
+        if (s->has_minlen || s->has_maxlen) {
+            /* length in characters (UTF-8 code points), as JSON Schema counts */
+            size_t chars = 0;
+            for (size_t i = 0; i < n; i++)
+                chars += ((unsigned char)str[i] & 0xC0) != 0x80;
+            if (s->has_minlen && (json_int_t)chars < s->minlen)
+                verr(v, ptr, "must be at least %lld characters", (long long)s->minlen);
+            else if (s->has_maxlen && (json_int_t)chars > s->maxlen)
+                verr(v, ptr, "must be at most %lld characters", (long long)s->maxlen);
+        }
+        if (s->pattern && !pattern_ok(s, str)) {
+            verr(v, ptr, "has the wrong format (must match %s)", s->pattern);
             return;
         }
-        const char *fmt = json_string_value(json_object_get(s, "format"));
-        if (fmt && !strcmp(fmt, "date") && !zg_clinical_date_ok(str))
+        if (s->date && !zg_clinical_date_ok(str))
             verr(v, ptr, "is not a calendar date (YYYY-MM-DD between 1900 and 2199)");
     }
-    if (json_is_number(x)) {
+    if (json_is_number(x) && (s->has_min || s->has_max)) {
         double d = json_number_value(x);
-        json_t *mn = json_object_get(s, "minimum"), *mx = json_object_get(s, "maximum");
-        if (mn && d < json_number_value(mn))
-            verr(v, ptr, "must be at least %g", json_number_value(mn));
-        else if (mx && d > json_number_value(mx))
-            verr(v, ptr, "must be at most %g", json_number_value(mx));
+        if (s->has_min && d < s->min)
+            verr(v, ptr, "must be at least %g", s->min);
+        else if (s->has_max && d > s->max)
+            verr(v, ptr, "must be at most %g", s->max);
     }
     if (json_is_array(x)) {
-        json_t *mn = json_object_get(s, "minItems"), *mx = json_object_get(s, "maxItems");
         size_t n = json_array_size(x);
-        if (mn && (json_int_t)n < json_integer_value(mn))
-            verr(v, ptr, "must have at least %lld items", (long long)json_integer_value(mn));
-        if (mx && (json_int_t)n > json_integer_value(mx)) {
-            verr(v, ptr, "must have at most %lld items", (long long)json_integer_value(mx));
+        if (s->has_minitems && (json_int_t)n < s->minitems)
+            verr(v, ptr, "must have at least %lld items", (long long)s->minitems);
+        if (s->has_maxitems && (json_int_t)n > s->maxitems) {
+            verr(v, ptr, "must have at most %lld items", (long long)s->maxitems);
             return;
         }
-        json_t *items = json_object_get(s, "items");
-        size_t i;
-        json_t *it;
-        json_array_foreach(x, i, it)
-        {
+        for (size_t i = 0; i < n; i++) {
             size_t l2 = ptr_push_index(ptr, len, i);
-            walk(v, items, it, ptr, l2, depth + 1);
+            walk(v, s->items, json_array_get(x, i), ptr, l2, depth + 1);
             ptr[len] = '\0';
         }
     }
     if (json_is_object(x)) {
-        json_t *props = json_object_get(s, "properties");
-        json_t *req = json_object_get(s, "required");
-        bool closed = json_is_false(json_object_get(s, "additionalProperties"));
-        size_t i;
-        json_t *r;
-        json_array_foreach(req, i, r)
-        {
-            const char *name = json_string_value(r);
-            json_t *m = name ? json_object_get(x, name) : NULL;
+        for (size_t i = 0; i < s->nreq; i++) {
+            json_t *m = s->req[i] ? json_object_get(x, s->req[i]) : NULL;
             if (!m || json_is_null(m)) {
-                ptr_push(ptr, len, name ? name : "");
+                ptr_push(ptr, len, s->req[i] ? s->req[i] : "");
                 verr(v, ptr, "is required");
                 ptr[len] = '\0';
             }
@@ -375,10 +546,17 @@ static void walk(struct vctx *v, json_t *s, json_t *x, char *ptr, size_t len, in
         json_t *m;
         json_object_foreach(x, k, m)
         {
-            json_t *ps = json_object_get(props, k);
+            const struct snode *ps = NULL;
+            bool known = false;
+            for (size_t i = 0; i < s->nprops; i++)
+                if (!strcmp(s->prop_names[i], k)) {
+                    ps = s->props[i];
+                    known = true;
+                    break;
+                }
             size_t l2 = ptr_push(ptr, len, k);
-            if (!ps) {
-                if (closed)
+            if (!known) {
+                if (s->closed)
                     verr(v, ptr, "is not a known field");
             } else {
                 walk(v, ps, m, ptr, l2, depth + 1);
@@ -500,13 +678,12 @@ static void semantic(struct vctx *v, json_t *r)
 
 int zg_clinical_validate(json_t *record, json_t *errors, struct zg_error *err)
 {
-    json_t *schema = zg_clinical_schema();
-    if (!schema)
-        return zg_error_set(err, ZG_EINTERNAL, "", "the clinical schema does not parse");
-    pthread_once(&patterns_once, compile_patterns);
-    struct vctx v = {json_object_get(schema, "$defs"), errors, err, 0};
+    pthread_once(&compile_once, compile_schema);
+    if (compile_failed)
+        return zg_error_set(err, ZG_EINTERNAL, "", "the clinical schema could not be compiled");
+    struct vctx v = {errors, err, 0};
     char ptr[PTR_MAX] = "";
-    walk(&v, schema, record, ptr, 0, 0);
+    walk(&v, root, record, ptr, 0, 0);
     if (v.n == 0 && json_is_object(record))
         semantic(&v, record);
     return v.n ? ZG_EINVAL : 0;
