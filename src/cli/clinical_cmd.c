@@ -60,19 +60,20 @@ int zg_cmd_import_fhir(int argc, char **argv)
         return zg_cli_usage(u, "too many arguments");
     const char *src = zg_args_opt(&a, "--source-system");
     bool quiet = zg_args_flag(&a, "--quiet");
-    int nfiles = 0;
-    while (zg_args_pos(&a, nfiles))
-        nfiles++;
-    if (!nfiles)
-        return zg_cli_usage(u, "name at least one FHIR Bundle file");
     struct zg_datadir dd;
     sqlite3 *db = NULL;
     struct zg_error err;
     zg_error_clear(&err);
     if (zg_cli_open(&a, &dd, &db, &err))
         return zg_cli_fail(&err);
-    int rc = zg_args_done(&a, u);
-    if (rc)
+    int nfiles = 0, rc;
+    while (zg_args_pos(&a, nfiles))
+        nfiles++;
+    if (!nfiles) {
+        rc = zg_cli_usage(u, "name at least one FHIR Bundle file");
+        goto out;
+    }
+    if ((rc = zg_args_done(&a, u)))
         goto out;
     char login[80];
     os_login(login);

@@ -18,7 +18,7 @@ struct pat {
 };
 
 struct imp {
-    json_t *bundle, *entries, *unmapped;
+    json_t *bundle, *entries, *unmapped, *used_ptrs;
     size_t mapped;
     struct pat pats[MAX_PATIENTS];
     size_t npats;
@@ -1033,6 +1033,8 @@ static struct pat *owner(struct imp *im, struct res *x)
     return NULL;
 }
 
+/* Reports every top-level member of a mapped resource: used ones into report.mapped_elements,
+ * the others as not mapped. */
 static void leftovers(struct res *x)
 {
     const char *k;
@@ -1040,8 +1042,15 @@ static void leftovers(struct res *x)
     json_object_foreach(x->r, k, v)
     {
         if (!strcmp(k, "resourceType") || !strcmp(k, "id") || !strcmp(k, "meta") ||
-            !strcmp(k, "text") || json_object_get(x->used, k))
+            !strcmp(k, "text"))
             continue;
+        if (json_object_get(x->used, k)) {
+            char p[200];
+            snprintf(p, sizeof(p), "%s/%.60s", x->ptr, k);
+            if (json_array_size(x->im->used_ptrs) < 20000)
+                json_array_append_new(x->im->used_ptrs, json_string(p));
+            continue;
+        }
         char p[200];
         snprintf(p, sizeof(p), "%s/%.60s", x->ptr, k);
         unmapped(x->im, p, "not held by the clinical model");
@@ -1068,7 +1077,8 @@ int zg_clinical_from_fhir(json_t *bundle, json_t **records, json_t *report, stru
     if (json_array_size(entries) > MAX_ENTRIES)
         return zg_error_set(err, ZG_ETOOBIG, "/entry", "at most %d entries per bundle",
                             MAX_ENTRIES);
-    struct imp im = {.bundle = bundle, .entries = entries, .unmapped = json_array(), .err = err};
+    struct imp im = {.bundle = bundle, .entries = entries, .unmapped = json_array(),
+                     .used_ptrs = json_array(), .err = err};
     int rc = 0;
     size_t i;
     json_t *e;
@@ -1118,7 +1128,7 @@ int zg_clinical_from_fhir(json_t *bundle, json_t **records, json_t *report, stru
             json_decref(x.used);
             continue;
         }
-        size_t before = json_array_size(im.unmapped);
+        size_t before = json_array_size(im.unmapped), mapped_before = im.mapped;
         struct pat *p = owner(&im, &x);
         if (p) {
             size_t mapped = im.mapped;
@@ -1139,7 +1149,19 @@ int zg_clinical_from_fhir(json_t *bundle, json_t **records, json_t *report, stru
             if (im.mapped > mapped)
                 leftovers(&x);
         }
-        (void)before;
+        if (im.mapped == mapped_before) {
+            /* not imported: say so for the whole resource, quoting the first reason */
+            json_t *first = json_array_get(im.unmapped, before);
+            bool whole = false;
+            for (size_t k = before; k < json_array_size(im.unmapped); k++)
+                whole |= !strcmp(json_string_value(json_object_get(json_array_get(im.unmapped, k),
+                                                                   "pointer")),
+                                 x.ptr);
+            if (!whole)
+                unmapped(&im, x.ptr, "not imported: %s",
+                         first ? json_string_value(json_object_get(first, "reason"))
+                               : "no mappable content");
+        }
         json_decref(x.used);
     }
     *records = json_array();
@@ -1155,8 +1177,10 @@ out:
         json_object_set_new(report, "resources", json_integer((json_int_t)json_array_size(entries)));
         json_object_set_new(report, "mapped", json_integer((json_int_t)im.mapped));
         json_object_set_new(report, "unmapped", im.unmapped);
+        json_object_set_new(report, "mapped_elements", im.used_ptrs);
     } else {
         json_decref(im.unmapped);
+        json_decref(im.used_ptrs);
     }
     return rc;
 }
