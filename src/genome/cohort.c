@@ -38,7 +38,35 @@ struct zg_cohort {
     size_t cap, n;
     struct case_slot *cases;
     uint32_t nslots;
+    /* case-level keys (ct, ds, org, a, p, all): few, listed for fast prefix walks */
+    struct entry *small;
+    size_t nsmall;
 };
+
+static bool case_level(const char *key)
+{
+    return !strncmp(key, "ct\t", 3) || !strncmp(key, "ds\t", 3) || !strncmp(key, "org\t", 4) ||
+           !strncmp(key, "a\t", 2) || !strncmp(key, "p\t", 2) || !strcmp(key, "all");
+}
+
+/* Lists the case-level entries (after a load or a build; the table no longer changes). */
+static int list_small(struct zg_cohort *c)
+{
+    free(c->small);
+    c->small = NULL;
+    c->nsmall = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->tab[i].key && case_level(c->tab[i].key))
+            n++;
+    c->small = calloc(n ? n : 1, sizeof(*c->small));
+    if (!c->small)
+        return ZG_ENOMEM;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->tab[i].key && case_level(c->tab[i].key))
+            c->small[c->nsmall++] = c->tab[i];
+    return 0;
+}
 
 static uint64_t hash_key(const char *s)
 {
@@ -74,6 +102,7 @@ static void cohort_free(struct zg_cohort *c)
         }
     free(c->tab);
     free(c->cases);
+    free(c->small);
     free(c);
 }
 
@@ -173,6 +202,12 @@ void zg_cohort_each(const struct zg_cohort *c, const char *prefix,
                     void (*fn)(void *ctx, const char *key, const roaring_bitmap_t *b), void *ctx)
 {
     size_t pl = strlen(prefix);
+    if (c && c->small && pl >= 2 && case_level(prefix)) {
+        for (size_t i = 0; i < c->nsmall; i++)
+            if (!strncmp(c->small[i].key, prefix, pl))
+                fn(ctx, c->small[i].key, c->small[i].bm);
+        return;
+    }
     for (size_t i = 0; c && i < c->cap; i++)
         if (c->tab[i].key && !strncmp(c->tab[i].key, prefix, pl))
             fn(ctx, c->tab[i].key, c->tab[i].bm);
@@ -706,6 +741,8 @@ int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *er
         }
         c->n++;
     }
+    if (list_small(c))
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
 out:
     free(buf);
     if (rc) {

@@ -111,6 +111,10 @@ int zg_upload_append(const struct zg_datadir *dd, sqlite3 *db, const char *id, i
 /* {id,expected_size,received,state} of an upload. */
 json_t *zg_upload_status(sqlite3 *db, const char *id, struct zg_error *err);
 
+/* The account that began an upload (only it may continue or finish it). ZG_ENOTFOUND. */
+int zg_upload_owner(sqlite3 *db, const char *id, int64_t *user_id, struct zg_error *err)
+    ZG_MUST_CHECK;
+
 /* Verifies size and SHA-256 of the assembled data, then registers it like zg_file_add (moving
  * the part file into the store). On a checksum mismatch the upload is discarded (ZG_EINVAL). */
 int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,

@@ -194,11 +194,18 @@ json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size
     }
     roaring_bitmap_t *base = base_set(c, s);
     roaring_bitmap_t *gs[MAX_GENES];
+    roaring_bitmap_t *cb[MAX_GENES][ZG_AC_OTHER]; /* class ∧ permitted, per gene */
     roaring_bitmap_t *any = roaring_bitmap_create();
     for (size_t i = 0; i < ngenes; i++) {
         gs[i] = gene_set(c, genes[i], classes);
         roaring_bitmap_and_inplace(gs[i], base);
         roaring_bitmap_or_inplace(any, gs[i]);
+        for (int ac = 0; ac < ZG_AC_OTHER; ac++) {
+            char key[128];
+            snprintf(key, sizeof(key), "g\t%s\t%s", genes[i], zg_alt_class_name(ac));
+            const roaring_bitmap_t *b = zg_cohort_get(c, key);
+            cb[i][ac] = b ? roaring_bitmap_and(b, gs[i]) : NULL;
+        }
     }
     uint64_t nb = roaring_bitmap_get_cardinality(base), na = roaring_bitmap_get_cardinality(any);
     json_t *gl = json_array();
@@ -225,14 +232,7 @@ json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size
             uint64_t n = roaring_bitmap_and_cardinality(gs[i], g.sets[k]);
             json_t *cls = json_object();
             for (int ac = 0; ac < ZG_AC_OTHER; ac++) {
-                char key[128];
-                snprintf(key, sizeof(key), "g\t%s\t%s", genes[i], zg_alt_class_name(ac));
-                const roaring_bitmap_t *b = zg_cohort_get(c, key);
-                if (!b)
-                    continue;
-                roaring_bitmap_t *t = roaring_bitmap_and(b, g.sets[k]);
-                uint64_t m = roaring_bitmap_and_cardinality(t, gs[i]);
-                roaring_bitmap_free(t);
+                uint64_t m = cb[i][ac] ? roaring_bitmap_and_cardinality(cb[i][ac], g.sets[k]) : 0;
                 if (m)
                     json_object_set_new(cls, zg_alt_class_name(ac), count_json(m, s));
             }
@@ -249,8 +249,12 @@ json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size
     scope_note(out, s);
     free(g.names);
     free(g.sets);
-    for (size_t i = 0; i < ngenes; i++)
+    for (size_t i = 0; i < ngenes; i++) {
         roaring_bitmap_free(gs[i]);
+        for (int ac = 0; ac < ZG_AC_OTHER; ac++)
+            if (cb[i][ac])
+                roaring_bitmap_free(cb[i][ac]);
+    }
     roaring_bitmap_free(any);
     roaring_bitmap_free(base);
     return out;

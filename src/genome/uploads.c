@@ -207,6 +207,24 @@ int zg_upload_append(const struct zg_datadir *dd, sqlite3 *db, const char *id, i
     return set_state(db, id, *received_out, "open", NULL, err);
 }
 
+int zg_upload_owner(sqlite3 *db, const char *id, int64_t *user_id, struct zg_error *err)
+{
+    if (!valid_upload_id(id))
+        return zg_error_set(err, ZG_EINVAL, "id", "is not an upload id");
+    sqlite3_stmt *st = zg_db_prepare(db, "SELECT user_id FROM genome_uploads WHERE id=?", err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st), rc = 0;
+    if (r == SQLITE_ROW)
+        *user_id = sqlite3_column_int64(st, 0);
+    else
+        rc = r == SQLITE_DONE ? zg_error_set(err, ZG_ENOTFOUND, "id", "no such upload")
+                              : zg_db_fail(db, r, err);
+    zg_db_release(st);
+    return rc;
+}
+
 json_t *zg_upload_status(sqlite3 *db, const char *id, struct zg_error *err)
 {
     struct upload_row u = {0};
