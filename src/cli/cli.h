@@ -81,5 +81,8 @@ struct zg_import_cmd {
 #if __has_include("gateway_cli.h")
 #include "gateway_cli.h"
 #endif
+#if __has_include("htsget_cli.h")
+#include "htsget_cli.h"
+#endif
 
 #endif

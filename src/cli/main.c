@@ -33,6 +33,9 @@ static const struct cmd commands[] = {
 #if __has_include("gateway_commands.inc")
 #include "gateway_commands.inc"
 #endif
+#if __has_include("htsget_commands.inc")
+#include "htsget_commands.inc"
+#endif
 };
 
 static void usage(FILE *f)
