@@ -55,7 +55,9 @@ int zg_upload_begin(const struct zg_datadir *dd, sqlite3 *db, int64_t expected_s
     int rc = zg_genome_mkdirs(root, err);
     if (rc)
         return rc;
-    zg_random_token(16, id_out, 33);
+    unsigned char rnd[16];
+    zg_random_bytes(rnd, sizeof(rnd));
+    zg_hex_encode(rnd, sizeof(rnd), id_out);
     char part[1200];
     part_path(dd, id_out, part, sizeof(part));
     int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
