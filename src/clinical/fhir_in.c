@@ -976,6 +976,19 @@ static int patient(struct imp *im, struct res *x, size_t idx)
         use(x, "deceasedBoolean");
         use(x, "deceasedDateTime");
     }
+    char none_url[160];
+    snprintf(none_url, sizeof(none_url), "%srecorded-none", FHIR_EXT);
+    json_array_foreach(json_object_get(r, "extension"), i, id)
+    {
+        const char *u = s_of(id, "url"), *v = s_of(id, "valueCode");
+        for (size_t k = 0; u && v && !strcmp(u, none_url) && k < ZG_ARRAY_LEN(fhir_lists); k++) {
+            if (strcmp(fhir_lists[k].name, v))
+                continue;
+            json_t *grp = fhir_lists[k].group ? ensure(pt->rec, fhir_lists[k].group, false)
+                                            : pt->rec;
+            ensure(grp, fhir_lists[k].member, true);
+        }
+    }
     json_t *consent = ext_value(r, "consent", NULL);
     if (consent) {
         json_t *c = ensure(pt->rec, "consent", false);

@@ -31,6 +31,20 @@
 #define SCT_SURGERY "387713003"
 #define SCT_RADIOTHERAPY "108290001"
 
+/* Arrays of the model that may be recorded as empty ("none"), with where they live. Exported
+ * as Patient extension recorded-none (valueCode = the name) so that [] survives a round trip. */
+static const struct {
+    const char *name, *group, *member;
+} fhir_lists[] ZG_UNUSED = {{"specimens", NULL, "specimens"},
+                            {"drug_therapies", NULL, "drug_therapies"},
+                            {"surgeries", NULL, "surgeries"},
+                            {"radiotherapies", NULL, "radiotherapies"},
+                            {"adverse_events", NULL, "adverse_events"},
+                            {"expert_panel", NULL, "expert_panel"},
+                            {"background.comorbidities", "background", "comorbidities"},
+                            {"background.family_history", "background", "family_history"},
+                            {"diagnosis.metastatic_sites", "diagnosis", "metastatic_sites"}};
+
 /* smoking status ↔ SNOMED CT */
 static const struct {
     const char *model, *sct;

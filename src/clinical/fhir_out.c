@@ -136,6 +136,12 @@ static void patient(struct out *o, json_t *rec)
     }
     if (vital && !strcmp(vital, "alive"))
         json_object_set_new(r, "deceasedBoolean", json_false());
+    for (size_t i = 0; i < ZG_ARRAY_LEN(fhir_lists); i++) {
+        json_t *g = fhir_lists[i].group ? json_object_get(rec, fhir_lists[i].group) : rec;
+        json_t *a = json_object_get(g, fhir_lists[i].member);
+        if (json_is_array(a) && json_array_size(a) == 0)
+            ext_add(r, "recorded-none", "valueCode", json_string(fhir_lists[i].name));
+    }
     json_t *c = json_object_get(rec, "consent");
     if (c) {
         json_t *e = json_pack("{s:s,s:[]}", "url", FHIR_EXT "consent", "extension");
@@ -153,7 +159,12 @@ static void patient(struct out *o, json_t *rec)
         if (s_of(c, "text"))
             json_array_append_new(sub, json_pack("{s:s,s:s}", "url", "text", "valueString",
                                                  s_of(c, "text")));
-        json_object_set_new(r, "extension", json_pack("[o]", e));
+        json_t *exts = json_object_get(r, "extension");
+        if (!exts) {
+            exts = json_array();
+            json_object_set_new(r, "extension", exts);
+        }
+        json_array_append_new(exts, e);
     }
     add_entry(o, r);
 }

@@ -81,7 +81,10 @@ static int pick(struct rng *r, int n)
 static void day_str(int days, char out[16])
 {
     static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y = 2000;
+    int y = 1900;
+    days += 36524; /* 1900-01-01 → 2000-01-01 */
+    if (days < 0)
+        days = 0;
     for (;;) {
         int yl = (y % 4 == 0 && (y % 100 || y % 400 == 0)) ? 366 : 365;
         if (days < yl)
