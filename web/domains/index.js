@@ -6,3 +6,4 @@
 import * as participant from './participant.js';
 
 export const domains = [participant];
+import * as clinical from './clinical.js'; domains.push(clinical);

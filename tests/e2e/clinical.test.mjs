@@ -1,0 +1,74 @@
+// Clinical portal pages in a real browser, over the demo cohort: the hospital view
+// (completeness, validation failures, search) and the expert-panel case view with its timeline,
+// in English and Japanese.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { BIN, startServer, totp } from '../lib/zengen.mjs';
+
+let srv, browser, accounts;
+
+before(async () => {
+  srv = await startServer({ extraArgs: ['--web', join(process.cwd(), 'web')] });
+  execFileSync(BIN, ['demo', '--data', srv.dataDir], { encoding: 'utf8' });
+  accounts = readFileSync(join(srv.dataDir, 'demo-accounts.txt'), 'utf8').split('\n\n')
+    .map((blk) => Object.fromEntries(blk.split('\n').map((l) => l.match(/^([a-z_]+): (.*)$/)).filter(Boolean).map((m) => [m[1], m[2]])))
+    .filter((a) => a.login);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+});
+
+async function signIn(login, locale) {
+  const a = accounts.find((x) => x.login === login);
+  const context = await browser.newContext({ locale });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  await page.goto(`${srv.url}/#/login`);
+  await page.fill('#login', a.login);
+  await page.fill('#password', a.password);
+  await page.fill('#totp', totp(a.totp_secret));
+  await page.click('#signin');
+  await page.waitForSelector('#home-user');
+  return { context, page };
+}
+
+test('hospital view and expert-panel case view with the timeline (en)', async () => {
+  const { context, page } = await signIn('demo-clinician', 'en-US');
+  await page.goto(`${srv.url}/#/clinical`);
+  await page.waitForSelector('#clin-completeness');
+  const comp = await page.textContent('#clin-completeness');
+  assert.match(comp, /Sakura University Hospital/);
+  assert.doesNotMatch(comp, /Minato/, 'a hospital sees only its own organisation');
+  await page.selectOption('#clin-q-stage', 'IV');
+  await page.click('#clin-search-go');
+  await page.waitForSelector('#clin-results');
+  const first = page.locator('#clin-results tbody tr a').first();
+  const id = (await first.textContent()).trim();
+  assert.match(id, /^ZGC-/);
+  await first.click();
+  await page.waitForSelector('#clin-timeline');
+  assert.match(await page.textContent('h1'), new RegExp(id));
+  assert.match(await page.textContent('#clin-timeline'), /Diagnosis/);
+  assert.match(await page.textContent('#clin-history'), /demo-ehr:Sakura University Hospital/);
+  await context.close();
+});
+
+test('the clinical pages in Japanese', async () => {
+  const { context, page } = await signIn('demo-hospital', 'ja-JP');
+  await page.goto(`${srv.url}/#/clinical`);
+  await page.waitForSelector('#clin-completeness');
+  assert.match(await page.textContent('h1'), /臨床情報/);
+  assert.match(await page.textContent('main'), /医療機関別の充足状況/);
+  await context.close();
+});
