@@ -971,10 +971,6 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
         rc = err->code ? err->code : ZG_EINVAL;
         goto out;
     }
-    if (opts->kind == ZG_VK_GERMLINE && g->sample < 0) {
-        rc = zg_error_set(err, ZG_EINVAL, "path", "a germline VCF needs a sample with genotypes");
-        goto out;
-    }
 
     if (!opts->in_transaction) {
         if ((rc = zg_db_begin(db, err)))
@@ -996,6 +992,11 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
         res->already = true;
         goto out; /* rolled back below: nothing changes (attributes included) */
     }
+    if (opts->kind == ZG_VK_GERMLINE && g->sample < 0) {
+        rc = zg_error_set(err, ZG_EINVAL, "path", "a germline VCF needs a sample with genotypes");
+        goto out;
+    }
+
     sqlite3_stmt *st = zg_db_prepare(
         db,
         "INSERT INTO genome_imports(case_no,kind,sha256,file_id,name,records,stored,created_at)"
