@@ -13,4 +13,20 @@ int zg_api_htsget_reads_post(struct zg_req *req, struct zg_error *err);
 int zg_api_htsget_variants_post(struct zg_req *req, struct zg_error *err);
 int zg_api_htsget_block(struct zg_req *req, struct zg_error *err);
 
+/* Beacon v2 (api/beacon_api.c) */
+int zg_api_beacon_info(struct zg_req *req, struct zg_error *err);
+int zg_api_beacon_configuration(struct zg_req *req, struct zg_error *err);
+int zg_api_beacon_entry_types(struct zg_req *req, struct zg_error *err);
+int zg_api_beacon_map(struct zg_req *req, struct zg_error *err);
+int zg_api_beacon_filtering_terms(struct zg_req *req, struct zg_error *err);
+int zg_api_beacon_g_variants(struct zg_req *req, struct zg_error *err);
+int zg_api_beacon_g_variants_post(struct zg_req *req, struct zg_error *err);
+
+/* Sequencing QC (api/qc_api.c) */
+int zg_api_qc_gates(struct zg_req *req, struct zg_error *err);
+int zg_api_qc_case(struct zg_req *req, struct zg_error *err);
+int zg_api_qc_coverage(struct zg_req *req, struct zg_error *err);
+int zg_api_qc_metrics(struct zg_req *req, struct zg_error *err);
+int zg_api_qc_identity(struct zg_req *req, struct zg_error *err);
+
 #endif

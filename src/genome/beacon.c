@@ -1,0 +1,192 @@
+/* Beacon v2 variant queries (beacon.h) over genome_sites × genome_somatic/genome_germline. */
+#include "genome/beacon.h"
+#include "common/error.h"
+#include "store/db.h"
+
+static bool bases_ok(const char *s)
+{
+    if (!s || strlen(s) > 1000)
+        return false;
+    for (; *s; s++)
+        if (!strchr("ACGTN", *s))
+            return false;
+    return true;
+}
+
+/* "chr1" → "1", "chrM"/"M" → "MT" (the tables hold normalised names). */
+static void norm_chrom(const char *in, char *out, size_t n)
+{
+    if (!strncmp(in, "chr", 3))
+        in += 3;
+    snprintf(out, n, "%s", !strcmp(in, "M") ? "MT" : in);
+}
+
+static int check(const struct zg_beacon_query *q, struct zg_error *err)
+{
+    if (!q->gene && !q->chrom)
+        return zg_error_set(err, ZG_EINVAL, "referenceName",
+                            "give referenceName with start (and end), or geneId");
+    if (q->chrom && (strlen(q->chrom) > 64 || !*q->chrom))
+        return zg_error_set(err, ZG_EINVAL, "referenceName", "must be a contig name");
+    if (q->chrom && q->start < 0)
+        return zg_error_set(err, ZG_EINVAL, "start", "needs a 0-based start position");
+    if (q->end >= 0 && q->end < q->start)
+        return zg_error_set(err, ZG_EINVAL, "end", "must not be before start");
+    if (q->end >= 0 && q->end - q->start > 10000000)
+        return zg_error_set(err, ZG_EINVAL, "end", "a range query spans at most 10 Mb");
+    if (q->ref && !bases_ok(q->ref))
+        return zg_error_set(err, ZG_EINVAL, "referenceBases", "must be bases A, C, G, T or N");
+    if (q->alt && !bases_ok(q->alt))
+        return zg_error_set(err, ZG_EINVAL, "alternateBases", "must be bases A, C, G, T or N");
+    if (q->gene && (strlen(q->gene) > 64 || !*q->gene))
+        return zg_error_set(err, ZG_EINVAL, "geneId", "must be a gene symbol");
+    if (q->origin && strcmp(q->origin, "somatic") && strcmp(q->origin, "germline"))
+        return zg_error_set(err, ZG_EINVAL, "origin", "must be somatic or germline");
+    return 0;
+}
+
+/* The matching (site, case, origin) rows as a CTE; parameters ?1..?7 (see bind). */
+static const char *const HITS =
+    "WITH s AS (SELECT site_no, chrom, pos, ref, alt, gene, consequence, hgvsp FROM genome_sites"
+    " WHERE (?1 IS NULL OR (chrom = ?1 AND pos BETWEEN ?2 AND ?3))"
+    " AND (?4 IS NULL OR ref = ?4) AND (?5 IS NULL OR alt = ?5) AND (?6 IS NULL OR gene = ?6)),"
+    " h AS (SELECT s.*, c.case_id, 'somatic' AS origin FROM s"
+    " JOIN genome_somatic v ON v.site_no = s.site_no JOIN genome_cases c ON c.case_no = v.case_no"
+    " WHERE (?7 <= 0 OR c.org_id = ?7) AND (?8 IS NULL OR ?8 = 'somatic')"
+    " UNION ALL SELECT s.*, c.case_id, 'germline' FROM s"
+    " JOIN genome_germline v ON v.site_no = s.site_no JOIN genome_cases c ON c.case_no = v.case_no"
+    " WHERE (?7 <= 0 OR c.org_id = ?7) AND (?8 IS NULL OR ?8 = 'germline')) ";
+
+static void bind(sqlite3_stmt *st, const struct zg_beacon_query *q, const char *chrom)
+{
+    if (chrom) {
+        sqlite3_bind_text(st, 1, chrom, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, q->start + 1);
+        sqlite3_bind_int64(st, 3, q->end >= 0 ? q->end : q->start + 1);
+    }
+    if (q->ref)
+        sqlite3_bind_text(st, 4, q->ref, -1, SQLITE_STATIC);
+    if (q->alt)
+        sqlite3_bind_text(st, 5, q->alt, -1, SQLITE_STATIC);
+    if (q->gene)
+        sqlite3_bind_text(st, 6, q->gene, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, q->org_id);
+    if (q->origin)
+        sqlite3_bind_text(st, 8, q->origin, -1, SQLITE_STATIC);
+}
+
+static const char *variant_type(const char *ref, const char *alt)
+{
+    size_t r = strlen(ref), a = strlen(alt);
+    if (r == 1 && a == 1)
+        return "SNP";
+    if (r == a)
+        return "MNP";
+    return r > a ? "DEL" : "INS";
+}
+
+int zg_beacon_variants(sqlite3 *db, const struct zg_beacon_query *q, int64_t *n_variants,
+                       int64_t *n_cases, json_t *records, struct zg_error *err)
+{
+    int rc = check(q, err);
+    if (rc)
+        return rc;
+    char chrom[80] = "";
+    if (q->chrom)
+        norm_chrom(q->chrom, chrom, sizeof(chrom));
+    char sql[2400];
+    snprintf(sql, sizeof(sql), "%sSELECT count(DISTINCT site_no), count(DISTINCT case_id) FROM h",
+             HITS);
+    sqlite3_stmt *st = zg_db_prepare(db, sql, err);
+    if (!st)
+        return ZG_EIO;
+    bind(st, q, q->chrom ? chrom : NULL);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        rc = zg_db_fail(db, r, err);
+        zg_db_release(st);
+        return rc;
+    }
+    *n_variants = sqlite3_column_int64(st, 0);
+    *n_cases = sqlite3_column_int64(st, 1);
+    zg_db_release(st);
+    if (!records || *n_variants == 0)
+        return 0;
+    snprintf(sql, sizeof(sql),
+             "%sSELECT site_no, chrom, pos, ref, alt, gene, consequence, hgvsp,"
+             " group_concat(case_id || ' ' || origin, ',') FROM h GROUP BY site_no"
+             " ORDER BY chrom, pos, ref, alt LIMIT ?9 OFFSET ?10",
+             HITS);
+    st = zg_db_prepare(db, sql, err);
+    if (!st)
+        return ZG_EIO;
+    bind(st, q, q->chrom ? chrom : NULL);
+    sqlite3_bind_int64(st, 9, q->limit > 0 ? q->limit : 10);
+    sqlite3_bind_int64(st, 10, q->skip > 0 ? q->skip : 0);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c = zg_db_text(st, 1), *ref = zg_db_text(st, 3), *alt = zg_db_text(st, 4);
+        int64_t pos = sqlite3_column_int64(st, 2);
+        char id[200];
+        snprintf(id, sizeof(id), "%s:%lld:%s:%s", c, (long long)pos, ref, alt);
+        json_t *cases = json_array();
+        const char *p = zg_db_text(st, 8);
+        while (*p) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            char one[96];
+            snprintf(one, sizeof(one), "%.*s", (int)(n < 95 ? n : 95), p);
+            char *sp = strchr(one, ' ');
+            if (sp) {
+                *sp = '\0';
+                bool som = !strcmp(sp + 1, "somatic");
+                json_array_append_new(
+                    cases, json_pack("{s:s,s:s,s:{s:s,s:s}}", "biosampleId", one,
+                                     "individualId", one, "alleleOrigin", "id",
+                                     som ? "SO:0001777" : "SO:0001778", "label",
+                                     som ? "somatic variant" : "germline variant"));
+            }
+            p += n + (comma ? 1 : 0);
+        }
+        /* location in the Beacon "legacy" form: a VRS-style sequence interval, 0-based */
+        json_t *v = json_pack(
+            "{s:s,s:{s:s,s:s,s:s,s:{s:s,s:s,s:{s:s,s:{s:s,s:I},s:{s:s,s:I}}}},s:o}",
+            "variantInternalId", id, "variation", "variantType", variant_type(ref, alt),
+            "referenceBases", ref, "alternateBases", alt, "location", "type",
+            "SequenceLocation", "sequence_id", c, "interval", "type", "SequenceInterval",
+            "start", "type", "Number", "value", (json_int_t)(pos - 1), "end", "type", "Number",
+            "value", (json_int_t)(pos - 1 + (int64_t)strlen(ref)), "caseLevelData", cases);
+        const char *gene = zg_db_text(st, 5), *hp = zg_db_text(st, 7);
+        if (*gene || *hp) {
+            json_t *m = json_object();
+            if (*gene)
+                json_object_set_new(m, "geneIds", json_pack("[s]", gene));
+            if (*hp)
+                json_object_set_new(m, "aminoacidChanges", json_pack("[s]", hp));
+            json_object_set_new(v, "molecularAttributes", m);
+        }
+        json_array_append_new(records, v);
+    }
+    rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
+    zg_db_release(st);
+    return rc;
+}
+
+json_t *zg_beacon_genes(sqlite3 *db, int limit, struct zg_error *err)
+{
+    sqlite3_stmt *st = zg_db_prepare(
+        db, "SELECT DISTINCT gene FROM genome_sites WHERE gene <> '' ORDER BY gene LIMIT ?", err);
+    if (!st)
+        return NULL;
+    sqlite3_bind_int(st, 1, limit);
+    json_t *a = json_array();
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(a, json_string(zg_db_text(st, 0)));
+    zg_db_release(st);
+    if (r != SQLITE_DONE) {
+        json_decref(a);
+        zg_db_fail(db, r, err);
+        return NULL;
+    }
+    return a;
+}
