@@ -116,6 +116,68 @@ static void entry_field(struct zg_error *err, size_t i)
     snprintf(err->field, sizeof(err->field), "%s", f);
 }
 
+#define IDEO_SPACE "\xE3\x80\x80" /* U+3000 IDEOGRAPHIC SPACE */
+
+static bool has_ideo_space(json_t *j)
+{
+    size_t i;
+    const char *k;
+    json_t *v;
+    switch (json_typeof(j)) {
+    case JSON_STRING: return strstr(json_string_value(j), IDEO_SPACE) != NULL;
+    case JSON_ARRAY:
+        json_array_foreach(j, i, v) if (has_ideo_space(v)) return true;
+        return false;
+    case JSON_OBJECT:
+        json_object_foreach(j, k, v) if (has_ideo_space(v)) return true;
+        return false;
+    default: return false;
+    }
+}
+
+/* Replaces U+3000 by U+0020 in every string of j (in place; j must be exclusively owned). */
+static void fold_ideo_space(json_t *j)
+{
+    size_t i;
+    const char *k;
+    json_t *v;
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            if (json_is_string(v) && strstr(json_string_value(v), IDEO_SPACE)) {
+                char *s = strdup(json_string_value(v));
+                if (!s)
+                    continue;
+                size_t o = 0;
+                for (size_t r = 0; s[r];)
+                    if (!strncmp(s + r, IDEO_SPACE, 3)) {
+                        s[o++] = ' ';
+                        r += 3;
+                    } else {
+                        s[o++] = s[r++];
+                    }
+                s[o] = '\0';
+                json_array_set_new(j, i, json_string(s));
+                free(s);
+            } else {
+                fold_ideo_space(v);
+            }
+        }
+    } else if (json_is_object(j)) {
+        json_object_foreach(j, k, v)
+        {
+            if (json_is_string(v) && strstr(json_string_value(v), IDEO_SPACE)) {
+                json_t *tmp = json_pack("[O]", v);
+                fold_ideo_space(tmp);
+                json_object_set(j, k, json_array_get(tmp, 0));
+                json_decref(tmp);
+            } else {
+                fold_ideo_space(v);
+            }
+        }
+    }
+}
+
 int zg_clinical_put(sqlite3 *db, const struct zg_clinical_actor *who,
                     const struct zg_clinical_push *p, struct zg_clinical_result *res,
                     json_t *errors, struct zg_error *err)
@@ -203,6 +265,18 @@ int zg_clinical_put(sqlite3 *db, const struct zg_clinical_actor *who,
     if (!rec) {
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         goto out;
+    }
+    /* the one normalisation: U+3000 (ideographic space) is stored as U+0020, because the
+     * official FHIR R4 JSON Schema refuses it in every string (docs/clinical-fhir.md) */
+    if (has_ideo_space(rec)) {
+        json_t *deep = json_deep_copy(rec);
+        json_decref(rec);
+        rec = deep;
+        if (!rec) {
+            rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            goto out;
+        }
+        fold_ideo_space(rec);
     }
     json_object_set_new(rec, "case_id", json_string(cid));
     json_object_set_new(rec, "model_version", json_string(ZG_CLINICAL_MODEL_VERSION));

@@ -180,6 +180,20 @@ test('export passes the official R4 JSON Schema and the round trip loses nothing
   // importing the same Bundle again changes nothing
   const again = await call(srv.url, '/api/v1/fhir', { token: tok, body: moved });
   assert.equal(again.json.cases[0].unchanged, true);
+  // U+3000 (which the R4 schema refuses in strings) is stored as a plain space
+  const d = await newCase();
+  const wide = record();
+  wide.diagnosis.histology_text = '腸型\u3000腺癌';
+  wide.drug_therapies[0].drugs[2].text = 'オプジーボ\u3000点滴';
+  await call(srv.url, `/api/v1/cases/${d}/clinical`, { method: 'PUT', token: tok, body: wide });
+  const wr = (await call(srv.url, `/api/v1/cases/${d}/clinical`, { token: tok })).json.record;
+  assert.equal(wr.diagnosis.histology_text, '腸型 腺癌');
+  assert.equal(wr.drug_therapies[0].drugs[2].text, 'オプジーボ 点滴');
+  const wexp = (await call(srv.url, `/api/v1/cases/${d}/fhir`, { token: tok })).json;
+  assert.ok(validate(wexp), JSON.stringify(validate.errors?.slice(0, 3)));
+  const raw = structuredClone(wexp);
+  raw.entry[1].resource.code.text = '胃癌\u3000IV';
+  assert.equal(validate(raw), false, 'the official schema refuses U+3000');
   // a minimal record exports validly too
   const c = await newCase();
   await call(srv.url, `/api/v1/cases/${c}/clinical`, { method: 'PUT', token: tok, body: { diagnosis: { oncotree: 'PAAD' } } });
