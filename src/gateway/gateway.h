@@ -7,6 +7,7 @@
 
 #include "common/compat.h"
 #include <jansson.h>
+#include <sqlite3.h>
 
 struct zg_error;
 struct zg_arena;
@@ -165,6 +166,38 @@ json_t *zg_gw_status(struct zg_gw_state *st, struct zg_error *err);
 
 /* Writes STATE/status.json atomically from zg_gw_status plus extra members (merged). */
 int zg_gw_write_status(struct zg_gw_state *st, json_t *extra, struct zg_error *err) ZG_MUST_CHECK;
+
+/* --- pulling from hospital FHIR servers (pull.c), run at the center ----------------------- */
+
+struct zg_datadir;
+
+/* Registers (or replaces) a pull source: DATA/pull/<name>.json holds {"name","url","org",
+ * "token_file"?,"types":[…],"batch","patient_id_system"?}. name: 1–40 of [a-z0-9_-]; url:
+ * http(s) FHIR base; org: an existing hospital organisation. Returns 0 or ZG_EINVAL. */
+int zg_pull_add(const struct zg_datadir *dd, sqlite3 *db, json_t *config, struct zg_error *err)
+    ZG_MUST_CHECK;
+
+/* Counters of one run of one source. */
+struct zg_pull_stats {
+    int64_t requests, retries, fetched, imported, unchanged, failed, unmapped;
+};
+
+/* Pulls one source incrementally: for each resource type, GET <url>/<Type>?_lastUpdated=ge
+ * <checkpoint>&_sort=_lastUpdated&_count=<batch>, following the server's next links (same
+ * origin only); each resource is mapped with the clinical FHIR mapping, its Patient resolved
+ * through the linkage store to a case, and merged with an idempotency key of
+ * source/type/id/version. The checkpoint is saved (atomically) after every page. Requests are
+ * retried with exponential back-off; a source that still fails records the error and its
+ * next attempt time. Returns 0 (st filled) or an error (also recorded in the source state). */
+int zg_pull_run(const struct zg_datadir *dd, sqlite3 *db, sqlite3 *link, const char *name,
+                struct zg_pull_stats *st, struct zg_error *err) ZG_MUST_CHECK;
+
+/* Names of the configured sources (new reference: array of strings). */
+json_t *zg_pull_sources(const struct zg_datadir *dd, struct zg_error *err);
+
+/* {"sources":[{name,url,org,types,checkpoints:{type:ts},last_run_at,last_success_at,
+ * last_error,consecutive_failures,next_attempt_at,totals:{…},last_run:{…},failures:[…]}]} */
+json_t *zg_pull_status(const struct zg_datadir *dd, struct zg_error *err);
 
 /* --- HTTP client (http.c, libcurl) --------------------------------------------------- */
 
