@@ -45,7 +45,7 @@ int zg_api_beacon_info(struct zg_req *req, struct zg_error *err)
 static json_t *entry_type(void)
 {
     return json_pack(
-        "{s:{s:s,s:s,s:s,s:b,s:{s:s,s:s,s:s,s:s},s:{s:s,s:s},s:b}}", "genomicVariant", "id",
+        "{s:{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s},s:{s:s,s:s},s:b}}", "genomicVariant", "id",
         "genomicVariant", "name", "Genomic variant", "description",
         "Somatic and germline small variants called by the unified pipeline (GRCh38)",
         "partOfSpecification", "Beacon v2.0.0", "defaultSchema", "id", GV_SCHEMA, "name",
@@ -80,12 +80,16 @@ int zg_api_beacon_entry_types(struct zg_req *req, struct zg_error *err)
 int zg_api_beacon_map(struct zg_req *req, struct zg_error *err)
 {
     (void)err;
+    const char *base = zg_api_base_url(req);
+    char root[400], oas[400];
+    snprintf(root, sizeof(root), "%.300s/api/beacon/v2/g_variants", base ? base : "");
+    snprintf(oas, sizeof(oas), "%.300s/api/v1/openapi.json", base ? base : "");
     json_t *resp = json_pack(
         "{s:s,s:{s:{s:s,s:s,s:s}}}", "$schema",
         "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/"
         "configuration/beaconMapSchema.json",
-        "endpointSets", "genomicVariant", "entryType", "genomicVariant", "rootUrl",
-        "/api/beacon/v2/g_variants", "openAPIEndpointsDefinition", "/api/v1/openapi.json");
+        "endpointSets", "genomicVariant", "entryType", "genomicVariant", "rootUrl", root,
+        "openAPIEndpointsDefinition", oas);
     return zg_req_reply(req, 200, json_pack("{s:o,s:o}", "meta", info_meta(), "response", resp));
 }
 
@@ -109,12 +113,25 @@ int zg_api_beacon_filtering_terms(struct zg_req *req, struct zg_error *err)
                                   "filteringTerms", terms));
 }
 
+/* The response meta of a query (beaconResponseMeta). */
+static json_t *query_meta(const char *returned, const char *requested, int64_t skip,
+                          int64_t limit)
+{
+    return json_pack("{s:s,s:s,s:o,s:s,s:{s:s,s:[{s:s,s:s}],s:{s:I,s:I},s:s}}", "beaconId",
+                     BEACON_ID, "apiVersion", API_VERSION, "returnedSchemas", returned_schemas(),
+                     "returnedGranularity", returned, "receivedRequestSummary", "apiVersion",
+                     API_VERSION, "requestedSchemas", "entityType", "genomicVariant", "schema",
+                     GV_SCHEMA, "pagination", "skip", (json_int_t)skip, "limit",
+                     (json_int_t)limit, "requestedGranularity", requested);
+}
+
 /* A Beacon error response (beaconErrorResponse). */
 static int beacon_error(struct zg_req *req, int status, const char *msg)
 {
     return zg_req_reply(req, status,
-                        json_pack("{s:o,s:{s:i,s:s}}", "meta", info_meta(), "error", "errorCode",
-                                  status, "errorMessage", msg));
+                        json_pack("{s:o,s:{s:i,s:s}}", "meta",
+                                  query_meta("boolean", "boolean", 0, 10), "error",
+                                  "errorCode", status, "errorMessage", msg));
 }
 
 struct gv_params {
@@ -183,13 +200,8 @@ static int g_variants(struct zg_req *req, struct gv_params *p)
     json_t *summary = json_pack("{s:b}", "exists", nv > 0);
     if (strcmp(gran, "boolean"))
         json_object_set_new(summary, "numTotalResults", json_integer(nv));
-    json_t *meta = json_pack(
-        "{s:s,s:s,s:o,s:s,s:{s:s,s:[{s:s,s:s}],s:{s:I,s:I},s:s,s:O}}", "beaconId", BEACON_ID,
-        "apiVersion", API_VERSION, "returnedSchemas", returned_schemas(), "returnedGranularity",
-        gran, "receivedRequestSummary", "apiVersion", API_VERSION, "requestedSchemas",
-        "entityType", "genomicVariant", "schema", GV_SCHEMA, "pagination", "skip",
-        (json_int_t)p->q.skip, "limit", (json_int_t)p->q.limit, "requestedGranularity", want,
-        "requestParameters", p->echo);
+    /* requestParameters are not echoed: the framework types each as an object */
+    json_t *meta = query_meta(gran, want, p->q.skip, p->q.limit);
     json_t *body = json_pack("{s:o,s:o}", "meta", meta, "responseSummary", summary);
     if (suppress)
         json_object_set_new(body, "info",

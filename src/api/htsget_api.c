@@ -50,7 +50,7 @@ static int hg_error_from(struct zg_req *req, int rc, const struct zg_error *e)
 
 /* The scheme://host[:port] that block URLs start with: ZENGEN_PUBLIC_URL when the server sits
  * behind a proxy, else the request's Host header (checked to be a plain host[:port]). */
-static const char *base_url(struct zg_req *req)
+const char *zg_api_base_url(struct zg_req *req)
 {
     const char *pub = getenv("ZENGEN_PUBLIC_URL");
     if (pub && *pub) {
@@ -149,7 +149,7 @@ static int load_file(struct zg_req *req, struct zg_file_info *f, int *rc)
 static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
                         const struct zg_hg_plan *plans, size_t nplans)
 {
-    const char *base = base_url(req);
+    const char *base = zg_api_base_url(req);
     const char *mime = f->format == ZG_FF_BAM    ? "application/vnd.ga4gh.bam"
                        : f->format == ZG_FF_CRAM ? "application/vnd.ga4gh.cram"
                        : f->format == ZG_FF_BCF  ? "application/vnd.ga4gh.bcf"

@@ -13,6 +13,10 @@ int zg_api_htsget_reads_post(struct zg_req *req, struct zg_error *err);
 int zg_api_htsget_variants_post(struct zg_req *req, struct zg_error *err);
 int zg_api_htsget_block(struct zg_req *req, struct zg_error *err);
 
+/* scheme://host[:port] of this server as the caller reached it (ZENGEN_PUBLIC_URL behind a
+ * proxy, else the Host header, checked), for absolute URLs in responses. Arena string. */
+const char *zg_api_base_url(struct zg_req *req);
+
 /* Beacon v2 (api/beacon_api.c) */
 int zg_api_beacon_info(struct zg_req *req, struct zg_error *err);
 int zg_api_beacon_configuration(struct zg_req *req, struct zg_error *err);
