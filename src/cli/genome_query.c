@@ -47,7 +47,8 @@ int zg_cmd_query(int argc, char **argv)
     static const char *u =
         "zengen query genes GENE… [--by cancer-type|dataset|none] [--classes C,…] | "
         "cooccurrence GENE GENE… | oncoprint GENE… [--max N] | variants GENE [--limit N] | "
-        "tmb | overview   [--cancer-type CODE] [--org ID] [--k N] [--json] [--timing]";
+        "tmb | overview   [--cancer-type CODE] [--org ID] [--k N] [--json] [--timing] "
+        "[--repeat N]";
     if (argc < 1)
         return zg_cli_usage(u, "say which query");
     const char *sub = argv[0];
@@ -57,7 +58,7 @@ int zg_cmd_query(int argc, char **argv)
     const char *by = zg_args_opt(&a, "--by"), *classes = zg_args_opt(&a, "--classes");
     const char *ct = zg_args_opt(&a, "--cancer-type"), *org = zg_args_opt(&a, "--org");
     const char *k = zg_args_opt(&a, "--k"), *max = zg_args_opt(&a, "--max");
-    const char *limit = zg_args_opt(&a, "--limit");
+    const char *limit = zg_args_opt(&a, "--limit"), *repeat = zg_args_opt(&a, "--repeat");
     bool as_json = zg_args_flag(&a, "--json"), timing = zg_args_flag(&a, "--timing");
     struct zg_datadir dd;
     sqlite3 *db = NULL;
@@ -86,7 +87,8 @@ int zg_cmd_query(int argc, char **argv)
     if (k)
         s.detailed = false;
     long maxn = max ? strtol(max, &end, 10) : 500, lim = limit ? strtol(limit, &end, 10) : 25;
-    if (maxn < 1 || maxn > 100000 || lim < 1 || lim > 10000) {
+    long reps = repeat ? strtol(repeat, &end, 10) : 1;
+    if (maxn < 1 || maxn > 100000 || lim < 1 || lim > 10000 || reps < 1 || reps > 100000) {
         rc = zg_cli_usage(u, "--max/--limit out of range");
         goto out;
     }
@@ -94,25 +96,45 @@ int zg_cmd_query(int argc, char **argv)
         rc = zg_cli_fail(&err);
         goto out;
     }
-    int64_t t0 = zg_clock_mono_us();
     json_t *j = NULL;
-    if (!strcmp(sub, "genes"))
-        j = zg_query_genes(c, genes, ng, by, classes, &s, &err);
-    else if (!strcmp(sub, "cooccurrence"))
-        j = zg_query_cooccurrence(c, genes, ng, &s, &err);
-    else if (!strcmp(sub, "oncoprint"))
-        j = zg_query_oncoprint(c, genes, ng, (int)maxn, &s, &err);
-    else if (!strcmp(sub, "variants"))
-        j = ng == 1 ? zg_query_variants(c, db, genes[0], (int)lim, &s, &err) : NULL;
-    else if (!strcmp(sub, "tmb"))
-        j = zg_query_tmb(c, &s, &err);
-    else if (!strcmp(sub, "overview"))
-        j = zg_query_overview(c, &s, &err);
-    else {
-        rc = zg_cli_usage(u, "unknown query '%s'", sub);
+    int64_t *times = calloc((size_t)reps, sizeof(int64_t));
+    if (!times) {
+        rc = ZG_EXIT_FAIL;
         goto out;
     }
-    int64_t us = zg_clock_mono_us() - t0;
+    /* --repeat: the same query in this process, for latency percentiles (benchmarks) */
+    for (long r = 0; r < reps; r++) {
+        json_decref(j);
+        int64_t t0 = zg_clock_mono_us();
+        if (!strcmp(sub, "genes"))
+            j = zg_query_genes(c, genes, ng, by, classes, &s, &err);
+        else if (!strcmp(sub, "cooccurrence"))
+            j = zg_query_cooccurrence(c, genes, ng, &s, &err);
+        else if (!strcmp(sub, "oncoprint"))
+            j = zg_query_oncoprint(c, genes, ng, (int)maxn, &s, &err);
+        else if (!strcmp(sub, "variants"))
+            j = ng == 1 ? zg_query_variants(c, db, genes[0], (int)lim, &s, &err) : NULL;
+        else if (!strcmp(sub, "tmb"))
+            j = zg_query_tmb(c, &s, &err);
+        else if (!strcmp(sub, "overview"))
+            j = zg_query_overview(c, &s, &err);
+        else {
+            free(times);
+            rc = zg_cli_usage(u, "unknown query '%s'", sub);
+            goto out;
+        }
+        times[r] = zg_clock_mono_us() - t0;
+        if (!j)
+            break;
+    }
+    for (long x = 1; x < reps; x++) /* insertion sort: reps is small */
+        for (long y = x; y > 0 && times[y - 1] > times[y]; y--) {
+            int64_t t = times[y];
+            times[y] = times[y - 1];
+            times[y - 1] = t;
+        }
+    int64_t us = times[reps / 2], p95 = times[(reps * 95) / 100 < reps ? (reps * 95) / 100 : reps - 1];
+    free(times);
     if (!j) {
         if (!err.code)
             zg_error_set(&err, ZG_EINVAL, "genes", "variants takes exactly one gene");
@@ -135,8 +157,8 @@ int zg_cmd_query(int argc, char **argv)
             print_genes_table(j);
         }
         if (timing)
-            fprintf(stderr, "query: %lld µs (index generation %lld)\n", (long long)us,
-                    (long long)zg_cohort_generation(c));
+            fprintf(stderr, "query: p50 %lld µs, p95 %lld µs over %ld runs (index generation %lld)\n",
+                    (long long)us, (long long)p95, reps, (long long)zg_cohort_generation(c));
     }
     json_decref(j);
 out:

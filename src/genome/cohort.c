@@ -357,11 +357,15 @@ static int apply_somatic(struct zg_cohort *c, sqlite3 *db, int64_t case_no, int6
         err);
     if (!st)
         return err->code;
-    sqlite3_stmt *others = import_no ? zg_db_prepare(db,
-                                                     "SELECT case_no FROM genome_somatic WHERE "
-                                                     "site_no=? AND filter IN ('PASS','.')",
-                                                     err)
-                                     : NULL;
+    /* sites of this import that another case also carries, with that case */
+    sqlite3_stmt *others =
+        import_no ? zg_db_prepare(db,
+                                  "SELECT s.site_no, o.case_no FROM genome_somatic s JOIN "
+                                  "genome_somatic o ON o.site_no=s.site_no AND o.case_no<>s.case_no"
+                                  " WHERE s.case_no=?1 AND s.import_no=?2 AND s.filter IN "
+                                  "('PASS','.') AND o.filter IN ('PASS','.')",
+                                  err)
+                  : NULL;
     if (import_no && !others) {
         zg_db_release(st);
         return err->code;
@@ -380,31 +384,7 @@ static int apply_somatic(struct zg_cohort *c, sqlite3 *db, int64_t case_no, int6
         if (*gene && (rc = addk(c, (uint32_t)site, err, "gv\t%s", gene)))
             break;
         if (import_no) {
-            char key[40];
-            snprintf(key, sizeof(key), "v\t%lld", (long long)site);
-            struct entry *e = slot_for(c, key);
-            if (e->key) {
-                roaring_bitmap_add(e->bm, cn);
-            } else {
-                /* becomes recurrent when another case already carries it */
-                roaring_bitmap_t *tmp = roaring_bitmap_create();
-                sqlite3_bind_int64(others, 1, site);
-                while ((r = sqlite3_step(others)) == SQLITE_ROW)
-                    roaring_bitmap_add(tmp, (uint32_t)sqlite3_column_int64(others, 0));
-                sqlite3_reset(others);
-                r = SQLITE_ROW;
-                roaring_bitmap_add(tmp, cn);
-                if (roaring_bitmap_get_cardinality(tmp) >= 2) {
-                    roaring_bitmap_t *b = get_or_add(c, key);
-                    if (!b) {
-                        roaring_bitmap_free(tmp);
-                        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-                        break;
-                    }
-                    roaring_bitmap_or_inplace(b, tmp);
-                }
-                roaring_bitmap_free(tmp);
-            }
+            /* recurrent sites are found below in one join */
         } else {
             /* rows ordered by site: a run of ≥ 2 rows is a recurrent variant */
             if (site == prev_site) {
@@ -420,6 +400,17 @@ static int apply_somatic(struct zg_cohort *c, sqlite3 *db, int64_t case_no, int6
     }
     if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
         rc = zg_db_fail(db, r, err);
+    if (!rc && others) {
+        sqlite3_bind_int64(others, 1, case_no);
+        sqlite3_bind_int64(others, 2, import_no);
+        while (!rc && (r = sqlite3_step(others)) == SQLITE_ROW) {
+            long long site = sqlite3_column_int64(others, 0);
+            if (!(rc = addk(c, (uint32_t)case_no, err, "v\t%lld", site)))
+                rc = addk(c, (uint32_t)sqlite3_column_int64(others, 1), err, "v\t%lld", site);
+        }
+        if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
+            rc = zg_db_fail(db, r, err);
+    }
     zg_db_release(st);
     zg_db_release(others);
     return rc;

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <unistd.h>
 #include <htslib/hts.h>
@@ -127,6 +128,7 @@ struct ann_fmt {
     const char *tag;
     int idx[F__N]; /* field positions, -1 when absent */
     int nfields;
+    int need;      /* fields to split per entry: one past the last one used */
 };
 
 static void ann_field_names(struct ann_fmt *a, const char *list)
@@ -158,6 +160,10 @@ static void ann_field_names(struct ann_fmt *a, const char *list)
         p = q + 1;
     }
     a->nfields = pos;
+    a->need = 0;
+    for (int i = 0; i < F__N; i++)
+        if (a->idx[i] + 1 > a->need)
+            a->need = a->idx[i] + 1;
 }
 
 /* Finds CSQ, else ANN, else EFF in the header. A CSQ/ANN header without a field list is an
@@ -268,8 +274,8 @@ static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
             e->allele_num = v[10] && *v[10] ? atoi_checked(v[10]) : 0;
         } else {
             const char *v[MAX_FIELDS];
-            int k = 0;
-            for (char *s = p; k < MAX_FIELDS;) {
+            int k = 0, need = a->need < MAX_FIELDS ? a->need : MAX_FIELDS;
+            for (char *s = p; k < need;) {
                 v[k++] = s;
                 char *bar = strchr(s, '|');
                 if (!bar)
@@ -375,7 +381,7 @@ struct ingest {
     int nsbuf;
     struct ann_entry ents[MAX_ENTRIES];
     kstring_t ref, alt;
-    sqlite3_stmt *site, *row, *sv, *cnv;
+    sqlite3_stmt *site, *site_find, *site_annot, *row, *sv, *cnv;
     /* germline summary */
     int64_t g_carried, g_snv, g_indel, g_pass, g_het, g_hom;
 };
@@ -402,6 +408,21 @@ static int sha256_file(const char *path, char out[65], struct zg_error *err)
     crypto_hash_sha256_final(&st, d);
     zg_hex_encode(d, 32, out);
     return 0;
+}
+
+struct hasher {
+    const char *path;
+    char sha[65];
+    struct zg_error err;
+    int rc;
+};
+
+static void *hash_thread(void *arg)
+{
+    struct hasher *h = arg;
+    zg_error_clear(&h->err);
+    h->rc = sha256_file(h->path, h->sha, &h->err);
+    return NULL;
 }
 
 static int pick_sample(bcf_hdr_t *h, const char *want, struct zg_error *err)
@@ -572,13 +593,39 @@ static int upsert_site(struct ingest *g, const char *chrom, int64_t pos, const c
     sqlite3_bind_text(st, 9, pk->hgvsc, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, pk->hgvsp, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
-    int rc = 0;
-    if (r == SQLITE_ROW)
-        *site_no = sqlite3_column_int64(st, 0);
-    else
-        rc = zg_db_fail(g->db, r, err);
     sqlite3_reset(st);
-    return rc;
+    if (r != SQLITE_DONE)
+        return zg_db_fail(g->db, r, err);
+    if (sqlite3_changes(g->db) == 1) { /* a new distinct variant */
+        *site_no = sqlite3_last_insert_rowid(g->db);
+        return 0;
+    }
+    /* known before: find it; annotate it if it had no gene and this file names one */
+    st = g->site_find;
+    sqlite3_bind_text(st, 1, chrom, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, pos);
+    sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, alt, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    bool annotate = false;
+    if (r == SQLITE_ROW) {
+        *site_no = sqlite3_column_int64(st, 0);
+        annotate = !*zg_db_text(st, 1) && pk->gene[0];
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW)
+        return zg_db_fail(g->db, r == SQLITE_DONE ? SQLITE_CORRUPT : r, err);
+    if (!annotate)
+        return 0;
+    st = g->site_annot;
+    sqlite3_bind_int64(st, 1, *site_no);
+    sqlite3_bind_text(st, 2, pk->gene, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, pk->cons, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, zg_alt_class_name(pk->cls), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, pk->transcript, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, pk->hgvsc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, pk->hgvsp, -1, SQLITE_STATIC);
+    return step_done(g->db, st, err);
 }
 
 static void fallback_gene(struct ingest *g, const char *chrom, int64_t pos, int64_t end,
@@ -933,7 +980,12 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
         return zg_error_set(err, ZG_EINVAL, "case", "a case ID is required");
     if ((rc = zg_id_parse(opts->case_id, &idk, case_id, err)) || idk != ZG_ID_CASE)
         return zg_error_set(err, ZG_EINVAL, "case", "is not a case ID (ZGC-…)");
-    if ((rc = sha256_file(path, res->sha256, err)))
+    /* the file's SHA-256 (what makes re-imports no-ops) is computed on a second thread while
+     * the records stream in; the import is kept only if it turns out to be new */
+    struct hasher hs = {.path = path};
+    pthread_t hth;
+    bool hashing = pthread_create(&hth, NULL, hash_thread, &hs) == 0;
+    if (!hashing && (rc = sha256_file(path, hs.sha, err)))
         return rc;
 
     struct ingest *g = calloc(1, sizeof(*g));
@@ -972,6 +1024,9 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
         goto out;
     }
 
+    /* a large import keeps its pages in memory until commit instead of spilling them */
+    if ((rc = zg_db_exec(db, "PRAGMA cache_size=-262144", err)))
+        goto out;
     if (!opts->in_transaction) {
         if ((rc = zg_db_begin(db, err)))
             goto out;
@@ -985,18 +1040,20 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
                                     opts->callable_mb, &g->case_no, err)))
         goto out;
     res->case_no = g->case_no;
-    bool same = false;
-    if ((rc = prior_import(db, g->case_no, res->sha256, opts->kind, &same, err)))
-        goto out;
-    if (same) {
-        res->already = true;
-        goto out; /* rolled back below: nothing changes (attributes included) */
-    }
     if (opts->kind == ZG_VK_GERMLINE && g->sample < 0) {
+        /* a file already imported as somatic is the clearer reason */
+        if (hashing) {
+            pthread_join(hth, NULL);
+            hashing = false;
+        }
+        bool same = false;
+        if (!hs.rc && (rc = prior_import(db, g->case_no, hs.sha, opts->kind, &same, err)))
+            goto out;
         rc = zg_error_set(err, ZG_EINVAL, "path", "a germline VCF needs a sample with genotypes");
         goto out;
     }
-
+    char pending[80];
+    snprintf(pending, sizeof(pending), "pending:%lld:%p", (long long)zg_clock_now_ms(), (void *)g);
     sqlite3_stmt *st = zg_db_prepare(
         db,
         "INSERT INTO genome_imports(case_no,kind,sha256,file_id,name,records,stored,created_at)"
@@ -1008,7 +1065,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     }
     sqlite3_bind_int64(st, 1, g->case_no);
     sqlite3_bind_text(st, 2, zg_variant_kind_name(opts->kind), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, res->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, pending, -1, SQLITE_STATIC);
     if (opts->file_id)
         sqlite3_bind_text(st, 4, opts->file_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, base_name(path), -1, SQLITE_STATIC);
@@ -1024,12 +1081,16 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
 
     if (!(g->site = zg_db_prepare(
               db,
-              "INSERT INTO genome_sites(chrom,pos,ref,alt,gene,consequence,class,transcript,hgvsc,"
-              "hgvsp) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(chrom,pos,ref,alt) DO "
-              "UPDATE SET (gene,consequence,class,transcript,hgvsc,hgvsp)="
-              "(SELECT ?5,?6,?7,?8,?9,?10 WHERE genome_sites.gene='' AND ?5<>'' UNION ALL "
-              "SELECT gene,consequence,class,transcript,hgvsc,hgvsp WHERE NOT "
-              "(genome_sites.gene='' AND ?5<>'') LIMIT 1) RETURNING site_no",
+              "INSERT OR IGNORE INTO genome_sites(chrom,pos,ref,alt,gene,consequence,class,"
+              "transcript,hgvsc,hgvsp) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+              err)) ||
+        !(g->site_find = zg_db_prepare(
+              db, "SELECT site_no, gene FROM genome_sites WHERE chrom=? AND pos=? AND ref=? AND alt=?",
+              err)) ||
+        !(g->site_annot = zg_db_prepare(
+              db,
+              "UPDATE genome_sites SET gene=?2,consequence=?3,class=?4,transcript=?5,hgvsc=?6,"
+              "hgvsp=?7 WHERE site_no=?1",
               err)) ||
         !(g->row = zg_db_prepare(
               db,
@@ -1088,6 +1149,36 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     }
     if ((rc = finish_case(g, err)))
         goto out;
+    if (hashing) {
+        pthread_join(hth, NULL);
+        hashing = false;
+        if (hs.rc) {
+            *err = hs.err;
+            rc = hs.rc;
+            goto out;
+        }
+    }
+    snprintf(res->sha256, sizeof(res->sha256), "%s", hs.sha);
+    bool same = false;
+    if ((rc = prior_import(db, g->case_no, res->sha256, opts->kind, &same, err)))
+        goto out;
+    if (same) {
+        res->already = true;
+        res->stored = 0;
+        goto out; /* rolled back below: nothing changes (attributes included) */
+    }
+    if (!(st = zg_db_prepare(db, "UPDATE genome_imports SET sha256=? WHERE import_no=?", err))) {
+        rc = err->code;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, res->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, g->import_no);
+    r = sqlite3_step(st);
+    zg_db_release(st);
+    if (r != SQLITE_DONE) {
+        rc = zg_db_fail(db, r, err);
+        goto out;
+    }
     if (began) {
         if ((rc = zg_db_commit(db, err)))
             goto out;
@@ -1101,6 +1192,8 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     if (opts->progress)
         opts->progress(opts->progress_ctx, res->records, res->stored);
 out:
+    if (hashing)
+        pthread_join(hth, NULL);
     if (began)
         zg_db_rollback(db);
     if (savepoint) { /* undo only this import inside the caller's transaction */
@@ -1110,6 +1203,8 @@ out:
             res->stored = rc ? 0 : res->stored;
     }
     zg_db_release(g->site);
+    zg_db_release(g->site_find);
+    zg_db_release(g->site_annot);
     zg_db_release(g->row);
     zg_db_release(g->sv);
     zg_db_release(g->cnv);
