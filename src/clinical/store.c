@@ -417,9 +417,22 @@ static int idem_lookup(sqlite3 *db, int64_t org, const char *key, const char *ha
     return rc;
 }
 
+#define IDEM_RETENTION_S (30 * 86400) /* keys are remembered for 30 days */
+#define REJECTIONS_KEPT 10000          /* per organisation */
+
 static int idem_store(sqlite3 *db, int64_t org, const char *key, const char *hash, json_t *resp,
                       struct zg_error *err)
 {
+    /* forget keys past their retention (indexed; usually deletes nothing) */
+    sqlite3_stmt *old = zg_db_prepare(db, "DELETE FROM clinical_idempotency WHERE created_at < ?",
+                                      err);
+    if (!old)
+        return ZG_EIO;
+    sqlite3_bind_int64(old, 1, zg_clock_now() - IDEM_RETENTION_S);
+    int orc = sqlite3_step(old);
+    zg_db_release(old);
+    if (orc != SQLITE_DONE)
+        return zg_db_fail(db, orc, err);
     char *text = canonical(resp);
     if (!text)
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
@@ -484,6 +497,18 @@ static void record_rejection(sqlite3 *db, const struct zg_clinical_actor *who, c
         sqlite3_bind_text(st, 7, text, -1, SQLITE_STATIC);
         (void)sqlite3_step(st);
         zg_db_release(st);
+        /* keep the newest REJECTIONS_KEPT of the organisation */
+        st = zg_db_prepare(db,
+                           "DELETE FROM clinical_rejections WHERE org_id = ?1 AND id <= (SELECT id"
+                           " FROM clinical_rejections WHERE org_id = ?1 ORDER BY id DESC"
+                           " LIMIT 1 OFFSET ?2)",
+                           &e2);
+        if (st) {
+            sqlite3_bind_int64(st, 1, who->org_id);
+            sqlite3_bind_int(st, 2, REJECTIONS_KEPT);
+            (void)sqlite3_step(st);
+            zg_db_release(st);
+        }
     }
     free(text);
 }
