@@ -116,6 +116,9 @@ json_t *zg_clinical_rejections(sqlite3 *db, int64_t org_scope, int limit, struct
 /* {"complete":bool,"present":[pointers],"missing":[pointers]} of a record (new reference). */
 json_t *zg_clinical_completeness(json_t *record);
 
+/* Whether every required item is present (the "complete" of zg_clinical_completeness). */
+bool zg_clinical_is_complete(json_t *record);
+
 /* Per organisation: {"orgs":[{org:{id,name},cases,with_record,complete,
  * missing_by_item:{pointer:n}}]}; org_scope > 0 restricts to that organisation. */
 json_t *zg_clinical_completeness_by_org(sqlite3 *db, int64_t org_scope, struct zg_error *err);

@@ -31,6 +31,19 @@ static json_t *at_pointer(json_t *r, const char *ptr)
     return x;
 }
 
+bool zg_clinical_is_complete(json_t *record)
+{
+    for (size_t i = 0; i < ZG_ARRAY_LEN(required_items); i++) {
+        json_t *x = at_pointer(record, required_items[i]);
+        if (!x || json_is_null(x) || (json_is_array(x) && !strcmp(required_items[i], "/specimens") &&
+                                      json_array_size(x) == 0))
+            return false;
+    }
+    const char *vital =
+        json_string_value(json_object_get(json_object_get(record, "course"), "vital_status"));
+    return !(vital && !strcmp(vital, "dead") && !at_pointer(record, "/course/death_date"));
+}
+
 json_t *zg_clinical_completeness(json_t *record)
 {
     json_t *present = json_array(), *missing = json_array();

@@ -302,9 +302,7 @@ int zg_clinical_put(sqlite3 *db, const struct zg_clinical_actor *who,
     res->version = version + 1;
     res->created = version == 0;
     snprintf(res->etag, sizeof(res->etag), "v%lld-%.16s", (long long)res->version, hex);
-    json_t *comp = zg_clinical_completeness(rec);
-    bool complete = json_is_true(json_object_get(comp, "complete"));
-    json_decref(comp);
+    bool complete = zg_clinical_is_complete(rec);
     json_t *dx = json_object_get(rec, "diagnosis");
     st = zg_db_prepare(db,
                        "INSERT INTO clinical_records(case_id, version, etag, updated_at,"
