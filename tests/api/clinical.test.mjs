@@ -183,6 +183,25 @@ test('push, read with etag, optimistic concurrency, idempotency keys and history
   assert.equal(hist.json.versions[2].record.course.last_followup_date, '2026-11-01');
 });
 
+test('concurrent retries and concurrent writers: no duplicate, exactly one winner', async () => {
+  const id = await newCase(tokB); // hospital B, so that A's counts below stay as they are
+  const path = `/api/v1/cases/${id}/clinical`;
+  const h = { 'Idempotency-Key': 'race-1' };
+  const rs = await Promise.all(Array.from({ length: 10 }, () => call(srv.url, path, { method: 'PUT', token: tokB, body: record(), headers: h })));
+  assert.ok(rs.every((r) => r.status === 200 || r.status === 201), rs.map((r) => r.text).join('\n'));
+  assert.equal(new Set(rs.map((r) => r.json.etag)).size, 1, 'every retry got the first result');
+  assert.equal(rs.filter((r) => !r.json.replayed).length, 1);
+  const hist = await call(srv.url, `${path}/history`, { token: tokB });
+  assert.equal(hist.json.versions.length, 1, 'one version, not ten');
+  // five writers holding the same etag: one wins, the others are told to re-read
+  const etag = rs[0].json.etag;
+  const ws = await Promise.all([1, 2, 3, 4, 5].map((k) => call(srv.url, path, { method: 'PUT', token: tokB,
+    body: record({ course: { last_followup_date: `2026-11-0${k + 1}`, vital_status: 'alive' } }), headers: { 'If-Match': etag } })));
+  assert.equal(ws.filter((r) => r.status === 200).length, 1, ws.map((r) => r.status).join(','));
+  for (const r of ws.filter((x) => x.status !== 200)) assertProblem(r, 409, 'precondition-failed');
+  assert.equal((await call(srv.url, `${path}/history`, { token: tokB })).json.versions.length, 2);
+});
+
 test('bundles are all-or-nothing and bounded', async () => {
   const [c1, c2] = [cases[1], cases[2]];
   const bad = record();
@@ -238,7 +257,8 @@ test('hospitals reach only their own cases', async () => {
   assertProblem(await call(srv.url, `${path}/history`, { token: tokB }), 404, 'not-found');
   assertProblem(await call(srv.url, `/api/v1/cases/${cases[0]}/fhir`, { token: tokB }), 404, 'not-found');
   const s = await call(srv.url, '/api/v1/clinical/search', { token: tokB });
-  assert.equal(s.json.cases.length, 0);
+  assert.ok(s.json.cases.every((c) => c.org === 'Hospital B'), 'B finds only its own cases');
+  assert.ok(!s.json.cases.some((c) => cases.includes(c.case_id)));
   assertProblem(await call(srv.url, path, { token: tokAcad }), 403, 'forbidden');
   assert.equal((await call(srv.url, path, { token: tokOp })).status, 200, 'operators read every case');
 });
@@ -274,7 +294,7 @@ test('search, timeline, completeness and counts', async () => {
   // counts: exact for operators, small cells suppressed for researchers
   const op = await call(srv.url, '/api/v1/clinical/counts?by=oncotree', { token: tokOp });
   assertSchema('ClinicalCounts', op.json);
-  assert.deepEqual(op.json.counts.find((x) => x.value === 'LUAD'), { value: 'LUAD', label: 'Lung Adenocarcinoma', n: 3 });
+  assert.deepEqual(op.json.counts.find((x) => x.value === 'LUAD'), { value: 'LUAD', label: 'Lung Adenocarcinoma', n: 4 }, 'three of hospital A, one of B');
   const ac = await call(srv.url, '/api/v1/clinical/counts?by=oncotree', { token: tokAcad });
   assert.equal(ac.status, 200);
   assert.ok(ac.json.counts.every((x) => x.n === '<5'), ac.text);
