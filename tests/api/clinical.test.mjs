@@ -298,7 +298,8 @@ test('search, timeline, completeness and counts', async () => {
   const ac = await call(srv.url, '/api/v1/clinical/counts?by=oncotree', { token: tokAcad });
   assert.equal(ac.status, 200);
   assert.ok(ac.json.counts.every((x) => x.n === '<5'), ac.text);
-  assert.equal(ac.json.total, undefined, 'a small total is not shown either');
+  assert.equal(ac.json.total, 5, 'a total of at least k is shown');
+  assert.equal(ac.json.suppressed_below, 5);
   const ov = await call(srv.url, '/api/v1/stats/clinical', { token: tokB });
   assert.equal(ov.status, 200);
   assert.ok(ov.json.counts.every((x) => typeof x.n === 'string'));
