@@ -7,6 +7,10 @@
 #include "store/db.h"
 
 #include <unistd.h>
+#if __has_include("clinical/clinical.h")
+#include "clinical/clinical.h"
+#define ZG_GENOME_CLINICAL 1
+#endif
 
 static void show(void *ctx, int done, int total)
 {
@@ -76,11 +80,59 @@ out:
     return rc;
 }
 
+/* case id → OncoTree code of its clinical record, so that a demo case has one cancer type */
+struct ct_map {
+    json_t *codes; /* {case_id: code} */
+};
+
+static const char *ct_lookup(void *ctx, const char *case_id)
+{
+    struct ct_map *m = ctx;
+    return json_string_value(json_object_get(m->codes, case_id));
+}
+
+static void load_clinical_types(sqlite3 *db, struct ct_map *m)
+{
+    m->codes = json_object();
+#ifdef ZG_GENOME_CLINICAL
+    char after[64] = "";
+    for (int page = 0; page < 1000; page++) {
+        struct zg_error e;
+        struct zg_clinical_query q = {.complete = -1, .after = after, .limit = 1000};
+        json_t *r = zg_clinical_search(db, &q, &e);
+        if (!r)
+            return;
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(r, "cases"), i, c)
+        {
+            const char *id = json_string_value(json_object_get(c, "case_id"));
+            const char *code = json_string_value(json_object_get(c, "oncotree"));
+            if (id && code)
+                json_object_set_new(m->codes, id, json_string(code));
+        }
+        const char *next = json_string_value(json_object_get(r, "next_after"));
+        bool more = next != NULL;
+        if (more)
+            snprintf(after, sizeof(after), "%s", next);
+        json_decref(r);
+        if (!more)
+            return;
+    }
+#else
+    (void)db;
+#endif
+}
+
 int zg_demo_genome(const struct zg_datadir *dd, sqlite3 *db, struct zg_error *err)
 {
-    struct zg_synth_opts o = {.use_existing = true, .seed = 20261124, .dataset = "demo"};
+    struct ct_map map;
+    load_clinical_types(db, &map);
+    struct zg_synth_opts o = {.use_existing = true, .seed = 20261124, .dataset = "demo",
+                              .cancer_type_of = ct_lookup, .cancer_type_ctx = &map};
     struct zg_synth_stats st;
     int rc = zg_synth_cohort(dd, db, &o, &st, err);
+    json_decref(map.codes);
     if (!rc)
         printf("genome: %d demo cases with synthetic somatic, CNV and SV calls (%lld variants)\n",
                st.cases, (long long)st.variants);

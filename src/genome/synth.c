@@ -687,9 +687,32 @@ static int ingest_file(struct gen *g, const char *case_id, const char *tmp, cons
     return 0;
 }
 
-static int one_case(struct gen *g, const char *case_id, struct zg_error *err)
+/* Profile for a cancer type known elsewhere but not listed above. */
+static struct ctype generic = {
+    NULL, 0.0, 2.0, 0.0,
+    {{"TP53", 0.35, TSG}, {"KRAS", 0.10, ONC}, {"PIK3CA", 0.10, ONC}, {"ARID1A", 0.08, TSG},
+     {"PTEN", 0.05, TSG}},
+    {{"CDKN2A", 0.08, false}, {"MYC", 0.05, true}},
+    {{NULL, NULL, 0}}};
+
+static int one_case(struct gen *g, const struct zg_synth_opts *o, const char *case_id,
+                    struct zg_error *err)
 {
     const struct ctype *t = pick_type(&g->r);
+    const char *known = o->cancer_type_of ? o->cancer_type_of(o->cancer_type_ctx, case_id) : NULL;
+    struct ctype custom;
+    if (known && *known) {
+        const struct ctype *hit = NULL;
+        for (size_t i = 0; i < ZG_ARRAY_LEN(types) && !hit; i++)
+            if (!strcmp(types[i].code, known))
+                hit = &types[i];
+        if (!hit) {
+            custom = generic;
+            custom.code = known;
+            hit = &custom;
+        }
+        t = hit;
+    }
     double purity = 0.3 + 0.6 * runif(&g->r);
     double tmb = t->tmb_median * exp(0.8 * rnorm(&g->r));
     if (t->hyper_frac > 0 && runif(&g->r) < t->hyper_frac)
@@ -884,7 +907,7 @@ int zg_synth_cohort(const struct zg_datadir *dd, sqlite3 *db, const struct zg_sy
             goto out;
         }
         for (int i = done; i < end && !rc; i++)
-            rc = one_case(g, batch_ids[i - done], err);
+            rc = one_case(g, o, batch_ids[i - done], err);
         free(batch_ids);
         if (rc || (rc = zg_db_commit(db, err))) {
             zg_db_rollback(db);

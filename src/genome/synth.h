@@ -17,6 +17,10 @@ struct zg_synth_opts {
     const char *dataset;    /* NULL → "synthetic" */
     bool use_existing;      /* give genome data to existing cases without any (demo) */
     int batch;              /* cases per transaction (0 → 250) */
+    /* optional: the cancer type (OncoTree code) a case already has elsewhere (the clinical
+     * record); the case then gets that type's profile (a generic one for unlisted codes) */
+    const char *(*cancer_type_of)(void *ctx, const char *case_id);
+    void *cancer_type_ctx;
     void (*progress)(void *ctx, int done, int total);
     void *progress_ctx;
 };
