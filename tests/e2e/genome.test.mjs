@@ -1,0 +1,71 @@
+// Genome portal pages in a real browser over the demo cohort: overview by cancer type, a gene
+// query with its bar chart, OncoPrint and co-occurrence (academic: aggregate, small counts
+// hidden), and a case's variants (clinician, detailed genome), in English and Japanese.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { BIN, startServer, totp } from '../lib/zengen.mjs';
+
+let srv, browser, accounts;
+
+before(async () => {
+  srv = await startServer({ extraArgs: ['--web', join(process.cwd(), 'web')] });
+  execFileSync(BIN, ['demo', '--data', srv.dataDir], { encoding: 'utf8' });
+  accounts = readFileSync(join(srv.dataDir, 'demo-accounts.txt'), 'utf8').split('\n\n')
+    .map((blk) => Object.fromEntries(blk.split('\n').map((l) => l.match(/^([a-z_]+): (.*)$/)).filter(Boolean).map((m) => [m[1], m[2]])))
+    .filter((a) => a.login);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+});
+
+async function signIn(login, locale) {
+  const a = accounts.find((x) => x.login === login);
+  const context = await browser.newContext({ locale });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  await page.goto(`${srv.url}/#/login`);
+  await page.fill('#login', a.login);
+  await page.fill('#password', a.password);
+  if (await page.locator('#totp').count()) await page.fill('#totp', totp(a.totp_secret));
+  await page.click('#signin');
+  await page.waitForSelector('#home-user');
+  return { context, page };
+}
+
+test('academic: overview, gene query chart, OncoPrint and co-occurrence (en)', async () => {
+  const { context, page } = await signIn('demo-academic', 'en-US');
+  await page.goto(`${srv.url}/#/genome`);
+  await page.waitForSelector('#gen-overview');
+  assert.match(await page.textContent('#gen-overview'), /[A-Z]{3,}/, 'cancer types listed');
+  await page.click('#gen-go');
+  await page.waitForSelector('#gen-chart');
+  assert.ok(await page.locator('#gen-chart rect').count() >= 3, 'one bar per cancer type');
+  await page.waitForSelector('#gen-oncoprint');
+  assert.ok(await page.locator('#gen-cooc tbody tr').count() >= 1);
+  // small cells are hidden for academics
+  assert.match(await page.textContent('#gen-query-out'), /Counts below 5 are hidden/);
+  await context.close();
+});
+
+test('clinician: a case\'s variants (ja)', async () => {
+  const { context, page } = await signIn('demo-clinician', 'ja-JP');
+  const cases = JSON.parse(execFileSync(BIN, ['case', 'list', '--json', '--data', srv.dataDir], { encoding: 'utf8' }));
+  const me = accounts.find((x) => x.login === 'demo-clinician');
+  const id = cases.find((c) => c.org.name === me.org).id; // a clinician sees its own hospital's cases
+  await page.goto(`${srv.url}/#/genome/cases/${id}`);
+  await page.waitForSelector('#gen-case-summary');
+  assert.match(await page.textContent('h1'), /のゲノム/);
+  assert.ok(await page.locator('#gen-somatic tbody tr').count() >= 1);
+  await context.close();
+});
