@@ -10,6 +10,18 @@
 #include <errno.h>
 #include <microhttpd.h>
 
+/* Blocks are inlined into the ticket as data: URIs until this many bytes (before base64);
+ * ZENGEN_HTSGET_INLINE (bytes, 0 = never, at most 4 MiB) overrides. */
+static uint64_t inline_max(void)
+{
+    const char *v = getenv("ZENGEN_HTSGET_INLINE");
+    if (!v || !*v)
+        return (uint64_t)1 << 20;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    return *end ? (uint64_t)1 << 20 : n > ((uint64_t)4 << 20) ? (uint64_t)4 << 20 : n;
+}
+
 #define HTSGET_TYPE "application/vnd.ga4gh.htsget.v1.3.0+json; charset=utf-8"
 
 /* Replies with an htsget error object {"htsget":{"error","message"}} (spec §Errors). */
@@ -165,6 +177,9 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
                   strpbrk(authz, "\r\n\"")))
         authz = NULL;
     json_t *urls = json_array();
+    struct zg_buf blk;
+    zg_buf_init(&blk, ZG_HG_MAX_BLOCK + ((size_t)1 << 20));
+    uint64_t inlined = 0, limit = inline_max();
     for (size_t k = 0; k < nplans; k++) {
         const struct zg_hg_plan *p = &plans[k];
         for (size_t i = 0; i < p->n; i++) {
@@ -175,8 +190,25 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
             if (pc->kind == ZG_HG_DATA && k + 1 < nplans)
                 continue;
             char *url;
-            if (pc->kind == ZG_HG_DATA) {
-                char *enc = base64(req->arena, pc->data, pc->len);
+            /* small blocks travel inside the ticket: one round trip instead of several */
+            uint64_t est = pc->kind == ZG_HG_BGZF ? (pc->b >> 16) - (pc->a >> 16) + 65536
+                                                  : pc->b - pc->a;
+            const unsigned char *data = pc->data;
+            size_t dlen = pc->len;
+            if (pc->kind != ZG_HG_DATA && limit && inlined + est <= limit) {
+                struct zg_hg_region rg = {p->tid, p->beg, p->end};
+                struct zg_error e;
+                zg_error_clear(&e);
+                zg_buf_reset(&blk);
+                if (zg_htsget_block(f, pc->kind, pc->a, pc->b, &rg, req->app->dd.path, &blk,
+                                    &e) == 0) {
+                    data = (const unsigned char *)blk.p;
+                    dlen = blk.len;
+                    inlined += blk.len;
+                }
+            }
+            if (data) {
+                char *enc = base64(req->arena, data, dlen);
                 url = enc ? zg_arena_printf(req->arena, "data:%s;base64,%s", mime, enc) : NULL;
             } else {
                 char k0 = pc->kind == ZG_HG_BGZF ? 'z' : pc->kind == ZG_HG_RAW ? 'r' : 'c';
@@ -189,15 +221,17 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
             }
             if (!url) {
                 json_decref(urls);
+                zg_buf_release(&blk);
                 return ZG_ENOMEM;
             }
             json_t *u = json_pack("{s:s}", "url", url);
-            if (authz && pc->kind != ZG_HG_DATA)
+            if (authz && !data)
                 json_object_set_new(u, "headers", json_pack("{s:s}", "Authorization", authz));
             json_object_set_new(u, "class", json_string(pc->header ? "header" : "body"));
             json_array_append_new(urls, u);
         }
     }
+    zg_buf_release(&blk);
     json_t *j = json_pack("{s:{s:s,s:o}}", "htsget", "format", zg_htsget_format(f->format),
                           "urls", urls);
     char *s = json_dumps(j, JSON_COMPACT);

@@ -41,7 +41,8 @@ function q(region) {
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'zg-htsget-'));
-  srv = await startServer();
+  // blocks as URLs (not inlined into tickets), so the clients exercise the block route
+  srv = await startServer({ env: { ZENGEN_HTSGET_INLINE: '0' } });
   addUser(srv.dataDir, 'hgop', 'operator', 'Hosp1', 'hospital');
   addUser(srv.dataDir, 'hgseq', 'sequencer', 'SeqCo', 'sequencing');
   const caseId = cli(srv.dataDir, ['case', 'add', '--org', 'Hosp1']).trim();
@@ -163,6 +164,19 @@ test('sequencer of another organisation is refused (own-organisation obligation)
   assert.equal(r.json.htsget.error, 'PermissionDenied');
   assert.equal((await call(srv.url, `/api/htsget/v1/reads/${files.demoBam}`)).status, 401);
   assert.throws(() => sh('samtools', ['view', `${srv.url}/api/htsget/v1/reads/${files.demoBam}`]), 'samtools without a token fails');
+});
+
+test('small slices come inline in the ticket (default server setting) and read the same', async () => {
+  const inl = await startServer({ dataDir: srv.dataDir, init: false });
+  try {
+    const r = await call(inl.url, `/api/htsget/v1/reads/${files.demoBam}?${q('demo20:1000-1200')}`, { token });
+    assert.equal(r.status, 200);
+    assert.ok(r.json.htsget.urls.every((u) => u.url.startsWith('data:') && !u.headers), 'no follow-up requests, no credentials in the ticket');
+    const remote = sh('samtools', ['view', `${inl.url}/api/htsget/v1/reads/${files.demoBam}?${q('demo20:1000-1200')}`], clientEnv()).toString();
+    assert.equal(remote, sh('samtools', ['view', join(SD, 'NA12891_demo20.bam'), 'demo20:1000-1200']).toString());
+  } finally {
+    await inl.stop();
+  }
 });
 
 test('tickets and blocks are audited with the file id', async () => {
