@@ -8,3 +8,4 @@ import * as participant from './participant.js';
 export const domains = [participant];
 import * as clinical from './clinical.js'; domains.push(clinical);
 import * as genome from './genome.js'; domains.push(genome);
+import * as htsget from './htsget.js'; domains.push(htsget);
