@@ -287,14 +287,14 @@ static json_t *medication_cc(struct res *x)
     return NULL;
 }
 
-static int medication(struct res *x, struct pat *p, bool request)
+static void medication(struct res *x, struct pat *p, bool request)
 {
     json_t *cc = medication_cc(x);
     if (!cc) {
         unmapped(x->im, x->ptr,
                  "%s: the medication is neither a CodeableConcept nor a resolvable reference",
                  request ? "MedicationRequest" : "MedicationStatement");
-        return 0;
+        return;
     }
     json_t *drug = drug_of(cc);
     if (!drug) {
@@ -304,7 +304,7 @@ static int medication(struct res *x, struct pat *p, bool request)
         unmapped(x->im, x->ptr,
                  "the medication has no generic name, ATC, YJ or HOT9 code (codings: %s)",
                  other[0] ? other : "none");
-        return 0;
+        return;
     }
     char start[11] = "", end[11] = "";
     json_t *per = json_object_get(x->r, "effectivePeriod");
@@ -316,7 +316,7 @@ static int medication(struct res *x, struct pat *p, bool request)
             unmapped(x->im, x->ptr,
                      "MedicationStatement has no start date (effectivePeriod.start, "
                      "effectiveDateTime or dateAsserted with a day)");
-            return 0;
+            return;
         }
         if (json_object_get(x->r, "effectivePeriod")) {
             use(x, "effectivePeriod");
@@ -339,7 +339,7 @@ static int medication(struct res *x, struct pat *p, bool request)
             json_decref(drug);
             unmapped(x->im, x->ptr,
                      "MedicationRequest has no start date (authoredOn or dosage bounds)");
-            return 0;
+            return;
         }
     }
     json_t *line = ext_value(x->r, "therapy-line", NULL);
@@ -359,7 +359,7 @@ static int medication(struct res *x, struct pat *p, bool request)
             use(x, "extension");
             foreign_extensions(x, x->r, "");
             x->im->mapped++;
-            return 0;
+            return;
         }
     }
     t = json_pack("{s:[o],s:s}", "drugs", drug, "start_date", start);
@@ -398,7 +398,7 @@ static int medication(struct res *x, struct pat *p, bool request)
     use(x, "status");
     json_array_append_new(ensure(p->rec, "drug_therapies", true), t);
     x->im->mapped++;
-    return 0;
+    return;
 }
 
 /* ------------------------------------------------------------------- conditions ---- */
