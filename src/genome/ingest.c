@@ -131,15 +131,27 @@ struct ann_fmt {
     int need;      /* fields to split per entry: one past the last one used */
 };
 
+/* Field names by meaning, most specific first: VEP (CSQ, or ANN via --vcf_info_field), SnpEff
+ * ANN, old VEP (HGNC), bcftools csq. */
+static const char *const field_aliases[F__N][4] = {
+    [F_ALLELE] = {"Allele", NULL},
+    [F_CONS] = {"Consequence", "Annotation", NULL},
+    [F_SYMBOL] = {"SYMBOL", "Gene_Name", "HGNC", "gene"},
+    [F_FEATURE] = {"Feature", "Feature_ID", "transcript", NULL},
+    [F_HGVSC] = {"HGVSc", "HGVS.c", "dna_change", NULL},
+    [F_HGVSP] = {"HGVSp", "HGVS.p", "amino_acid_change", NULL},
+    [F_CANON] = {"CANONICAL", NULL},
+    [F_PICK] = {"PICK", NULL},
+    [F_ALLELE_NUM] = {"ALLELE_NUM", NULL},
+};
+
 static void ann_field_names(struct ann_fmt *a, const char *list)
 {
-    static const char *const csq[F__N] = {"Allele", "Consequence", "SYMBOL", "Feature", "HGVSc",
-                                          "HGVSp", "CANONICAL", "PICK", "ALLELE_NUM"};
-    static const char *const ann[F__N] = {"Allele", "Annotation", "Gene_Name", "Feature_ID",
-                                          "HGVS.c", "HGVS.p", "", "", ""};
-    const char *const *want = a->kind == ANN_CSQ ? csq : ann;
-    for (int i = 0; i < F__N; i++)
+    int prio[F__N];
+    for (int i = 0; i < F__N; i++) {
         a->idx[i] = -1;
+        prio[i] = 99;
+    }
     int pos = 0;
     const char *p = list;
     while (*p && *p != '"') {
@@ -151,9 +163,14 @@ static void ann_field_names(struct ann_fmt *a, const char *list)
         const char *e = q;
         while (e > p && e[-1] == ' ')
             e--;
+        size_t len = (size_t)(e - p);
         for (int i = 0; i < F__N; i++)
-            if (*want[i] && (size_t)(e - p) == strlen(want[i]) && !memcmp(p, want[i], (size_t)(e - p)))
-                a->idx[i] = pos;
+            for (int k = 0; k < 4 && field_aliases[i][k]; k++)
+                if (k < prio[i] && len == strlen(field_aliases[i][k]) &&
+                    !memcmp(p, field_aliases[i][k], len)) {
+                    a->idx[i] = pos;
+                    prio[i] = k;
+                }
         pos++;
         if (*q != '|')
             break;
