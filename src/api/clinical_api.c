@@ -5,21 +5,10 @@
 #include "clinical/clinical.h"
 #include "common/error.h"
 #include "ids/ids.h"
-#include <microhttpd.h>
 
 static int64_t org_scope(const struct zg_req *req)
 {
     return (req->decision.obligations & ZG_OBL_OWN_ORG) ? req->decision.org_id : 0;
-}
-
-/* A request header. svc/ offers no header accessor yet (requested from the core); until it
- * does, read it from the libmicrohttpd connection that http/ stores in req->transport. */
-static const char *req_header(struct zg_req *req, const char *name)
-{
-    if (!req->transport)
-        return NULL;
-    return MHD_lookup_connection_value((struct MHD_Connection *)req->transport, MHD_HEADER_KIND,
-                                       name);
 }
 
 static int case_param(struct zg_req *req, char out[ZG_ID_LEN], struct zg_error *err)
@@ -42,10 +31,15 @@ static void actor_of(struct zg_req *req, struct zg_clinical_actor *who)
     who->org_scope = org_scope(req);
 }
 
-/* Turns a failed validation into one error whose reason also says how many more there are. */
-static int validation_failed(int rc, json_t *errors, struct zg_error *err)
+/* A failed validation: every error goes to the problem's errors[]; the detail names the first
+ * and says how many more there are. */
+static int validation_failed(struct zg_req *req, int rc, json_t *errors, struct zg_error *err)
 {
     size_t n = json_array_size(errors);
+    if (rc == ZG_EINVAL && n > 0) {
+        json_decref(req->problem_errors);
+        req->problem_errors = json_incref(errors);
+    }
     if (rc == ZG_EINVAL && n > 1) {
         char more[80];
         snprintf(more, sizeof(more), " (and %zu more; POST /api/v1/clinical/validate lists all)",
@@ -61,7 +55,7 @@ static int validation_failed(int rc, json_t *errors, struct zg_error *err)
 static int push_error(struct zg_req *req, int rc, json_t *errors, struct zg_error *err)
 {
     if (rc == ZG_ECONFLICT && !strcmp(err->field, "if-match")) {
-        req->problem_type = "precondition-failed";
+        rc = ZG_EPRECONDITION; /* 412: the record changed since the client's ETag */
         snprintf(err->field, sizeof(err->field), "If-Match");
     } else if (!strcmp(err->field, "idempotency-key")) {
         snprintf(err->field, sizeof(err->field), "Idempotency-Key");
@@ -70,7 +64,7 @@ static int push_error(struct zg_req *req, int rc, json_t *errors, struct zg_erro
     } else if (!strcmp(err->field, "source-message-id")) {
         snprintf(err->field, sizeof(err->field), "X-Source-Message-Id");
     }
-    return validation_failed(rc, errors, err);
+    return validation_failed(req, rc, errors, err);
 }
 
 static json_t *result_body(const struct zg_clinical_result *r, bool replayed)
@@ -111,7 +105,7 @@ static int push(struct zg_req *req, bool merge, struct zg_error *err)
         return rc;
     struct zg_clinical_actor who;
     actor_of(req, &who);
-    const char *src = req_header(req, "X-Source-System");
+    const char *src = zg_req_header(req, "X-Source-System");
     char dflt[96];
     if (!src) {
         snprintf(dflt, sizeof(dflt), "api:%s", req->who.login);
@@ -121,11 +115,11 @@ static int push(struct zg_req *req, bool merge, struct zg_error *err)
         .case_id = id,
         .record = req->body,
         .merge = merge,
-        .if_match = req_header(req, "If-Match"),
+        .if_match = zg_req_header(req, "If-Match"),
         .source_system = src,
-        .source_message_id = req_header(req, "X-Source-Message-Id"),
+        .source_message_id = zg_req_header(req, "X-Source-Message-Id"),
     };
-    const char *key = req_header(req, "Idempotency-Key");
+    const char *key = zg_req_header(req, "Idempotency-Key");
     if (key)
         zg_req_audit_option(req, "idempotency_key", json_string(key));
     if (p.source_message_id)
@@ -141,6 +135,10 @@ static int push(struct zg_req *req, bool merge, struct zg_error *err)
         return rc;
     }
     json_decref(errors);
+    char etag[96];
+    snprintf(etag, sizeof(etag), "\"%s\"", r.etag);
+    if ((rc = zg_req_set_header(req, "ETag", etag)))
+        return zg_error_set(err, rc, "", "cannot set the ETag header");
     return zg_req_reply(req, r.created && !replayed ? 201 : 200, result_body(&r, replayed));
 }
 
@@ -165,6 +163,15 @@ int zg_api_clinical_get(struct zg_req *req, struct zg_error *err)
         return err->code;
     json_object_set_new(j, "completeness",
                         zg_clinical_completeness(json_object_get(j, "record")));
+    const char *tag = json_string_value(json_object_get(j, "etag"));
+    if (tag) {
+        char etag[96];
+        snprintf(etag, sizeof(etag), "\"%s\"", tag);
+        if (zg_req_set_header(req, "ETag", etag)) {
+            json_decref(j);
+            return zg_error_set(err, ZG_ENOMEM, "", "cannot set the ETag header");
+        }
+    }
     return zg_req_reply(req, 200, j);
 }
 
@@ -212,7 +219,7 @@ int zg_api_clinical_bundle(struct zg_req *req, struct zg_error *err)
     struct zg_clinical_actor who;
     actor_of(req, &who);
     /* the header wins over the body member when both are sent */
-    const char *key = req_header(req, "Idempotency-Key");
+    const char *key = zg_req_header(req, "Idempotency-Key");
     if (key) {
         if (json_object_get(req->body, "idempotency_key") &&
             strcmp(key, json_string_value(json_object_get(req->body, "idempotency_key"))
@@ -240,9 +247,9 @@ int zg_api_clinical_bundle(struct zg_req *req, struct zg_error *err)
     int rc = zg_clinical_push_bundle(req->conns->db, &who, req->body, &results, &replayed,
                                      errors, err);
     if (rc) {
-        rc = validation_failed(rc, errors, err);
+        rc = validation_failed(req, rc, errors, err);
         if (rc == ZG_ECONFLICT && strstr(err->field, "if_match"))
-            req->problem_type = "precondition-failed";
+            rc = ZG_EPRECONDITION;
         json_decref(errors);
         return rc;
     }

@@ -3,29 +3,19 @@
 #include "clinical/clinical.h"
 #include "common/error.h"
 #include "ids/ids.h"
-#include <microhttpd.h>
-
-/* See clinical_api.c: until svc/ offers a header accessor. */
-static const char *req_header(struct zg_req *req, const char *name)
-{
-    if (!req->transport)
-        return NULL;
-    return MHD_lookup_connection_value((struct MHD_Connection *)req->transport, MHD_HEADER_KIND,
-                                       name);
-}
 
 int zg_api_fhir_import(struct zg_req *req, struct zg_error *err)
 {
     struct zg_clinical_actor who = {
         req->who.user_id, req->who.login, req->who.org_id,
         (req->decision.obligations & ZG_OBL_OWN_ORG) ? req->decision.org_id : 0};
-    const char *src = req_header(req, "X-Source-System");
+    const char *src = zg_req_header(req, "X-Source-System");
     char dflt[96];
     if (!src) {
         snprintf(dflt, sizeof(dflt), "fhir:%s", req->who.login);
         src = dflt;
     }
-    const char *key = req_header(req, "Idempotency-Key");
+    const char *key = zg_req_header(req, "Idempotency-Key");
     zg_req_audit_option(req, "source_system", json_string(src));
     if (key)
         zg_req_audit_option(req, "idempotency_key", json_string(key));

@@ -40,6 +40,7 @@ const char *zg_err_name(int code)
     case ZG_ELOCKED: return "locked";
     case ZG_ECONFLICT: return "conflict";
     case ZG_ECORRUPT: return "integrity check failed";
+    case ZG_EPRECONDITION: return "precondition failed";
     default: return "internal error";
     }
 }

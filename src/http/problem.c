@@ -39,6 +39,9 @@ void zg_http_error_status(int code, int *status, const char **slug, const char *
     case ZG_ELOCKED:
         *status = 429, *slug = "locked", *title = "Too many failed attempts";
         break;
+    case ZG_EPRECONDITION:
+        *status = 412, *slug = "precondition-failed", *title = "Precondition failed";
+        break;
     case ZG_ETOOBIG:
         *status = 413, *slug = "payload-too-large", *title = "Request is too large";
         break;

@@ -56,6 +56,12 @@ static const char *query_fn(struct zg_req *req, const char *name)
                                        MHD_GET_ARGUMENT_KIND, name);
 }
 
+static const char *header_fn(struct zg_req *req, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)req->transport, MHD_HEADER_KIND,
+                                       name);
+}
+
 static void client_ip(struct MHD_Connection *c, char *out, size_t outsz)
 {
     snprintf(out, outsz, "unknown");
@@ -133,6 +139,8 @@ static enum MHD_Result send_body(struct reqctx *c, int status, const char *type,
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (req->set_cookie)
         MHD_add_response_header(r, "Set-Cookie", req->set_cookie);
+    for (size_t i = 0; i < req->nresp_headers; i++)
+        MHD_add_response_header(r, req->resp_header_names[i], req->resp_header_values[i]);
     if (req->retry_after > 0) {
         char ra[24];
         snprintf(ra, sizeof(ra), "%lld", (long long)req->retry_after);
@@ -430,6 +438,11 @@ static enum MHD_Result handler_error(struct reqctx *c, int code, struct zg_error
     } else {
         snprintf(detail, sizeof(detail), "%s", err->reason);
     }
+    /* a handler that found several problems reports them all */
+    if (status != 500 && json_array_size(c->req.problem_errors)) {
+        json_decref(errors);
+        errors = json_incref(c->req.problem_errors);
+    }
     return send_problem(c, status, slug, title, detail, errors);
 }
 
@@ -456,6 +469,7 @@ static enum MHD_Result run_route(struct reqctx *c)
 
     /* 1. authentication */
     if (authenticate(c, &err)) {
+        memset(&req->who, 0, sizeof(req->who)); /* a failed check leaves no half identity */
         req->audit_user = NULL;
         return deny(c, 401, "unauthenticated", "Authentication required", err.reason);
     }
@@ -604,6 +618,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             return MHD_NO;
         req->transport = conn;
         req->query_fn = query_fn;
+        req->header_fn = header_fn;
         req->method = zg_arena_strdup(req->arena, method);
         req->path = zg_arena_strndup(req->arena, url, strnlen(url, ZG_PATH_MAX + 1));
         char rid[40];
@@ -710,6 +725,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     json_decref(req->json);
     json_decref(req->audit_data);
     json_decref(req->audit_options);
+    json_decref(req->problem_errors);
     zg_buf_release(&c->body);
     zg_arena_free(req->arena);
     free(c);

@@ -15,6 +15,23 @@ const char *zg_req_query(struct zg_req *req, const char *name)
     return req->query_fn ? req->query_fn(req, name) : NULL;
 }
 
+const char *zg_req_header(struct zg_req *req, const char *name)
+{
+    return req->header_fn ? req->header_fn(req, name) : NULL;
+}
+
+int zg_req_set_header(struct zg_req *req, const char *name, const char *value)
+{
+    if (req->nresp_headers >= ZG_MAX_RESP_HEADERS)
+        return ZG_ETOOBIG;
+    const char *n = zg_arena_strdup(req->arena, name), *v = zg_arena_strdup(req->arena, value);
+    if (!n || !v)
+        return ZG_ENOMEM;
+    req->resp_header_names[req->nresp_headers] = n;
+    req->resp_header_values[req->nresp_headers++] = v;
+    return 0;
+}
+
 void zg_req_audit_data(struct zg_req *req, const char *id)
 {
     if (!req->audit_data)

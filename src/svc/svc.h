@@ -68,6 +68,7 @@ struct zg_app {
 };
 
 #define ZG_MAX_PARAMS 4
+#define ZG_MAX_RESP_HEADERS 4
 
 /* One request; lives in its arena until the response is sent. */
 struct zg_req {
@@ -82,8 +83,9 @@ struct zg_req {
     struct zg_identity who;       /* caller (kind NONE for public routes without credentials) */
     struct zg_decision decision;  /* the policy decision that allowed the request */
 
-    /* query string access, provided by http/ */
+    /* query string and request header access, provided by http/ */
     const char *(*query_fn)(struct zg_req *req, const char *name);
+    const char *(*header_fn)(struct zg_req *req, const char *name);
     void *transport;
 
     /* response, set by the handler */
@@ -94,6 +96,10 @@ struct zg_req {
     const char *content_type;     /* …with this type */
     const char *set_cookie;       /* a Set-Cookie header value (arena) */
     const char *problem_type;     /* override of the problem type slug on error */
+    json_t *problem_errors;       /* on error: the full errors[] ({pointer|parameter, reason});
+                                     owned by the request, freed by http/ */
+    const char *resp_header_names[ZG_MAX_RESP_HEADERS], *resp_header_values[ZG_MAX_RESP_HEADERS];
+    size_t nresp_headers;         /* extra response headers (arena strings) */
     int64_t retry_after;          /* seconds, for 429 */
 
     /* audit annotations, set by the handler */
@@ -107,6 +113,13 @@ const char *zg_req_param(const struct zg_req *req, const char *name);
 
 /* Value of query parameter name, or NULL. */
 const char *zg_req_query(struct zg_req *req, const char *name);
+
+/* Value of request header name (case-insensitive), or NULL. */
+const char *zg_req_header(struct zg_req *req, const char *name);
+
+/* Adds a response header (copied into the arena), sent with success and error responses.
+ * Returns 0, or ZG_ETOOBIG past ZG_MAX_RESP_HEADERS / ZG_ENOMEM. Never put secrets here. */
+int zg_req_set_header(struct zg_req *req, const char *name, const char *value) ZG_MUST_CHECK;
 
 /* Records an id (or query text) the request touched, for the audit event. */
 void zg_req_audit_data(struct zg_req *req, const char *id);

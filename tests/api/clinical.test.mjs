@@ -147,6 +147,8 @@ test('push, read with etag, optimistic concurrency, idempotency keys and history
   assert.equal(g.status, 200);
   assertSchema('ClinicalStored', g.json);
   assert.equal(g.json.etag, r1.json.etag);
+  assert.equal(g.headers.get('etag'), `"${g.json.etag}"`, 'ETag header on read');
+  assert.equal(r1.headers.get('etag'), `"${r1.json.etag}"`, 'ETag header on write');
   assert.equal(g.json.source_system, 'ssmix2:hosp-a');
   assert.equal(g.json.completeness.complete, true);
   assert.equal(g.json.record.diagnosis.histology_text, '腺癌', 'Japanese text intact');
@@ -157,7 +159,7 @@ test('push, read with etag, optimistic concurrency, idempotency keys and history
   assert.equal(r4.json.version, 2);
   // a stale etag → refused, nothing written
   const r5 = await call(srv.url, path, { method: 'PUT', token: tokA, body: record(), headers: { 'If-Match': g.json.etag } });
-  const p5 = assertProblem(r5, 409, 'precondition-failed');
+  const p5 = assertProblem(r5, 412, 'precondition-failed');
   assert.equal(p5.errors[0].parameter, 'If-Match');
   assert.equal((await call(srv.url, path, { token: tokA })).json.version, 2);
   // the same content again: no new version
@@ -198,7 +200,7 @@ test('concurrent retries and concurrent writers: no duplicate, exactly one winne
   const ws = await Promise.all([1, 2, 3, 4, 5].map((k) => call(srv.url, path, { method: 'PUT', token: tokB,
     body: record({ course: { last_followup_date: `2026-11-0${k + 1}`, vital_status: 'alive' } }), headers: { 'If-Match': etag } })));
   assert.equal(ws.filter((r) => r.status === 200).length, 1, ws.map((r) => r.status).join(','));
-  for (const r of ws.filter((x) => x.status !== 200)) assertProblem(r, 409, 'precondition-failed');
+  for (const r of ws.filter((x) => x.status !== 200)) assertProblem(r, 412, 'precondition-failed');
   assert.equal((await call(srv.url, `${path}/history`, { token: tokB })).json.versions.length, 2);
 });
 
