@@ -41,6 +41,7 @@ struct zg_cohort {
     /* case-level keys (ct, ds, org, a, p, all): few, listed for fast prefix walks */
     struct entry *small;
     size_t nsmall;
+    roaring_bitmap_t *profiled; /* p\tsomatic ∪ p\tsv ∪ p\tcnv, computed at load */
 };
 
 static bool case_level(const char *key)
@@ -103,6 +104,8 @@ static void cohort_free(struct zg_cohort *c)
     free(c->tab);
     free(c->cases);
     free(c->small);
+    if (c->profiled)
+        roaring_bitmap_free(c->profiled);
     free(c);
 }
 
@@ -211,6 +214,16 @@ void zg_cohort_each(const struct zg_cohort *c, const char *prefix,
     for (size_t i = 0; c && i < c->cap; i++)
         if (c->tab[i].key && !strncmp(c->tab[i].key, prefix, pl))
             fn(ctx, c->tab[i].key, c->tab[i].bm);
+}
+
+const roaring_bitmap_t *zg_cohort_profiled(const struct zg_cohort *c)
+{
+    static roaring_bitmap_t *empty; /* for an empty snapshot: created once, never written */
+    if (c && c->profiled)
+        return c->profiled;
+    if (!empty)
+        empty = roaring_bitmap_create();
+    return empty;
 }
 
 int64_t zg_cohort_generation(const struct zg_cohort *c)
@@ -734,6 +747,14 @@ int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *er
     }
     if (list_small(c))
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    if (!rc && !(c->profiled = roaring_bitmap_create()))
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    static const char *const prof[] = {"p\tsomatic", "p\tsv", "p\tcnv"};
+    for (int i = 0; !rc && i < 3; i++) {
+        const roaring_bitmap_t *b = zg_cohort_get(c, prof[i]);
+        if (b)
+            roaring_bitmap_or_inplace(c->profiled, b);
+    }
 out:
     free(buf);
     if (rc) {

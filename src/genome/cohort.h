@@ -49,6 +49,9 @@ void zg_cohort_release(struct zg_cohort *c);
 /* Loads one snapshot file (tests, tools). Free with zg_cohort_release. */
 int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *err) ZG_MUST_CHECK;
 
+/* Cases profiled for somatic, SV or CNV calls (never NULL; owned by the snapshot). */
+const roaring_bitmap_t *zg_cohort_profiled(const struct zg_cohort *c);
+
 /* The bitmap of key, or NULL when absent (owned by the snapshot). */
 const roaring_bitmap_t *zg_cohort_get(const struct zg_cohort *c, const char *key);
 

@@ -37,30 +37,23 @@ static int check_genes(const char *const *genes, size_t n, struct zg_error *err)
 /* Cases the caller may count: profiled (somatic, SV or CNV) ∧ organisation ∧ cancer type. */
 static roaring_bitmap_t *base_set(const struct zg_cohort *c, const struct zg_query_scope *s)
 {
-    const roaring_bitmap_t *parts[3] = {zg_cohort_get(c, "p\tsomatic"), zg_cohort_get(c, "p\tsv"),
-                                        zg_cohort_get(c, "p\tcnv")};
-    roaring_bitmap_t *b = roaring_bitmap_create();
-    for (int i = 0; i < 3; i++)
-        if (parts[i])
-            roaring_bitmap_or_inplace(b, parts[i]);
+    const roaring_bitmap_t *prof = zg_cohort_profiled(c);
+    const roaring_bitmap_t *o = NULL, *t = NULL;
+    char key[64];
     if (s->org_id > 0) {
-        char key[40];
         snprintf(key, sizeof(key), "org\t%lld", (long long)s->org_id);
-        const roaring_bitmap_t *o = zg_cohort_get(c, key);
-        if (o)
-            roaring_bitmap_and_inplace(b, o);
-        else
-            roaring_bitmap_clear(b);
+        if (!(o = zg_cohort_get(c, key)))
+            return roaring_bitmap_create();
     }
     if (s->cancer_type) {
-        char key[64];
         snprintf(key, sizeof(key), "ct\t%s", s->cancer_type);
-        const roaring_bitmap_t *o = zg_cohort_get(c, key);
-        if (o)
-            roaring_bitmap_and_inplace(b, o);
-        else
-            roaring_bitmap_clear(b);
+        if (!(t = zg_cohort_get(c, key)))
+            return roaring_bitmap_create();
     }
+    roaring_bitmap_t *b = o ? roaring_bitmap_and(prof, o) : t ? roaring_bitmap_and(prof, t)
+                                                              : roaring_bitmap_copy(prof);
+    if (o && t)
+        roaring_bitmap_and_inplace(b, t);
     return b;
 }
 
@@ -88,14 +81,15 @@ static void scope_note(json_t *j, const struct zg_query_scope *s)
         json_object_set_new(j, "restricted_to_org", json_integer(s->org_id));
 }
 
-/* Union of a gene's alteration classes (classes NULL = all, i.e. the "*" set). */
-static roaring_bitmap_t *gene_set(const struct zg_cohort *c, const char *gene, const char *classes)
+/* Cases of base with an alteration of gene (classes NULL = any, else a comma list). */
+static roaring_bitmap_t *gene_set(const struct zg_cohort *c, const char *gene, const char *classes,
+                                  const roaring_bitmap_t *base)
 {
     char key[128];
     if (!classes) {
         snprintf(key, sizeof(key), "g\t%s\t*", gene);
         const roaring_bitmap_t *b = zg_cohort_get(c, key);
-        return b ? roaring_bitmap_copy(b) : roaring_bitmap_create();
+        return b ? roaring_bitmap_and(b, base) : roaring_bitmap_create();
     }
     roaring_bitmap_t *u = roaring_bitmap_create();
     const char *p = classes;
@@ -108,6 +102,7 @@ static roaring_bitmap_t *gene_set(const struct zg_cohort *c, const char *gene, c
             roaring_bitmap_or_inplace(u, b);
         p = q ? q + 1 : p + l;
     }
+    roaring_bitmap_and_inplace(u, base);
     return u;
 }
 
@@ -197,8 +192,7 @@ json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size
     roaring_bitmap_t *cb[MAX_GENES][ZG_AC_OTHER]; /* class ∧ permitted, per gene */
     roaring_bitmap_t *any = roaring_bitmap_create();
     for (size_t i = 0; i < ngenes; i++) {
-        gs[i] = gene_set(c, genes[i], classes);
-        roaring_bitmap_and_inplace(gs[i], base);
+        gs[i] = gene_set(c, genes[i], classes, base);
         roaring_bitmap_or_inplace(any, gs[i]);
         for (int ac = 0; ac < ZG_AC_OTHER; ac++) {
             char key[128];
@@ -300,8 +294,7 @@ json_t *zg_query_cooccurrence(const struct zg_cohort *c, const char *const *gene
     roaring_bitmap_t *base = base_set(c, s);
     roaring_bitmap_t *gs[20];
     for (size_t i = 0; i < ngenes; i++) {
-        gs[i] = gene_set(c, genes[i], NULL);
-        roaring_bitmap_and_inplace(gs[i], base);
+        gs[i] = gene_set(c, genes[i], NULL, base);
     }
     int64_t n = (int64_t)roaring_bitmap_get_cardinality(base);
     json_t *pairs = json_array();
