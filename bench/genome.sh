@@ -69,7 +69,7 @@ else
 fi
 ncases=$(sqlite3 "$cohort/zengen.db" "SELECT count(*) FROM genome_cases")
 nsom=$(sqlite3 "$cohort/zengen.db" "SELECT count(*) FROM genome_somatic")
-"$BIN" query genes TP53 --by cancer-type --repeat "$REPEAT" --timing --data "$cohort" \
+"$BIN" query genes TP53 --by cancer-type --json --repeat "$REPEAT" --timing --data "$cohort" \
   > "$WORK/zg.json" 2> "$WORK/zg.timing"
 "$BIN" query genes TP53 KRAS PIK3CA EGFR BRAF --by cancer-type --repeat "$REPEAT" --timing \
   --data "$cohort" > /dev/null 2> "$WORK/zg5.timing"

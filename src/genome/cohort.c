@@ -42,7 +42,60 @@ struct zg_cohort {
     struct entry *small;
     size_t nsmall;
     roaring_bitmap_t *profiled; /* p\tsomatic ∪ p\tsv ∪ p\tcnv, computed at load */
+    const char **ct_names;      /* cancer types in name order (into the keys) */
+    size_t nct;
+    uint16_t *ct_of;            /* case_no → index into ct_names */
+    uint64_t *prof_ct;          /* profiled cases per cancer type */
 };
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Lists the cancer types and maps every case to its type's index (for one-pass counting). */
+static int list_types(struct zg_cohort *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nsmall; i++)
+        n += !strncmp(c->small[i].key, "ct\t", 3);
+    if (n > 65535)
+        return ZG_ETOOBIG;
+    c->ct_names = calloc(n ? n : 1, sizeof(*c->ct_names));
+    c->ct_of = calloc(c->nslots ? c->nslots : 1, sizeof(*c->ct_of));
+    if (!c->ct_names || !c->ct_of)
+        return ZG_ENOMEM;
+    for (size_t i = 0; i < c->nsmall; i++)
+        if (!strncmp(c->small[i].key, "ct\t", 3))
+            c->ct_names[c->nct++] = c->small[i].key + 3;
+    qsort(c->ct_names, c->nct, sizeof(*c->ct_names), name_cmp);
+    for (size_t k = 0; k < c->nct; k++) {
+        char key[64];
+        snprintf(key, sizeof(key), "ct\t%s", c->ct_names[k]);
+        const roaring_bitmap_t *b = zg_cohort_get(c, key);
+        roaring_uint32_iterator_t *it = b ? roaring_create_iterator(b) : NULL;
+        while (it && it->has_value) {
+            if (it->current_value < c->nslots)
+                c->ct_of[it->current_value] = (uint16_t)k;
+            roaring_advance_uint32_iterator(it);
+        }
+        roaring_free_uint32_iterator(it);
+    }
+    return 0;
+}
+
+const uint64_t *zg_cohort_profiled_by_type(const struct zg_cohort *c)
+{
+    return c ? c->prof_ct : NULL;
+}
+
+size_t zg_cohort_cancer_types(const struct zg_cohort *c, const char *const **names,
+                              const uint16_t **group_of)
+{
+    *names = c ? c->ct_names : NULL;
+    *group_of = c ? c->ct_of : NULL;
+    return c && c->ct_names ? c->nct : 0;
+}
 
 static bool case_level(const char *key)
 {
@@ -104,6 +157,9 @@ static void cohort_free(struct zg_cohort *c)
     free(c->tab);
     free(c->cases);
     free(c->small);
+    free(c->ct_names);
+    free(c->ct_of);
+    free(c->prof_ct);
     if (c->profiled)
         roaring_bitmap_free(c->profiled);
     free(c);
@@ -745,7 +801,7 @@ int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *er
         }
         c->n++;
     }
-    if (list_small(c))
+    if (list_small(c) || list_types(c))
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
     if (!rc && !(c->profiled = roaring_bitmap_create()))
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
@@ -754,6 +810,17 @@ int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *er
         const roaring_bitmap_t *b = zg_cohort_get(c, prof[i]);
         if (b)
             roaring_bitmap_or_inplace(c->profiled, b);
+    }
+    if (!rc && !(c->prof_ct = calloc(c->nct ? c->nct : 1, sizeof(uint64_t))))
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    if (!rc) {
+        roaring_uint32_iterator_t *it = roaring_create_iterator(c->profiled);
+        while (it && it->has_value) {
+            if (it->current_value < c->nslots && c->nct)
+                c->prof_ct[c->ct_of[it->current_value]]++;
+            roaring_advance_uint32_iterator(it);
+        }
+        roaring_free_uint32_iterator(it);
     }
 out:
     free(buf);

@@ -49,6 +49,14 @@ void zg_cohort_release(struct zg_cohort *c);
 /* Loads one snapshot file (tests, tools). Free with zg_cohort_release. */
 int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *err) ZG_MUST_CHECK;
 
+/* Cancer types of the snapshot in name order (*names, count returned) and, per case_no below
+ * zg_cohort_slots, the index of its cancer type in that list (*group_of). */
+size_t zg_cohort_cancer_types(const struct zg_cohort *c, const char *const **names,
+                              const uint16_t **group_of);
+
+/* Profiled cases per cancer type, in zg_cohort_cancer_types order (precomputed at load). */
+const uint64_t *zg_cohort_profiled_by_type(const struct zg_cohort *c);
+
 /* Cases profiled for somatic, SV or CNV calls (never NULL; owned by the snapshot). */
 const roaring_bitmap_t *zg_cohort_profiled(const struct zg_cohort *c);
 

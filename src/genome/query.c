@@ -170,6 +170,20 @@ static void sort_groups(struct group_ctx *g)
         }
 }
 
+struct tally {
+    const uint16_t *group_of;
+    uint32_t nslots;
+    uint64_t *cnt;
+};
+
+static bool tally_one(uint32_t v, void *ctx)
+{
+    struct tally *t = ctx;
+    if (v < t->nslots)
+        t->cnt[t->group_of[v]]++;
+    return true;
+}
+
 json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size_t ngenes,
                        const char *by, const char *classes, const struct zg_query_scope *s,
                        struct zg_error *err)
@@ -211,6 +225,62 @@ json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size
     if (classes)
         json_object_set_new(out, "classes", json_string(classes));
     json_t *groups = json_array();
+    const char *const *ctn;
+    const uint16_t *ct_of;
+    size_t nct = zg_cohort_cancer_types(c, &ctn, &ct_of);
+    if (prefix && !strcmp(prefix, "ct\t") && nct && !s->cancer_type) {
+        /* one pass over each set, counting by the case's cancer type */
+        uint64_t *cnt = calloc(nct * (2 + ngenes * (1 + ZG_AC_OTHER)), sizeof(uint64_t));
+        if (!cnt) {
+            json_decref(out);
+            out = NULL;
+            zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            goto done;
+        }
+        struct tally t = {ct_of, zg_cohort_slots(c), cnt};
+        const uint64_t *pre = zg_cohort_profiled_by_type(c);
+        if (s->org_id <= 0 && pre) /* the whole profiled cohort: counted at load */
+            memcpy(cnt, pre, nct * sizeof(uint64_t));
+        else
+            roaring_iterate(base, tally_one, &t);
+        t.cnt = cnt + nct;
+        roaring_iterate(any, tally_one, &t);
+        for (size_t i = 0; i < ngenes; i++) {
+            t.cnt = cnt + nct * (2 + i * (1 + ZG_AC_OTHER));
+            roaring_iterate(gs[i], tally_one, &t);
+            for (int ac = 0; ac < ZG_AC_OTHER; ac++)
+                if (cb[i][ac]) {
+                    t.cnt = cnt + nct * (2 + i * (1 + ZG_AC_OTHER) + 1 + (size_t)ac);
+                    roaring_iterate(cb[i][ac], tally_one, &t);
+                }
+        }
+        for (size_t k = 0; k < nct; k++) {
+            uint64_t gp = cnt[k], ga = cnt[nct + k];
+            if (gp == 0)
+                continue;
+            json_t *gj = json_object();
+            for (size_t i = 0; i < ngenes; i++) {
+                const uint64_t *gc = cnt + nct * (2 + i * (1 + ZG_AC_OTHER));
+                json_t *cls = json_object();
+                for (int ac = 0; ac < ZG_AC_OTHER; ac++) {
+                    uint64_t m = gc[nct * (1 + (size_t)ac) + k];
+                    if (m)
+                        json_object_set_new(cls, zg_alt_class_name(ac), count_json(m, s));
+                }
+                json_object_set_new(gj, genes[i],
+                                    json_pack("{s:o,s:o,s:o}", "altered", count_json(gc[k], s),
+                                              "percent", pct_json(gc[k], gp, s), "classes", cls));
+            }
+            json_array_append_new(groups, json_pack("{s:s,s:o,s:o,s:o,s:o}", "group", ctn[k],
+                                                    "profiled", count_json(gp, s), "altered",
+                                                    count_json(ga, s), "percent",
+                                                    pct_json(ga, gp, s), "genes", gj));
+        }
+        free(cnt);
+        json_object_set_new(out, "groups", groups);
+        scope_note(out, s);
+        goto done;
+    }
     struct group_ctx g = {prefix ? prefix : "", NULL, NULL, 0, 0};
     if (prefix) {
         zg_cohort_each(c, prefix, collect_group, &g);
@@ -243,6 +313,7 @@ json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size
     scope_note(out, s);
     free(g.names);
     free(g.sets);
+done:
     for (size_t i = 0; i < ngenes; i++) {
         roaring_bitmap_free(gs[i]);
         for (int ac = 0; ac < ZG_AC_OTHER; ac++)
