@@ -213,6 +213,65 @@ test('a second run sends nothing again; the linkage cache is encrypted', async (
   assert.ok(existsSync(join(state, 'status.json')));
 });
 
+test('CSV exports described by the mapping file: rows arrive, unmapped columns never leave', async () => {
+  const csvDir = join(work, 'csv');
+  const st3 = join(work, 'state3');
+  const mapping = JSON.parse(readFileSync(join(EXTRA, 'mapping.json'), 'utf8'));
+  mapping.csv = [{
+    name: 'registry', files: 'registry_*.csv', patient_id: '患者ID', identifiers: ['氏名', '電話'],
+    fields: [
+      { column: 'ICD10', to: '/diagnosis/icd10', format: 'icd10' },
+      { column: '診断日', to: '/diagnosis/date', format: 'date' },
+      { column: '病期', to: '/diagnosis/tnm/stage' },
+      { value: 8, to: '/diagnosis/tnm/edition' },
+      { column: '最終確認日', to: '/course/last_followup_date', format: 'date' },
+      { column: '転帰', to: '/course/vital_status', map: { 生存: 'alive', 死亡: 'dead' } },
+      { column: 'メモ', to: '/diagnosis/histology_text' },
+    ],
+  }];
+  const mapFile = join(work, 'mapping-csv.json');
+  writeFileSync(mapFile, JSON.stringify(mapping));
+  const rows = ['患者ID,氏名,電話,ICD10,診断日,病期,最終確認日,転帰,メモ',
+    'T7000001,見本太郎,090-1111-2222,C16.9,2026/03/01,IIIA,2026/10/01,生存,見本太郎様 腺癌 連絡先 090-1111-2222',
+    'T7000002,架空花子,03-1111-2222,C34.1,2026/02/30,IV,2026/09/30,死亡,低分化腺癌'];
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(csvDir);
+  writeFileSync(join(csvDir, 'registry_2026.csv'), `${rows.join('\r\n')}\r\n`);
+  writeFileSync(join(csvDir, 'other.csv'), 'a,b\n1,2\n'); // no layout: skipped
+  let r = cliRaw(dataDir, ['gateway', '--csv', csvDir, '--mapping', mapFile, '--center', srv.url,
+    '--token-file', tokenFile, '--state', st3, '--once', '--settle', '0']);
+  // 30 February is not a date: the whole file is quarantined, naming the row
+  assert.equal(r.status, 0, r.stderr);
+  let s = JSON.parse(cli(dataDir, ['gateway', 'status', '--state', st3, '--json']));
+  assert.equal(s.files.quarantined, 1, JSON.stringify(s));
+  assert.match(s.quarantine[0].reason, /row 3: column '診断日': not a date/);
+  assert.equal(s.queue.sent, 0, 'nothing of a quarantined file is sent');
+  // corrected export (a new file): both rows arrive, in the cases of the pushed SS-MIX2 patients
+  rows[2] = 'T7000002,架空花子,03-1111-2222,C34.1,2026/02/01,IV,2026/09/30,死亡,低分化腺癌';
+  writeFileSync(join(csvDir, 'registry_2026b.csv'), `${rows.join('\n')}\n`);
+  r = cliRaw(dataDir, ['gateway', '--csv', csvDir, '--mapping', mapFile, '--center', srv.url,
+    '--token-file', tokenFile, '--state', st3, '--once', '--settle', '0']);
+  assert.equal(r.status, 0, r.stderr);
+  s = JSON.parse(cli(dataDir, ['gateway', 'status', '--state', st3, '--json']));
+  assert.equal(s.queue.sent, 2);
+  assert.equal(s.files.skipped, 1);
+  const cases = await orgCases(srv.url);
+  assert.equal(cases.length, manifest.patients.length + 2, 'no new case: same patients as SS-MIX2');
+  let hit = 0;
+  for (const c of cases) {
+    const g = await call(srv.url, `/api/v1/cases/${c.id}/clinical`, { token: tok });
+    const rec = g.json.record;
+    const text = JSON.stringify(rec);
+    assert.ok(!text.includes('見本太郎') && !text.includes('090-1111-2222') && !text.includes('03-1111-2222'));
+    if (rec.diagnosis?.tnm?.stage === 'IIIA' && rec.course?.last_followup_date === '2026-10-01') {
+      hit++;
+      assert.equal(rec.diagnosis.histology_text, '***様 腺癌 連絡先 ***');
+    }
+    if (rec.diagnosis?.histology_text === '低分化腺癌') hit++;
+  }
+  assert.equal(hit, 2);
+});
+
 test('gateway usage errors and a refused token', async () => {
   let r = cliRaw(dataDir, ['gateway', '--ssmix2', storage]);
   assert.equal(r.status, 2);
