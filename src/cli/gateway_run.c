@@ -97,7 +97,9 @@ static int scan_source(struct zg_gw_state *st, const char *kind, const char *roo
         const char *skip = NULL;
         int crc = zg_gw_read_file(path, is_csv ? (size_t)64 << 20 : ZG_HL7_MAX_BYTES, &raw, &n, &ce);
         if (crc == ZG_EIO) { /* vanished or unreadable: try again next round */
-            zg_log(ZG_LOG_WARN, "gateway: cannot read %s: %s", f->rel, ce.reason);
+            /* SS-MIX2 paths contain patient IDs: logs name no file */
+            zg_log(ZG_LOG_WARN, "gateway: cannot read a %s file (retried next scan): %s", kind,
+                   ce.reason);
             continue;
         }
         if (!crc)
@@ -114,11 +116,12 @@ static int scan_source(struct zg_gw_state *st, const char *kind, const char *roo
             rc = zg_gw_quarantine(st, kind, f->rel, f->size, f->mtime, raw ? raw : "", raw ? n : 0,
                                   reason, err);
             ss->quarantined++;
-            zg_log(ZG_LOG_WARN, "gateway: quarantined %s: %s", f->rel, reason);
+            zg_log(ZG_LOG_WARN, "gateway: quarantined a %s file (see gateway status): %s", kind,
+                   reason);
         } else if (!nrecs) {
             rc = zg_gw_enqueue(st, kind, f->rel, f->size, f->mtime, "skipped", NULL, 0, err);
             ss->skipped++;
-            (void)skip;
+            zg_log(ZG_LOG_DEBUG, "gateway: skipped a %s file: %s", kind, skip ? skip : "no records");
         } else {
             rc = zg_gw_enqueue(st, kind, f->rel, f->size, f->mtime, "queued", recs, nrecs, err);
             ss->queued++;

@@ -647,7 +647,6 @@ int zg_gw_push_due(struct zg_gw_state *st, const struct zg_gw_center *c, int max
         if (oc == OK_DONE) {
             urc = item_update(st, &it, "sent", it.attempts + 1, 0, status, NULL, case_id, err);
             (*sent)++;
-            meta_set(st, "last_push_at", NULL);
             char ts[32];
             snprintf(ts, sizeof(ts), "%lld", (long long)zg_clock_now());
             meta_set(st, "last_push_at", ts);

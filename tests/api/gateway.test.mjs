@@ -272,6 +272,34 @@ test('CSV exports described by the mapping file: rows arrive, unmapped columns n
   assert.equal(hit, 2);
 });
 
+test('zengen import ssmix2 runs the same conversion locally; a second import changes nothing', async () => {
+  cli(dataDir, ['org', 'add', 'Hosp-Imp', '--type', 'hospital']);
+  const imp = addUser(dataDir, 'gwimp', 'hospital-data', 'Hosp-Imp');
+  const itok = cliToken(dataDir, imp.login, 'imp', { scope: 'detailed-clinical' });
+  let r = cliRaw(dataDir, ['import', 'ssmix2', join(EXTRA, 'tree'), '--org', 'Hosp-Imp', '--mapping', join(EXTRA, 'mapping.json')]);
+  assert.equal(r.status, 0, r.stderr);
+  const list = await call(srv.url, '/api/v1/cases?limit=1000', { token: itok });
+  assert.equal(list.json.cases.length, manifest.patients.length);
+  const count = async () => {
+    let n = 0;
+    for (const c of list.json.cases) {
+      const h = await call(srv.url, `/api/v1/cases/${c.id}/clinical/history`, { token: itok });
+      n += h.json.versions.length;
+    }
+    return n;
+  };
+  const n1 = await count();
+  assert.equal(n1, manifest.messages.length);
+  r = cliRaw(dataDir, ['import', 'ssmix2', join(EXTRA, 'tree'), '--org', 'Hosp-Imp', '--mapping', join(EXTRA, 'mapping.json')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(await count(), n1, 'idempotent');
+  // malformed messages make the import fail, naming the reason
+  r = cliRaw(dataDir, ['import', 'ssmix2', join(EXTRA, 'broken'), '--org', 'Hosp-Imp']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /PID-5: invalid or unterminated escape sequence/);
+  assert.match(r.stderr, /not valid in ISO-2022-JP/);
+});
+
 test('gateway usage errors and a refused token', async () => {
   let r = cliRaw(dataDir, ['gateway', '--ssmix2', storage]);
   assert.equal(r.status, 2);
