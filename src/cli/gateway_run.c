@@ -9,7 +9,9 @@
 #include "gateway/hl7.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,6 +263,19 @@ int zg_cmd_gateway(int argc, char **argv)
         memset(token, 0, sizeof(token));
         return zg_cli_fail(&err);
     }
+    /* one gateway per state directory: a second one would race on the queue */
+    char lockp[1200];
+    snprintf(lockp, sizeof(lockp), "%s/gateway.lock", state);
+    int lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB)) {
+        if (lockfd >= 0)
+            close(lockfd);
+        zg_gw_state_close(st);
+        zg_gw_mapping_free(map);
+        memset(token, 0, sizeof(token));
+        zg_error_set(&err, ZG_ECONFLICT, "--state", "another gateway is running on %s", state);
+        return zg_cli_fail(&err);
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -343,6 +358,7 @@ int zg_cmd_gateway(int argc, char **argv)
     (void)!zg_gw_write_status(st, extra, &err);
     json_decref(extra);
     zg_gw_state_close(st);
+    close(lockfd); /* releases the lock */
     zg_gw_mapping_free(map);
     memset(token, 0, sizeof(token));
     curl_global_cleanup();

@@ -305,6 +305,15 @@ test('gateway usage errors and a refused token', async () => {
   assert.equal(r.status, 2);
   const badTok = join(work, 'badtoken');
   writeFileSync(badTok, 'zgt_not_a_real_token\n', { mode: 0o600 });
+  // one gateway per state directory
+  const running = startGateway(srv.url);
+  await sleep(300);
+  r = cliRaw(dataDir, ['gateway', '--ssmix2', storage, '--center', srv.url, '--token-file', tokenFile,
+    '--state', state, '--once', '--settle', '0']);
+  running.kill('SIGTERM');
+  await new Promise((res) => running.once('exit', res));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /another gateway is running/);
   const st2 = join(work, 'state2');
   r = cliRaw(dataDir, ['gateway', '--ssmix2', join(EXTRA, 'tree'), '--center', srv.url, '--token-file', badTok,
     '--mapping', join(EXTRA, 'mapping.json'), '--state', st2, '--once', '--settle', '0']);
