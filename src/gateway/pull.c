@@ -141,7 +141,7 @@ struct run {
     int64_t org_id;
     char token[512];
     json_t *state;       /* the source's state document */
-    json_t *patients;    /* "Patient/<id>" → {"case":…, "resource":…} for this run */
+    json_t *patients;    /* "Patient/<id>" → case ID, for this run */
     json_t *failures;    /* this run's failures */
     struct zg_pull_stats *st;
     struct zg_clinical_actor who;
@@ -200,49 +200,75 @@ static int get_json(struct run *r, const char *url, json_t **out, struct zg_erro
     return rc;
 }
 
+static int resolve_local(struct run *r, const char *local, bool create, char case_id[ZG_ID_LEN],
+                         struct zg_error *err);
+
 /* The case of a hospital Patient (linkage store, then the organisation's case, created when
- * missing). The local ID is the identifier of the configured system, else the resource id. */
-static int patient_case(struct run *r, const char *pid, json_t **patient, char case_id[ZG_ID_LEN],
+ * missing). The local ID is the Patient's id, or — with patient_id_system — its identifier of
+ * that system, for which the Patient is read from the server unless `known` is it. The
+ * linkage store is local to the center, so by default no request is made. */
+static int patient_case(struct run *r, const char *pid, json_t *known, char case_id[ZG_ID_LEN],
                         struct zg_error *err)
 {
     char ref[200];
     snprintf(ref, sizeof(ref), "Patient/%s", pid);
-    json_t *c = json_object_get(r->patients, ref);
-    if (!c) {
-        char url[1400];
-        snprintf(url, sizeof(url), "%s/Patient/%s", r->base, pid);
-        json_t *p;
-        int rc = get_json(r, url, &p, err);
-        if (rc)
-            return rc;
-        if (strcmp(json_string_value(json_object_get(p, "resourceType")) ?: "", "Patient")) {
-            json_decref(p);
-            return zg_error_set(err, ZG_EINVAL, "", "the server did not return a Patient");
-        }
-        c = json_pack("{s:o}", "resource", p);
-        json_object_set_new(r->patients, ref, c);
-    }
-    json_t *cid = json_object_get(c, "case");
-    *patient = json_object_get(c, "resource");
-    if (cid) {
-        snprintf(case_id, ZG_ID_LEN, "%s", json_string_value(cid));
+    const char *cached = json_string_value(json_object_get(r->patients, ref));
+    if (cached) {
+        snprintf(case_id, ZG_ID_LEN, "%s", cached);
         return 0;
     }
     const char *local = pid;
-    if (r->id_system) {
-        size_t i;
-        json_t *id;
-        local = NULL;
-        json_array_foreach(json_object_get(*patient, "identifier"), i, id)
-            if (!strcmp(json_string_value(json_object_get(id, "system")) ?: "", r->id_system))
-                local = json_string_value(json_object_get(id, "value"));
-        if (!local)
-            return zg_error_set(err, ZG_EINVAL, "", "the Patient has no identifier of system %.200s",
-                                r->id_system);
+    json_t *fetched = NULL;
+    int rc;
+    if (!r->id_system && !known) {
+        /* a patient pulled before needs no request; an unknown one must exist on the server */
+        rc = resolve_local(r, pid, false, case_id, err);
+        if (rc != ZG_ENOTFOUND)
+            goto done;
     }
+    if (r->id_system || !known) {
+        json_t *patient = known;
+        if (!patient) {
+            char url[1400];
+            snprintf(url, sizeof(url), "%s/Patient/%s", r->base, pid);
+            if ((rc = get_json(r, url, &fetched, err)))
+                return rc;
+            if (strcmp(json_string_value(json_object_get(fetched, "resourceType")) ?: "", "Patient")) {
+                json_decref(fetched);
+                return zg_error_set(err, ZG_EINVAL, "", "the server did not return a Patient");
+            }
+            patient = fetched;
+        }
+        if (r->id_system) {
+            size_t i;
+            json_t *id;
+            local = NULL;
+            json_array_foreach(json_object_get(patient, "identifier"), i, id)
+                if (!strcmp(json_string_value(json_object_get(id, "system")) ?: "", r->id_system))
+                    local = json_string_value(json_object_get(id, "value"));
+            if (!local) {
+                json_decref(fetched);
+                return zg_error_set(err, ZG_EINVAL, "",
+                                    "the Patient has no identifier of system %.200s", r->id_system);
+            }
+        }
+    }
+    rc = resolve_local(r, local, true, case_id, err);
+    json_decref(fetched);
+done:
+    if (!rc)
+        json_object_set_new(r->patients, ref, json_string(case_id));
+    return rc;
+}
+
+/* Linkage store → participant → the organisation's case (created when missing). Without
+ * create, a local ID the linkage store does not know is ZG_ENOTFOUND. */
+static int resolve_local(struct run *r, const char *local, bool create, char case_id[ZG_ID_LEN],
+                         struct zg_error *err)
+{
     char participant[ZG_ID_LEN], part2[ZG_ID_LEN];
     bool created;
-    int rc = zg_linkage_resolve(r->dd, r->link, r->db, r->org_id, r->org, local, NULL, true,
+    int rc = zg_linkage_resolve(r->dd, r->link, r->db, r->org_id, r->org, local, NULL, create,
                                 participant, &created, err);
     if (rc)
         return rc;
@@ -260,7 +286,6 @@ static int patient_case(struct run *r, const char *pid, json_t **patient, char c
     zg_db_release(s);
     if (!case_id[0] && (rc = zg_case_add(r->db, r->org_id, participant, 0, case_id, part2, err)))
         return rc;
-    json_object_set_new(c, "case", json_string(case_id));
     return 0;
 }
 
@@ -318,9 +343,8 @@ static int one_resource(struct run *r, json_t *res, struct zg_error *err)
         add_failure(r, what, &e);
         return 0;
     }
-    json_t *patient = NULL;
     char case_id[ZG_ID_LEN];
-    int rc = patient_case(r, pid, &patient, case_id, &e);
+    int rc = patient_case(r, pid, is_patient ? res : NULL, case_id, &e);
     if (rc == ZG_EIO) {
         zg_error_set(err, rc, "", "%s", e.reason);
         return rc;
@@ -330,8 +354,9 @@ static int one_resource(struct run *r, json_t *res, struct zg_error *err)
         return 0;
     }
     /* the bundle the clinical mapping reads: the Patient (its hospital identifiers replaced by
-     * the zengen case ID) and the resource */
-    json_t *p2 = json_deep_copy(patient);
+     * the zengen case ID; for other resources a stub that only carries the case) and the
+     * resource */
+    json_t *p2 = is_patient ? json_deep_copy(res) : json_pack("{s:s,s:s}", "resourceType", "Patient", "id", pid);
     json_object_set_new(p2, "identifier", json_pack("[{s:s,s:s}]", "system", ZG_FHIR_CASE_SYSTEM,
                                                     "value", case_id));
     json_t *entries = json_pack("[{s:o}]", "resource", p2);

@@ -234,6 +234,7 @@ test('killed mid-run, the checkpoint resumes the pull and nothing is stored twic
   }
   p.kill('SIGKILL');
   await new Promise((r) => p.once('exit', r));
+  await new Promise((r) => setTimeout(r, 200)); // requests of the killed run still in the server
   fhir.delayMs = 0;
   const mid = pullStatus().find((x) => x.name === 'hosp-b');
   assert.ok(mid.checkpoints.Observation, 'a checkpoint was written before the kill');
