@@ -8,7 +8,6 @@
 #include "genome/htsget.h"
 
 #include <errno.h>
-#include <microhttpd.h>
 
 /* Blocks are inlined into the ticket as data: URIs until this many bytes (before base64);
  * ZENGEN_HTSGET_INLINE (bytes, 0 = never, at most 4 MiB) overrides. */
@@ -71,10 +70,7 @@ const char *zg_api_base_url(struct zg_req *req)
             n--;
         return zg_arena_strndup(req->arena, pub, n);
     }
-    const char *host = req->transport
-                           ? MHD_lookup_connection_value((struct MHD_Connection *)req->transport,
-                                                         MHD_HEADER_KIND, "Host")
-                           : NULL;
+    const char *host = zg_req_header(req, "Host");
     bool ok = host && *host && strlen(host) < 256;
     for (const char *p = host; ok && *p; p++)
         ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
@@ -158,9 +154,21 @@ static int load_file(struct zg_req *req, struct zg_file_info *f, int *rc)
     return 0;
 }
 
+/* htsget §CORS: a browser client on another origin may read tickets and blocks it fetched
+ * with its own bearer token; cookies are never allowed cross-origin (no Allow-Credentials). */
+static int cors(struct zg_req *req)
+{
+    const char *origin = zg_req_header(req, "Origin");
+    if (!origin || strlen(origin) > 200 || strpbrk(origin, "\r\n"))
+        return 0;
+    return zg_req_set_header(req, "Access-Control-Allow-Origin", origin);
+}
+
 static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
                         const struct zg_hg_plan *plans, size_t nplans)
 {
+    if (cors(req))
+        return ZG_ENOMEM;
     const char *base = zg_api_base_url(req);
     const char *mime = f->format == ZG_FF_BAM    ? "application/vnd.ga4gh.bam"
                        : f->format == ZG_FF_CRAM ? "application/vnd.ga4gh.cram"
@@ -169,10 +177,7 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
     /* The spec lets clients send the API credentials to block URLs only when the ticket says
      * so: repeat the caller's own Authorization header (a browser session's cookie goes to the
      * same origin by itself). Checked like the router checks it: one Bearer token. */
-    const char *authz = req->transport ? MHD_lookup_connection_value(
-                                             (struct MHD_Connection *)req->transport,
-                                             MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)
-                                       : NULL;
+    const char *authz = zg_req_header(req, "Authorization");
     if (authz && (strncasecmp(authz, "Bearer ", 7) != 0 || strlen(authz) > 512 ||
                   strpbrk(authz, "\r\n\"")))
         authz = NULL;
@@ -470,5 +475,5 @@ int zg_api_htsget_block(struct zg_req *req, struct zg_error *err)
     req->text_len = out.len;
     req->content_type = "application/octet-stream";
     zg_buf_release(&out);
-    return 0;
+    return cors(req) ? ZG_ENOMEM : 0;
 }

@@ -127,9 +127,11 @@ test('ticket shape, block headers and htsget errors', async () => {
   // the block needs credentials like the ticket
   const path = block.url.slice(srv.url.length);
   assert.equal((await call(srv.url, path)).status, 401);
-  const ok = await call(srv.url, path, { token });
+  const ok = await call(srv.url, path, { token, headers: { origin: 'https://viewer.example' } });
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get('content-type'), 'application/octet-stream');
+  assert.equal(ok.headers.get('access-control-allow-origin'), 'https://viewer.example', 'CORS (spec)');
+  assert.equal(ok.headers.get('access-control-allow-credentials'), null, 'never cookies cross-origin');
 
   const err = async (p, status, type) => {
     const e = await call(srv.url, p, { token });
