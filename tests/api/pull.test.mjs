@@ -258,3 +258,19 @@ test('the token file is sent as a bearer token', async () => {
   const st = readFileSync(join(dataDir, 'pull', 'hosp-c.state.json'), 'utf8');
   assert.ok(!st.includes('secret-hospital-token'));
 });
+
+test('--patient-id-system: the hospital identifier of that system is the local ID', async () => {
+  const casesBefore = (await cases()).length;
+  cli(dataDir, ['pull', 'add', 'hosp-d', '--url', fhir.base, '--org', 'Hosp-Pull', '--types', 'Patient,Condition',
+    '--patient-id-system', 'urn:oid:1.2.36.146.595.217.0.1']);
+  const r = await run(['hosp-d']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = pullStatus().find((x) => x.name === 'hosp-d');
+  // Patient/example (12345) and Patient/ch-example carry an identifier of that system: new
+  // participants (the local IDs differ from the resource ids used by hosp-a), two more cases
+  assert.ok(s.last_run.imported >= 2, JSON.stringify(s.last_run));
+  assert.equal((await cases()).length, casesBefore + 2);
+  assert.ok(s.failures.some((f) => /no identifier of system/.test(f.reason)), 'patients without that identifier are reported');
+  const st = readFileSync(join(dataDir, 'pull', 'hosp-d.state.json'), 'utf8');
+  assert.ok(!/12345|3112219680806371X/.test(st), 'no hospital identifier in the pull state');
+});
