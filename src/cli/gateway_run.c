@@ -77,13 +77,15 @@ static int scan_source(struct zg_gw_state *st, const char *kind, const char *roo
         const char *base = strrchr(f->rel, '/');
         base = base ? base + 1 : f->rel;
         if (is_csv && !zg_gw_mapping_matches(map, base)) {
-            if ((rc = zg_gw_enqueue(st, kind, f->rel, f->size, f->mtime, "skipped", NULL, 0, err)))
+            if ((rc = zg_gw_skip(st, kind, f->rel, f->size, f->mtime,
+                                 "no CSV layout of the mapping matches the file name", err)))
                 break;
             ss->skipped++;
             continue;
         }
         if (!is_csv && zg_gw_ssmix2_withdrawn(f->rel)) {
-            if ((rc = zg_gw_enqueue(st, kind, f->rel, f->size, f->mtime, "skipped", NULL, 0, err)))
+            if ((rc = zg_gw_skip(st, kind, f->rel, f->size, f->mtime,
+                                 "withdrawn (condition flag 0)", err)))
                 break;
             ss->skipped++;
             continue;
@@ -121,7 +123,7 @@ static int scan_source(struct zg_gw_state *st, const char *kind, const char *roo
             zg_log(ZG_LOG_WARN, "gateway: quarantined a %s file (see gateway status): %s", kind,
                    reason);
         } else if (!nrecs) {
-            rc = zg_gw_enqueue(st, kind, f->rel, f->size, f->mtime, "skipped", NULL, 0, err);
+            rc = zg_gw_skip(st, kind, f->rel, f->size, f->mtime, skip ? skip : "no records", err);
             ss->skipped++;
             zg_log(ZG_LOG_DEBUG, "gateway: skipped a %s file: %s", kind, skip ? skip : "no records");
         } else {
@@ -183,6 +185,10 @@ static int cmd_status(int argc, char **argv)
                (long long)json_integer_value(json_object_get(f, "skipped")));
         printf("linkage cached: %lld patients\n",
                (long long)json_integer_value(json_object_get(j, "linkage_cached")));
+        const char *sk;
+        json_t *sv;
+        json_object_foreach(json_object_get(j, "skipped_by_reason"), sk, sv)
+            printf("skipped: %lld file(s): %s\n", (long long)json_integer_value(sv), sk);
         printf("items the model has no place for: %lld\n",
                (long long)json_integer_value(json_object_get(j, "unmapped_items")));
         json_t *lp = json_object_get(j, "last_push_at");

@@ -138,6 +138,11 @@ int zg_gw_enqueue(struct zg_gw_state *st, const char *source, const char *rel, i
                   int64_t mtime, const char *outcome, const struct zg_gw_record *recs,
                   size_t n, struct zg_error *err) ZG_MUST_CHECK;
 
+/* Records the file as handled without records (outcome "skipped") and why (a static text
+ * without patient data). */
+int zg_gw_skip(struct zg_gw_state *st, const char *source, const char *rel, int64_t size,
+               int64_t mtime, const char *reason, struct zg_error *err) ZG_MUST_CHECK;
+
 /* Copies the raw file into quarantine/ with a .reason.txt beside it and records it as handled
  * (outcome "quarantined"). The reason must not contain patient data. */
 int zg_gw_quarantine(struct zg_gw_state *st, const char *source, const char *rel, int64_t size,
@@ -161,7 +166,8 @@ int zg_gw_push_due(struct zg_gw_state *st, const struct zg_gw_center *c, int max
                    int *sent, int *rejected, bool *blocked, struct zg_error *err) ZG_MUST_CHECK;
 
 /* Status: {"queue":{"pending":n,"sent":n,"rejected":n},"files":{"queued":n,"quarantined":n,
- * "skipped":n},"linkage_cached":n,"last_push_at":…,"last_error":…,"next_retry_at":…}. */
+ * "skipped":n},"skipped_by_reason":{reason:n},"linkage_cached":n,"unmapped_items":n,
+ * "last_push_at":…,"last_error":…,"next_retry_at":…,"rejected":[…],"quarantine":[…]}. */
 json_t *zg_gw_status(struct zg_gw_state *st, struct zg_error *err);
 
 /* Writes STATE/status.json atomically from zg_gw_status plus extra members (merged). */

@@ -241,6 +241,12 @@ fail:
     return rc;
 }
 
+int zg_gw_skip(struct zg_gw_state *st, const char *source, const char *rel, int64_t size,
+               int64_t mtime, const char *reason, struct zg_error *err)
+{
+    return record_file(st, source, rel, size, mtime, "skipped", reason, 0, 0, err);
+}
+
 int zg_gw_quarantine(struct zg_gw_state *st, const char *source, const char *rel, int64_t size,
                      int64_t mtime, const char *raw, size_t n, const char *reason,
                      struct zg_error *err)
@@ -742,6 +748,15 @@ json_t *zg_gw_status(struct zg_gw_state *st, struct zg_error *err)
         zg_db_release(s);
     }
     json_object_set_new(j, "quarantine", qa);
+    json_t *sk = json_object();
+    s = zg_db_prepare(st->db, "SELECT coalesce(reason,'-'), count(*) FROM files"
+                              " WHERE outcome='skipped' GROUP BY 1 ORDER BY 2 DESC LIMIT 50", err);
+    if (s) {
+        while (sqlite3_step(s) == SQLITE_ROW)
+            json_object_set_new(sk, zg_db_text(s, 0), json_integer(sqlite3_column_int64(s, 1)));
+        zg_db_release(s);
+    }
+    json_object_set_new(j, "skipped_by_reason", sk);
     return j;
 }
 
