@@ -94,6 +94,10 @@ int zg_cmd_import_ssmix2(int argc, char **argv)
         int crc = zg_gw_read_file(path, ZG_HL7_MAX_BYTES, &raw, &n, &ce);
         if (!crc && zg_gw_ssmix2_withdrawn(files[i].rel))
             skip = "withdrawn (condition flag 0)";
+        else if (!crc && !zg_gw_ssmix2_name_ok(files[i].rel) &&
+                 !(n >= 3 && (!memcmp(raw, "MSH", 3) ||
+                              (raw[0] == '\x0b' && n >= 4 && !memcmp(raw + 1, "MSH", 3)))))
+            skip = "not an SS-MIX2 message file";
         else if (!crc)
             crc = zg_gw_convert_ssmix2(map, raw, n, &recs, &nr, &skip, &ce);
         free(raw);

@@ -106,7 +106,10 @@ static int scan_source(struct zg_gw_state *st, const char *kind, const char *roo
                    ce.reason);
             continue;
         }
-        if (!crc)
+        if (!crc && !is_csv && !zg_gw_ssmix2_name_ok(f->rel) &&
+            !(n >= 3 && (!memcmp(raw, "MSH", 3) || (raw[0] == '\x0b' && n >= 4 && !memcmp(raw + 1, "MSH", 3)))))
+            skip = "not an SS-MIX2 message file";
+        else if (!crc)
             crc = is_csv ? zg_gw_convert_csv(map, base, raw, n, &recs, &nrecs, &ce)
                          : zg_gw_convert_ssmix2(map, raw, n, &recs, &nrecs, &skip, &ce);
         if (crc == ZG_ENOMEM || crc == ZG_EINTERNAL) {

@@ -115,6 +115,12 @@ void zg_gw_files_free(struct zg_gw_file *f, size_t n);
 int zg_gw_read_file(const char *path, size_t max, char **out, size_t *n, struct zg_error *err)
     ZG_MUST_CHECK;
 
+/* True when the base name has the shape of an SS-MIX2 message file name
+ * (patient_date_type_order_timestamp_department_flag: at least 7 '_'-separated fields).
+ * Other files in the tree (README, checksums) are skipped, not quarantined, unless they
+ * start like an HL7 message. */
+bool zg_gw_ssmix2_name_ok(const char *rel);
+
 /* SS-MIX2 file names end in a condition flag ("_1" valid); true for a withdrawn ("_0") one. */
 bool zg_gw_ssmix2_withdrawn(const char *rel);
 

@@ -174,3 +174,13 @@ bool zg_gw_ssmix2_withdrawn(const char *rel)
     size_t n = strlen(rel);
     return n > 2 && rel[n - 1] == '0' && rel[n - 2] == '_';
 }
+
+bool zg_gw_ssmix2_name_ok(const char *rel)
+{
+    const char *b = strrchr(rel, '/');
+    b = b ? b + 1 : rel;
+    int fields = 1;
+    for (; *b; b++)
+        fields += *b == '_';
+    return fields >= 7;
+}

@@ -396,7 +396,10 @@ int zg_gw_convert_ssmix2(const struct zg_gw_mapping *map, const char *raw, size_
     case K_NONE: break;
     }
     if (!json_object_size(rec)) {
-        *skip_reason = "nothing in the message maps to the standard model";
+        *skip_reason = kind == K_RDE ? "no drug of the message is in the mapping file's drug table"
+                       : kind == K_RES ? "only laboratory values, which model 1.0 does not hold"
+                       : kind == K_PPR ? "no problem with an ICD-10 code"
+                                       : "no sex, birth date or death in the message";
         goto out;
     }
     struct zg_gw_idents ids = {0};

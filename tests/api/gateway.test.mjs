@@ -162,7 +162,7 @@ test('malformed messages are quarantined with a reason; withdrawn ones are skipp
   assert.equal(st.files.quarantined, manifest.broken.length);
   assert.equal(st.files.skipped, 2, 'the withdrawn message and the OUL^R22 example (lab values only)');
   assert.deepEqual(st.skipped_by_reason, { 'withdrawn (condition flag 0)': 1,
-    'nothing in the message maps to the standard model': 1 });
+    'only laboratory values, which model 1.0 does not hold': 1 });
   const qdir = join(state, 'quarantine');
   const files = readdirSync(qdir);
   for (const b of manifest.broken) {
