@@ -318,6 +318,16 @@ static void test_convert_examples(void **state)
                     &skip);
     assert_int_equal(n, 0);
     assert_non_null(skip);
+    assert_string_equal(skip, "no drug of the message is in the mapping file's drug table");
+    convert_example("9999013_20111220_OML-11_000000011000354_20111220103059000_01_1", NULL, &r, &n,
+                    &skip);
+    assert_int_equal(n, 0);
+    assert_string_equal(skip, "only laboratory values, which model 1.0 does not hold");
+    assert_true(zg_gw_ssmix2_name_ok("999/901/9999013/-/ADT-00/9999013_-_ADT-00_999999999999999_20111220224447339_-_1"));
+    assert_false(zg_gw_ssmix2_name_ok("LICENSE"));
+    assert_false(zg_gw_ssmix2_name_ok("a_b_c.txt"));
+    assert_true(zg_gw_ssmix2_withdrawn("x/1_-_ADT-00_9_2011_-_0"));
+    assert_false(zg_gw_ssmix2_withdrawn("x/1_-_ADT-00_9_2011_-_1"));
     struct zg_gw_mapping *map;
     struct zg_error err = {0};
     assert_int_equal(zg_gw_mapping_load(EXTRA "mapping.json", &map, &err), 0);
