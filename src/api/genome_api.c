@@ -20,7 +20,7 @@ static void scope_of(struct zg_req *req, struct zg_query_scope *s)
     s->detailed = false; /* aggregate routes never name cases */
 }
 
-/* Splits ?genes=A,B,C (upper-cased) into the arena. */
+/* Splits ?genes=A,B,C into the arena (the query layer resolves case: tp53 → TP53). */
 static int gene_list(struct zg_req *req, const char **out, size_t max, size_t *n,
                      struct zg_error *err)
 {
@@ -37,9 +37,10 @@ static int gene_list(struct zg_req *req, const char **out, size_t max, size_t *n
         char *c = strchr(p, ',');
         if (c)
             *c = '\0';
-        for (char *x = p; *x; x++)
-            if (*x >= 'a' && *x <= 'z')
-                *x = (char)(*x - 'a' + 'A');
+        while (*p == ' ')
+            p++;
+        for (char *e = p + strlen(p); e > p && e[-1] == ' ';)
+            *--e = '\0';
         if (*p) {
             if (*n == max)
                 return zg_error_set(err, ZG_EINVAL, "genes", "at most %zu genes", max);

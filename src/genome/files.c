@@ -324,7 +324,7 @@ int zg_genome_probe(const char *path, const char *ref_fasta, enum zg_file_format
         int r = 0;
         while (rec && (r = bcf_read(fp, h, rec)) == 0)
             ;
-        if (!rec || r < -1 || (rec && (rec->errcode & ~BCF_ERR_CTG_UNDEF)))
+        if (!rec || r < -1 || (rec && (rec->errcode & ~(BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))))
             rc = zg_error_set(err, ZG_EINVAL, "path", "a record is malformed or truncated");
         bcf_destroy(rec);
         bcf_hdr_destroy(h);

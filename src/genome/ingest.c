@@ -1134,7 +1134,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     rec = bcf_init();
     char chrom[64];
     while ((r = bcf_read(fp, g->h, rec)) == 0) {
-        if (rec->errcode & ~BCF_ERR_CTG_UNDEF) {
+        if (rec->errcode & ~(BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF)) {
             rc = zg_error_set(err, ZG_EINVAL, "path", "record %lld is malformed",
                               (long long)res->records + 1);
             goto out;

@@ -21,6 +21,44 @@ static bool valid_gene(const char *g)
     return true;
 }
 
+/* Gene names as the index spells them: exact when known, else the upper-case form when that
+ * is known ("tp53" → "TP53"; "C1orf112" stays as typed). */
+struct gene_names {
+    char buf[MAX_GENES][48];
+    const char *p[MAX_GENES];
+};
+
+static bool gene_known(const struct zg_cohort *c, const char *g)
+{
+    char key[80];
+    snprintf(key, sizeof(key), "gv\t%s", g);
+    if (zg_cohort_get(c, key))
+        return true;
+    snprintf(key, sizeof(key), "g\t%s\t*", g);
+    return zg_cohort_get(c, key) != NULL;
+}
+
+static const char *const *resolve_genes(const struct zg_cohort *c, const char *const *genes,
+                                        size_t n, struct gene_names *out)
+{
+    for (size_t i = 0; i < n && i < MAX_GENES; i++) {
+        snprintf(out->buf[i], sizeof(out->buf[i]), "%s", genes[i]);
+        if (!gene_known(c, out->buf[i])) {
+            char up[48];
+            size_t k = 0;
+            for (; out->buf[i][k] && k < sizeof(up) - 1; k++)
+                up[k] = (out->buf[i][k] >= 'a' && out->buf[i][k] <= 'z')
+                            ? (char)(out->buf[i][k] - 'a' + 'A')
+                            : out->buf[i][k];
+            up[k] = '\0';
+            if (gene_known(c, up))
+                memcpy(out->buf[i], up, k + 1);
+        }
+        out->p[i] = out->buf[i];
+    }
+    return out->p;
+}
+
 static int check_genes(const char *const *genes, size_t n, struct zg_error *err)
 {
     if (n == 0)
@@ -195,6 +233,8 @@ json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size
 {
     if (check_genes(genes, ngenes, err) || check_classes(classes, err))
         return NULL;
+    struct gene_names gn;
+    genes = resolve_genes(c, genes, ngenes, &gn);
     const char *prefix;
     if (!by || !strcmp(by, "cancer-type"))
         prefix = "ct\t", by = "cancer-type";
@@ -362,6 +402,8 @@ json_t *zg_query_cooccurrence(const struct zg_cohort *c, const char *const *gene
 {
     if (check_genes(genes, ngenes, err))
         return NULL;
+    struct gene_names gn;
+    genes = resolve_genes(c, genes, ngenes, &gn);
     if (ngenes < 2) {
         zg_error_set(err, ZG_EINVAL, "genes", "name at least two genes");
         return NULL;
@@ -410,6 +452,8 @@ json_t *zg_query_oncoprint(const struct zg_cohort *c, const char *const *genes, 
 {
     if (check_genes(genes, ngenes, err))
         return NULL;
+    struct gene_names gn;
+    genes = resolve_genes(c, genes, ngenes, &gn);
     roaring_bitmap_t *base = base_set(c, s);
     roaring_bitmap_t *any = roaring_bitmap_create();
     const roaring_bitmap_t *cls[MAX_GENES][ZG_AC_OTHER];
@@ -487,6 +531,8 @@ json_t *zg_query_variants(const struct zg_cohort *c, sqlite3 *db, const char *ge
 {
     if (check_genes(&gene, 1, err))
         return NULL;
+    struct gene_names gn;
+    gene = resolve_genes(c, &gene, 1, &gn)[0];
     char key[128];
     snprintf(key, sizeof(key), "gv\t%s", gene);
     const roaring_bitmap_t *sites = zg_cohort_get(c, key);

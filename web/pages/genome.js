@@ -92,7 +92,7 @@ function oncoprint(op, genes) {
 }
 
 async function runQuery(input, out, err) {
-  const genes = input.value.split(/[\s,]+/).map((g) => g.trim().toUpperCase()).filter(Boolean);
+  let genes = input.value.split(/[\s,]+/).map((g) => g.trim()).filter(Boolean);
   if (!genes.length) return;
   replace(out, h('p', { class: 'loading', i18n: 'app.loading' }));
   try {
@@ -104,6 +104,7 @@ async function runQuery(input, out, err) {
         ? api('GET', '/genome/query/cooccurrence', undefined, { query: { genes: genes.join(',') } })
         : Promise.resolve(null),
     ]);
+    genes = q.genes; // as the index spells them (tp53 → TP53)
     replace(out,
       barChart(q),
       table({
