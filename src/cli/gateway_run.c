@@ -218,14 +218,50 @@ static int cmd_status(int argc, char **argv)
     return ZG_EXIT_OK;
 }
 
+static int cmd_rescan(int argc, char **argv)
+{
+    static const char *u = "zengen gateway rescan --state DIR [--quarantined | --skipped]";
+    struct zg_args a;
+    if (zg_args_init(&a, argc, argv))
+        return zg_cli_usage(u, "too many arguments");
+    const char *state = zg_args_opt(&a, "--state");
+    (void)zg_args_opt(&a, "--data");
+    bool q = zg_args_flag(&a, "--quarantined"), sk = zg_args_flag(&a, "--skipped");
+    int rc = zg_args_done(&a, u);
+    if (rc)
+        return rc;
+    if (!state || (q && sk))
+        return zg_cli_usage(u, "--state is required; choose at most one of --quarantined, --skipped");
+    struct zg_error err;
+    zg_error_clear(&err);
+    char dbp[1200];
+    struct stat sb;
+    snprintf(dbp, sizeof(dbp), "%s/gateway.db", state);
+    if (stat(dbp, &sb))
+        return zg_cli_usage(u, "%s is not a gateway state directory", state);
+    struct zg_gw_state *st;
+    if (zg_gw_state_open(state, &st, &err))
+        return zg_cli_fail(&err);
+    int64_t n = 0;
+    rc = zg_gw_forget_files(st, q ? "quarantined" : sk ? "skipped" : NULL, &n, &err);
+    zg_gw_state_close(st);
+    if (rc)
+        return zg_cli_fail(&err);
+    printf("%lld file(s) will be read again at the next scan\n", (long long)n);
+    return ZG_EXIT_OK;
+}
+
 int zg_cmd_gateway(int argc, char **argv)
 {
     if (argc >= 1 && !strcmp(argv[0], "status"))
         return cmd_status(argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp(argv[0], "rescan"))
+        return cmd_rescan(argc - 1, argv + 1);
     static const char *u =
         "zengen gateway --ssmix2 DIR --center URL --token-file FILE [--csv DIR --mapping FILE]\n"
         "               [--state DIR] [--interval SECONDS] [--settle SECONDS] [--once]\n"
-        "       zengen gateway status --state DIR [--json]";
+        "       zengen gateway status --state DIR [--json]\n"
+        "       zengen gateway rescan --state DIR [--quarantined | --skipped]";
     struct zg_args a;
     if (zg_args_init(&a, argc, argv))
         return zg_cli_usage(u, "too many arguments");

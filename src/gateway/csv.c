@@ -487,6 +487,10 @@ int zg_gw_convert_csv(const struct zg_gw_mapping *m, const char *filename, const
         int kr = zg_buf_adds(&kb, lname);
         for (size_t k = 0; k < r.n && !kr; k++)
             kr = zg_buf_add(&kb, "\x1f", 1) || zg_buf_adds(&kb, r.cell[k]);
+        char *body = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS); /* and what it became */
+        if (!kr && body)
+            kr = zg_buf_add(&kb, "\x1e", 1) || zg_buf_adds(&kb, body);
+        free(body);
         zg_sha256(kb.p, kb.len, h);
         zg_buf_release(&kb);
         char hex[ZG_SHA256_HEX];

@@ -144,6 +144,13 @@ int zg_gw_enqueue(struct zg_gw_state *st, const char *source, const char *rel, i
                   int64_t mtime, const char *outcome, const struct zg_gw_record *recs,
                   size_t n, struct zg_error *err) ZG_MUST_CHECK;
 
+/* Forgets which files were handled (outcome "quarantined", "skipped", or NULL for every
+ * file), so that the next scan reads them again — after the mapping file or the EHR export
+ * was corrected. Records already queued are not queued again (same idempotency key); records
+ * that now convert differently get new keys and are sent. *n: files forgotten. */
+int zg_gw_forget_files(struct zg_gw_state *st, const char *outcome, int64_t *n,
+                       struct zg_error *err) ZG_MUST_CHECK;
+
 /* Records the file as handled without records (outcome "skipped") and why (a static text
  * without patient data). */
 int zg_gw_skip(struct zg_gw_state *st, const char *source, const char *rel, int64_t size,

@@ -422,8 +422,22 @@ int zg_gw_convert_ssmix2(const struct zg_gw_mapping *map, const char *raw, size_
              kind == K_ADT ? "patient" : kind == K_PPR ? "diagnosis"
              : kind == K_RDE ? "prescription" : "result");
     snprintf(r->local_id, sizeof(r->local_id), "%s", local);
+    /* the key covers the message and what it became: a retry of the same conversion is the
+     * same request; the same message converted differently (a corrected mapping file) is a
+     * new one, which the merge applies over the earlier items (same item ids) */
+    char *body = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!body) {
+        free(r);
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    unsigned char mh[ZG_SHA256_LEN * 2], kh[ZG_SHA256_LEN];
+    zg_sha256(raw, n, mh);
+    zg_sha256(body, strlen(body), mh + ZG_SHA256_LEN);
+    free(body);
+    zg_sha256(mh, sizeof(mh), kh);
     char h[ZG_SHA256_HEX];
-    zg_sha256_hex(raw, n, h);
+    zg_hex_encode(kh, sizeof(kh), h);
     snprintf(r->idem_key, sizeof(r->idem_key), "ss2-%s", h);
     snprintf(r->source, sizeof(r->source), "%.20s^%.20s", t1, t2);
     snprintf(r->message_id, sizeof(r->message_id), "%.70s", msgid);

@@ -241,6 +241,23 @@ fail:
     return rc;
 }
 
+int zg_gw_forget_files(struct zg_gw_state *st, const char *outcome, int64_t *n,
+                       struct zg_error *err)
+{
+    *n = 0;
+    sqlite3_stmt *s = zg_db_prepare(st->db, "DELETE FROM files WHERE ?1 IS NULL OR outcome=?1", err);
+    if (!s)
+        return err->code;
+    if (outcome)
+        sqlite3_bind_text(s, 1, outcome, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    zg_db_release(s);
+    if (r != SQLITE_DONE)
+        return zg_db_fail(st->db, r, err);
+    *n = sqlite3_changes(st->db);
+    return 0;
+}
+
 int zg_gw_skip(struct zg_gw_state *st, const char *source, const char *rel, int64_t size,
                int64_t mtime, const char *reason, struct zg_error *err)
 {

@@ -302,6 +302,25 @@ test('zengen import ssmix2 runs the same conversion locally; a second import cha
   assert.match(r.stderr, /not valid in ISO-2022-JP/);
 });
 
+test('gateway rescan: after the mapping file gains a drug, the skipped prescription is sent', () => {
+  const st4 = join(work, 'state4');
+  const exa = join(storage, 'EXA');
+  const base = ['gateway', '--ssmix2', exa, '--center', srv.url, '--token-file', tokenFile, '--state', st4, '--once', '--settle', '0'];
+  let r = cliRaw(dataDir, base);
+  assert.equal(r.status, 0, r.stderr);
+  let s = JSON.parse(cli(dataDir, ['gateway', 'status', '--state', st4, '--json']));
+  assert.equal(s.queue.sent, 2);
+  assert.equal(s.skipped_by_reason["no drug of the message is in the mapping file's drug table"], 1);
+  r = cliRaw(dataDir, ['gateway', 'rescan', '--state', st4, '--skipped']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^2 file\(s\)/);
+  r = cliRaw(dataDir, [...base, '--mapping', join(EXTRA, 'mapping.json')]);
+  assert.equal(r.status, 0, r.stderr);
+  s = JSON.parse(cli(dataDir, ['gateway', 'status', '--state', st4, '--json']));
+  assert.equal(s.queue.sent, 3, 'the prescription went; nothing else was sent again');
+  assert.equal(s.files.skipped, 1);
+});
+
 test('gateway usage errors and a refused token', async () => {
   let r = cliRaw(dataDir, ['gateway', '--ssmix2', storage]);
   assert.equal(r.status, 2);
