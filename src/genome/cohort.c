@@ -862,7 +862,16 @@ static int load_current(const struct zg_datadir *dd, struct zg_cohort **out, str
     if (rc)
         return zg_error_set(err, rc, "", "the cohort index pointer is damaged");
     snprintf(p, sizeof(p), "%s/cohort-%lld.zgc", dir, (long long)gen);
-    return zg_cohort_load(p, out, err);
+    rc = zg_cohort_load(p, out, err);
+    /* two publishes between reading CURRENT and opening its file remove that generation:
+     * read the pointer again */
+    for (int tries = 0; rc == ZG_ENOTFOUND && tries < 3; tries++) {
+        if (read_current(dir, &gen))
+            break;
+        snprintf(p, sizeof(p), "%s/cohort-%lld.zgc", dir, (long long)gen);
+        rc = zg_cohort_load(p, out, err);
+    }
+    return rc;
 }
 
 static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
