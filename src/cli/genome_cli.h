@@ -13,6 +13,7 @@ int zg_cmd_import_vcf(int argc, char **argv);    /* zengen import vcf FILE --cas
 int zg_cmd_query(int argc, char **argv);         /* zengen query genes|cooccurrence|… */
 int zg_cmd_synth(int argc, char **argv);         /* zengen synth --cases N */
 int zg_cmd_genome_index(int argc, char **argv);  /* zengen genome-index rebuild|stats */
+int zg_cmd_genome_case(int argc, char **argv);   /* zengen genome-case set ID … */
 
 /* `zengen demo` hook: a small synthetic cohort over the demo cases, through normal ingest. */
 int zg_demo_genome(const struct zg_datadir *dd, sqlite3 *db, struct zg_error *err) ZG_MUST_CHECK;

@@ -4,6 +4,8 @@
 #include "cli.h"
 #include "genome_cli.h"
 #include "genome/cohort.h"
+#include "genome/variants.h"
+#include "ids/ids.h"
 #include "common/clock.h"
 #include "store/db.h"
 
@@ -215,6 +217,71 @@ int zg_cmd_genome_index(int argc, char **argv)
     } else {
         rc = zg_cli_usage(u, "unknown index command '%s'", sub);
     }
+out:
+    zg_db_close(db);
+    zg_datadir_close(&dd);
+    return rc;
+}
+
+int zg_cmd_genome_case(int argc, char **argv)
+{
+    static const char *u = "zengen genome-case set ID [--cancer-type CODE] [--dataset NAME] "
+                           "[--attr KEY=VALUE]";
+    if (argc < 1 || strcmp(argv[0], "set"))
+        return zg_cli_usage(u, "say what to do: set");
+    struct zg_args a;
+    if (zg_args_init(&a, argc - 1, argv + 1))
+        return zg_cli_usage(u, "too many arguments");
+    const char *ct = zg_args_opt(&a, "--cancer-type"), *ds = zg_args_opt(&a, "--dataset");
+    const char *attr = zg_args_opt(&a, "--attr");
+    struct zg_datadir dd;
+    sqlite3 *db = NULL;
+    struct zg_error err;
+    zg_error_clear(&err);
+    if (zg_cli_open(&a, &dd, &db, &err))
+        return zg_cli_fail(&err);
+    const char *idtext = zg_args_pos(&a, 0);
+    int rc = zg_args_done(&a, u);
+    if (rc)
+        goto out;
+    enum zg_id_kind kind;
+    char id[ZG_ID_LEN];
+    if (!idtext || zg_id_parse(idtext, &kind, id, &err) || kind != ZG_ID_CASE) {
+        rc = zg_cli_usage(u, "give a case ID (ZGC-…)");
+        goto out;
+    }
+    if (!ct && !ds && !attr) {
+        rc = zg_cli_usage(u, "nothing to set");
+        goto out;
+    }
+    char key[64] = "";
+    const char *val = NULL;
+    if (attr) {
+        const char *eq = strchr(attr, '=');
+        if (!eq || eq == attr || (size_t)(eq - attr) >= sizeof(key)) {
+            rc = zg_cli_usage(u, "--attr must be KEY=VALUE");
+            goto out;
+        }
+        memcpy(key, attr, (size_t)(eq - attr));
+        key[eq - attr] = '\0';
+        val = eq + 1;
+    }
+    int64_t case_no;
+    if (zg_db_begin(db, &err) ||
+        zg_genome_case_ensure(db, id, ct, ds, 0, &case_no, &err) ||
+        (attr && zg_genome_case_attr_set(db, id, key, val, &err)) || zg_db_commit(db, &err)) {
+        zg_db_rollback(db);
+        rc = zg_cli_fail(&err);
+        goto out;
+    }
+    json_t *d = json_pack("[s]", id);
+    rc = zg_cli_audit(&dd, "genome.case.update", "case", "success", d, NULL) ? ZG_EXIT_FAIL : 0;
+    json_decref(d);
+    struct zg_cohort_update_stats st;
+    if (!rc && zg_cohort_update(&dd, db, &st, &err))
+        rc = zg_cli_fail(&err);
+    if (!rc)
+        printf("%s updated (index generation %lld)\n", id, (long long)st.generation);
 out:
     zg_db_close(db);
     zg_datadir_close(&dd);
