@@ -82,6 +82,8 @@ int zg_cmd_import_ssmix2(int argc, char **argv)
     int nrec = 0, nbad = 0, nskip = 0, nreplay = 0;
     json_t *cases = json_array();
     for (size_t i = 0; i < nf; i++) {
+        char shown[600]; /* printed names never carry the patient ID */
+        zg_gw_safe_name(files[i].rel, shown, sizeof(shown));
         char path[4200];
         snprintf(path, sizeof(path), "%s/%s", dir, files[i].rel);
         char *raw = NULL;
@@ -102,19 +104,19 @@ int zg_cmd_import_ssmix2(int argc, char **argv)
             crc = zg_gw_convert_ssmix2(map, raw, n, &recs, &nr, &skip, &ce);
         free(raw);
         if (crc) {
-            fprintf(stderr, "zengen: %s: rejected: %s%s%s\n", files[i].rel, ce.field,
+            fprintf(stderr, "zengen: %s: rejected: %s%s%s\n", shown, ce.field,
                     ce.field[0] ? ": " : "", ce.reason);
             nbad++;
             continue;
         }
         if (!nr) {
-            fprintf(stderr, "zengen: %s: skipped: %s\n", files[i].rel, skip ? skip : "no records");
+            fprintf(stderr, "zengen: %s: skipped: %s\n", shown, skip ? skip : "no records");
             nskip++;
             continue;
         }
         for (size_t k = 0; k < nr; k++) {
             if (dry) {
-                json_t *line = json_pack("{s:s,s:s,s:s,s:i,s:O}", "file", files[i].rel, "kind",
+                json_t *line = json_pack("{s:s,s:s,s:s,s:i,s:O}", "file", shown, "kind",
                                          recs[k].kind, "message_type", recs[k].source,
                                          "unmapped", recs[k].unmapped, "record", recs[k].record);
                 char *s = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
@@ -145,7 +147,7 @@ int zg_cmd_import_ssmix2(int argc, char **argv)
             }
             json_decref(errors);
             if (prc) {
-                fprintf(stderr, "zengen: %s: rejected: %s%s%s\n", files[i].rel, ce.field,
+                fprintf(stderr, "zengen: %s: rejected: %s%s%s\n", shown, ce.field,
                         ce.field[0] ? ": " : "", ce.reason);
                 nbad++;
             } else {

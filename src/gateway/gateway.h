@@ -121,6 +121,11 @@ int zg_gw_read_file(const char *path, size_t max, char **out, size_t *n, struct 
  * start like an HL7 message. */
 bool zg_gw_ssmix2_name_ok(const char *rel);
 
+/* A name for a source file that can be printed: SS-MIX2 paths and names begin with the
+ * patient ID, so only the data-type folder and the file name with its first field replaced
+ * by '*' are kept (for example ADT-00 / star _-_ADT-00_…_1); other paths keep their base name. */
+void zg_gw_safe_name(const char *rel, char *out, size_t outsz);
+
 /* SS-MIX2 file names end in a condition flag ("_1" valid); true for a withdrawn ("_0") one. */
 bool zg_gw_ssmix2_withdrawn(const char *rel);
 

@@ -184,3 +184,25 @@ bool zg_gw_ssmix2_name_ok(const char *rel)
         fields += *b == '_';
     return fields >= 7;
 }
+
+void zg_gw_safe_name(const char *rel, char *out, size_t outsz)
+{
+    const char *b = strrchr(rel, '/');
+    const char *base = b ? b + 1 : rel;
+    if (!zg_gw_ssmix2_name_ok(rel)) {
+        snprintf(out, outsz, "%s", base);
+        return;
+    }
+    /* the folder just above the file is the data type (ADT-00, PPR-01, …) */
+    const char *dir = "";
+    size_t dn = 0;
+    if (b) {
+        const char *p = b;
+        while (p > rel && p[-1] != '/')
+            p--;
+        dir = p;
+        dn = (size_t)(b - p);
+    }
+    const char *rest = strchr(base, '_');
+    snprintf(out, outsz, "%.*s%s*%s", (int)dn, dir, dn ? "/" : "", rest ? rest : "");
+}

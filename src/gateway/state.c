@@ -22,8 +22,8 @@ struct zg_gw_state {
 };
 
 static const char schema[] =
-    /* file paths of SS-MIX2 storage contain patient IDs: only a keyed hash is kept, except
-     * for quarantined files, which an operator must find (their copy is in quarantine/) */
+    /* file paths of SS-MIX2 storage contain patient IDs: only a keyed hash is kept (and for
+     * quarantined files a printable name without the ID, zg_gw_safe_name) */
     "CREATE TABLE IF NOT EXISTS files(source TEXT NOT NULL, rel_hash TEXT NOT NULL, rel TEXT,"
     " size INTEGER, mtime INTEGER, outcome TEXT NOT NULL, reason TEXT, records INTEGER,"
     " unmapped INTEGER, at INTEGER, PRIMARY KEY(source, rel_hash));"
@@ -174,8 +174,11 @@ static int record_file(struct zg_gw_state *st, const char *source, const char *r
         return err->code;
     sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, rh, -1, SQLITE_TRANSIENT);
-    if (!strcmp(outcome, "quarantined"))
-        sqlite3_bind_text(s, 10, rel, -1, SQLITE_STATIC);
+    char shown[600];
+    if (!strcmp(outcome, "quarantined")) {
+        zg_gw_safe_name(rel, shown, sizeof(shown));
+        sqlite3_bind_text(s, 10, shown, -1, SQLITE_TRANSIENT);
+    }
     sqlite3_bind_int64(s, 3, size);
     sqlite3_bind_int64(s, 4, mtime);
     sqlite3_bind_text(s, 5, outcome, -1, SQLITE_STATIC);
@@ -268,23 +271,27 @@ int zg_gw_quarantine(struct zg_gw_state *st, const char *source, const char *rel
                      int64_t mtime, const char *raw, size_t n, const char *reason,
                      struct zg_error *err)
 {
-    /* quarantine/<source>__<rel with / → _>; the reason beside it */
-    char name[600], path[1800];
+    /* quarantine/<source>__<printable name, / → _>__<8 hex of the path hash>: names without
+     * the patient ID (the copy itself is the raw message: keep the folder in the hospital) */
+    char shown[600], rh[ZG_SHA256_HEX], name[700], path[1800];
+    zg_gw_safe_name(rel, shown, sizeof(shown));
+    rel_hash(st, source, rel, rh);
     size_t k = 0;
     for (const char *p = source; *p && k < 60; p++)
         name[k++] = (*p == '/' || *p == '.') ? '_' : *p;
     name[k++] = '_';
     name[k++] = '_';
-    for (const char *p = rel; *p && k < sizeof(name) - 1; p++)
-        name[k++] = *p == '/' ? '_' : *p;
-    name[k] = '\0';
+    for (const char *p = shown; *p && k < 600; p++)
+        name[k++] = (*p == '/' || *p == '*') ? '_' : *p;
+    snprintf(name + k, sizeof(name) - k, "__%.8s", rh);
     snprintf(path, sizeof(path), "%s/quarantine/%s", st->dir, name);
     int rc = zg_gw_write_file_atomic(path, raw, n, err);
     if (rc)
         return rc;
-    char rpath[1900], text[1024];
+    char rpath[1900], text[1400];
     snprintf(rpath, sizeof(rpath), "%s.reason.txt", path);
-    int tl = snprintf(text, sizeof(text), "file: %s\nsource: %s\nreason: %s\n", rel, source, reason);
+    int tl = snprintf(text, sizeof(text), "file: %s\nsource: %s\nquarantined as: %s\nreason: %s\n",
+                      shown, source, name, reason);
     if ((rc = zg_gw_write_file_atomic(rpath, text, (size_t)tl < sizeof(text) ? (size_t)tl : sizeof(text) - 1, err)))
         return rc;
     return record_file(st, source, rel, size, mtime, "quarantined", reason, 0, 0, err);

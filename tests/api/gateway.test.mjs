@@ -166,14 +166,17 @@ test('malformed messages are quarantined with a reason; withdrawn ones are skipp
   const qdir = join(state, 'quarantine');
   const files = readdirSync(qdir);
   for (const b of manifest.broken) {
-    const base = b.file.split('/').pop();
-    const q = files.find((f) => f.endsWith(base));
-    assert.ok(q, `${base} is in quarantine`);
+    // printed names drop the patient ID: ADT-00/*_-_ADT-00_<name>_…
+    const shown = `ADT-00/*${b.file.split('/').pop().replace(/^[^_]+/, '')}`;
+    const q = files.find((f) => !f.endsWith('.reason.txt') && f.includes(shown.replace(/[/*]/g, '_')));
+    assert.ok(q, `${shown} is in quarantine: ${files.join(' ')}`);
+    assert.ok(!q.includes('B0000001'), 'quarantine file names carry no patient ID');
     const reason = readFileSync(join(qdir, `${q}.reason.txt`), 'utf8');
-    assert.ok(reason.includes(b.reason), `${base}: reason "${reason}" mentions "${b.reason}"`);
-    assert.ok(!reason.includes('試験') && !reason.includes('B0000001^'), 'reason holds no patient data');
-    const listed = st.quarantine.find((x) => x.file.endsWith(base));
-    assert.ok(listed && listed.reason.includes(b.reason), `status lists ${base}`);
+    assert.ok(reason.includes(b.reason), `${shown}: reason "${reason}" mentions "${b.reason}"`);
+    assert.ok(!reason.includes('試験') && !reason.includes('B0000001'), 'reason holds no patient data');
+    const listed = st.quarantine.find((x) => x.file === shown);
+    assert.ok(listed && listed.reason.includes(b.reason), `status lists ${shown}`);
+    assert.ok(readFileSync(join(qdir, q)).length > 0, 'the raw message is kept for the vendor');
   }
   const text = cli(dataDir, ['gateway', 'status', '--state', state]);
   assert.match(text, /quarantined: .*escape sequence/);
@@ -212,6 +215,7 @@ test('a second run sends nothing again; the linkage cache is encrypted', async (
   assert.equal(afterSt.files.queued, before.files.queued);
   const db = readFileSync(join(state, 'gateway.db'));
   for (const p of manifest.patients) assert.ok(!db.includes(Buffer.from(p.id)), `${p.id} stored in clear`);
+  assert.ok(!db.includes(Buffer.from('B0000001')), 'quarantined files are named without the patient ID');
   assert.ok(existsSync(join(state, 'status.json')));
 });
 
