@@ -233,6 +233,8 @@ struct ann_entry {
     int rank;
     enum zg_alt_class cls;
     int allele_num;
+    char *rest;   /* CSQ/ANN: the fields not split yet (NULL when complete) */
+    int next_pos; /* position of the first field in rest */
 };
 
 struct pick {
@@ -252,6 +254,27 @@ static void set_field(char *dst, size_t n, const char *src)
 }
 
 /* Splits the tag's value (in buf, modified) into entries. */
+/* Splits the remaining fields of an entry (up to the last one used). */
+static void ann_complete(const struct ann_fmt *a, struct ann_entry *e)
+{
+    char *s = e->rest;
+    int k = e->next_pos;
+    while (s && k < a->need) {
+        for (int i = 0; i < F__N; i++)
+            if (a->idx[i] == k)
+                e->f[i] = s;
+        k++;
+        char *bar = strchr(s, '|');
+        if (!bar)
+            break;
+        *bar = '\0';
+        s = bar + 1;
+    }
+    e->rest = NULL;
+    if (e->f[F_ALLELE_NUM] && *e->f[F_ALLELE_NUM])
+        e->allele_num = atoi_checked(e->f[F_ALLELE_NUM]);
+}
+
 static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
 {
     int n = 0;
@@ -290,20 +313,29 @@ static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
             e->f[F_FEATURE] = v[8];
             e->allele_num = v[10] && *v[10] ? atoi_checked(v[10]) : 0;
         } else {
-            const char *v[MAX_FIELDS];
-            int k = 0, need = a->need < MAX_FIELDS ? a->need : MAX_FIELDS;
-            for (char *s = p; k < need;) {
-                v[k++] = s;
+            /* split only up to the allele, consequence and gene now; the rest (transcript,
+             * HGVS, flags) only for entries that may be picked (ann_complete) */
+            int early = 0;
+            for (int i = 0; i < F__N; i++)
+                if ((i == F_ALLELE || i == F_CONS || i == F_SYMBOL) && a->idx[i] + 1 > early)
+                    early = a->idx[i] + 1;
+            char *s = p;
+            int k = 0;
+            while (k < early) {
+                for (int i = 0; i < F__N; i++)
+                    if (a->idx[i] == k)
+                        e->f[i] = s;
+                k++;
                 char *bar = strchr(s, '|');
-                if (!bar)
+                if (!bar) {
+                    s = NULL;
                     break;
+                }
                 *bar = '\0';
                 s = bar + 1;
             }
-            for (int i = 0; i < F__N; i++)
-                e->f[i] = a->idx[i] >= 0 && a->idx[i] < k ? v[a->idx[i]] : NULL;
-            if (e->f[F_ALLELE_NUM] && *e->f[F_ALLELE_NUM])
-                e->allele_num = atoi_checked(e->f[F_ALLELE_NUM]);
+            e->rest = s;
+            e->next_pos = k;
         }
         const char *c = e->f[F_CONS] ? e->f[F_CONS] : "";
         e->rank = zg_genome_severity(c, strlen(c), &e->cls);
@@ -332,14 +364,30 @@ static bool allele_matches(const struct ann_entry *e, int ai, const char *ref, c
     return false;
 }
 
-static void choose(struct ann_entry *ents, int n, int ai, const char *ref, const char *alt,
-                   int nalt, struct pick *out)
+static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int ai,
+                   const char *ref, const char *alt, int nalt, struct pick *out)
 {
+    /* PICK flags or per-allele numbers need every entry's later fields */
+    bool all = a->idx[F_PICK] >= 0 || (nalt > 1 && a->idx[F_ALLELE_NUM] >= 0);
+    int best_rank = 1000;
+    for (int i = 0; i < n; i++) {
+        struct ann_entry *e = &ents[i];
+        if (all && e->rest)
+            ann_complete(a, e);
+        if (!allele_matches(e, ai, ref, alt, nalt) || !e->f[F_SYMBOL] || !*e->f[F_SYMBOL])
+            continue;
+        if (e->rank < best_rank)
+            best_rank = e->rank;
+    }
     int best = -1;
     for (int i = 0; i < n; i++) {
         struct ann_entry *e = &ents[i];
         if (!allele_matches(e, ai, ref, alt, nalt) || !e->f[F_SYMBOL] || !*e->f[F_SYMBOL])
             continue;
+        if (!all && e->rank != best_rank)
+            continue; /* cannot win: leave its other fields unsplit */
+        if (e->rest)
+            ann_complete(a, e);
         if (best < 0) {
             best = i;
             continue;
@@ -698,7 +746,7 @@ static int ingest_small(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_er
         trim_alleles(&g->ref, &g->alt, &pos);
         struct pick pk = {.cls = ZG_AC_OTHER};
         if (nents)
-            choose(g->ents, nents, ai, rec->d.allele[0], alt0, nalt, &pk);
+            choose(&g->ann, g->ents, nents, ai, rec->d.allele[0], alt0, nalt, &pk);
         if (pk.annotated)
             g->res->annotated++;
         else
