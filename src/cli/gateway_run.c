@@ -259,7 +259,7 @@ int zg_cmd_gateway(int argc, char **argv)
         return cmd_rescan(argc - 1, argv + 1);
     static const char *u =
         "zengen gateway --ssmix2 DIR --center URL --token-file FILE [--csv DIR --mapping FILE]\n"
-        "               [--state DIR] [--interval SECONDS] [--settle SECONDS] [--once]\n"
+        "               [--state DIR] [--interval SECONDS] [--settle SECONDS] [--cacert PEM] [--once]\n"
         "       zengen gateway status --state DIR [--json]\n"
         "       zengen gateway rescan --state DIR [--quarantined | --skipped]";
     struct zg_args a;
@@ -269,6 +269,7 @@ int zg_cmd_gateway(int argc, char **argv)
     const char *token_file = zg_args_opt(&a, "--token-file"), *csv = zg_args_opt(&a, "--csv");
     const char *mapping = zg_args_opt(&a, "--mapping"), *state = zg_args_opt(&a, "--state");
     const char *interval_s = zg_args_opt(&a, "--interval"), *settle_s = zg_args_opt(&a, "--settle");
+    const char *cacert = zg_args_opt(&a, "--cacert");
     bool once = zg_args_flag(&a, "--once");
     (void)zg_args_opt(&a, "--data"); /* accepted like every command; the gateway has none */
     int rc = zg_args_done(&a, u);
@@ -285,6 +286,8 @@ int zg_cmd_gateway(int argc, char **argv)
         zg_log(ZG_LOG_WARN, "gateway: --center is plain http; use https outside a test");
     if (csv && !mapping)
         return zg_cli_usage(u, "--csv needs --mapping FILE");
+    if (cacert && access(cacert, R_OK))
+        return zg_cli_usage(u, "--cacert: cannot read %s", cacert);
     long interval = interval_s ? strtol(interval_s, NULL, 10) : 10;
     long settle = settle_s ? strtol(settle_s, NULL, 10) : 2;
     if (interval < 1 || interval > 86400 || settle < 0 || settle > 3600)
@@ -327,7 +330,7 @@ int zg_cmd_gateway(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    struct zg_gw_center c = {center, token, 60};
+    struct zg_gw_center c = {center, token, 60, cacert};
     int exit_code = ZG_EXIT_OK;
     int64_t total_sent = 0;
     fprintf(stderr, "gateway: watching%s%s%s%s, pushing to %s, state in %s\n",

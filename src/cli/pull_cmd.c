@@ -20,13 +20,14 @@ static void on_stop(int sig)
 static int pull_add(int argc, char **argv)
 {
     static const char *u = "zengen pull add NAME --url FHIR-BASE --org ORG [--token-file F] "
-                           "[--types Patient,Condition,…] [--batch N] [--patient-id-system URI] --data DIR";
+                           "[--types Patient,Condition,…] [--batch N] [--patient-id-system URI] [--cacert PEM] --data DIR";
     struct zg_args a;
     if (zg_args_init(&a, argc, argv))
         return zg_cli_usage(u, "too many arguments");
     const char *url = zg_args_opt(&a, "--url"), *org = zg_args_opt(&a, "--org");
     const char *tf = zg_args_opt(&a, "--token-file"), *types = zg_args_opt(&a, "--types");
     const char *batch = zg_args_opt(&a, "--batch"), *sys = zg_args_opt(&a, "--patient-id-system");
+    const char *ca = zg_args_opt(&a, "--cacert");
     struct zg_datadir dd;
     sqlite3 *db = NULL;
     struct zg_error err;
@@ -44,6 +45,8 @@ static int pull_add(int argc, char **argv)
         json_object_set_new(c, "token_file", json_string(tf));
     if (sys)
         json_object_set_new(c, "patient_id_system", json_string(sys));
+    if (ca)
+        json_object_set_new(c, "cacert", json_string(ca));
     if (batch) {
         char *end;
         long b = strtol(batch, &end, 10);

@@ -169,9 +169,10 @@ int zg_gw_quarantine(struct zg_gw_state *st, const char *source, const char *rel
 
 /* Pushing. */
 struct zg_gw_center {
-    const char *url;   /* https://center.example.jp (no trailing slash needed) */
-    const char *token; /* bearer token */
-    long timeout_s;    /* per request */
+    const char *url;    /* https://center.example.jp (no trailing slash needed) */
+    const char *token;  /* bearer token */
+    long timeout_s;     /* per request */
+    const char *cacert; /* CA bundle to trust (NULL = the system's) */
 };
 
 /* Sends every due pending item in queue order: resolves the participant (local cache, else
@@ -225,10 +226,11 @@ json_t *zg_pull_status(const struct zg_datadir *dd, struct zg_error *err);
 
 /* --- HTTP client (http.c, libcurl) --------------------------------------------------- */
 
-/* One request. headers: NULL-terminated "Name: value" strings (may be NULL). The response
+/* One request. cacert: a PEM file of CA certificates to trust instead of the system store
+ * (NULL = system). headers: NULL-terminated "Name: value" strings (may be NULL). The response
  * body (at most 8 MiB) goes to resp (zg_buf). *status is 0 when no HTTP response was received
  * (network failure; err says why). Returns 0 when a response was received, ZG_EIO otherwise. */
-int zg_gw_http(const char *method, const char *url, const char *token,
+int zg_gw_http(const char *method, const char *url, const char *token, const char *cacert,
                const char *const *headers, const char *body, size_t body_len, long timeout_s,
                long *status, struct zg_buf *resp, struct zg_error *err) ZG_MUST_CHECK;
 

@@ -22,7 +22,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-int zg_gw_http(const char *method, const char *url, const char *token,
+int zg_gw_http(const char *method, const char *url, const char *token, const char *cacert,
                const char *const *headers, const char *body, size_t body_len, long timeout_s,
                long *status, struct zg_buf *resp, struct zg_error *err)
 {
@@ -63,6 +63,8 @@ int zg_gw_http(const char *method, const char *url, const char *token,
     curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (cacert)
+        curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);

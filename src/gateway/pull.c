@@ -99,6 +99,9 @@ int zg_pull_add(const struct zg_datadir *dd, sqlite3 *db, json_t *c, struct zg_e
     const char *tf = json_string_value(json_object_get(c, "token_file"));
     if (tf && access(tf, R_OK))
         return zg_error_set(err, ZG_EINVAL, "--token-file", "cannot read %s", tf);
+    const char *ca = json_string_value(json_object_get(c, "cacert"));
+    if (ca && access(ca, R_OK))
+        return zg_error_set(err, ZG_EINVAL, "--cacert", "cannot read %s", ca);
     char dir[1200], path[1300];
     pull_path(dd, NULL, "", dir, sizeof(dir));
     if (mkdir(dir, 0700) && errno != EEXIST)
@@ -137,7 +140,7 @@ json_t *zg_pull_sources(const struct zg_datadir *dd, struct zg_error *err)
 struct run {
     const struct zg_datadir *dd;
     sqlite3 *db, *link;
-    const char *name, *base, *org, *id_system;
+    const char *name, *base, *org, *id_system, *cacert;
     int64_t org_id;
     char token[512];
     json_t *state;       /* the source's state document */
@@ -176,7 +179,7 @@ static int get_json(struct run *r, const char *url, json_t **out, struct zg_erro
         struct zg_error e;
         zg_error_clear(&e);
         r->st->requests++;
-        if (zg_gw_http("GET", url, r->token[0] ? r->token : NULL, hdr, NULL, 0, 60, &status, &resp, &e))
+        if (zg_gw_http("GET", url, r->token[0] ? r->token : NULL, r->cacert, hdr, NULL, 0, 60, &status, &resp, &e))
             status = 0;
         if (status >= 200 && status < 300)
             break;
@@ -515,6 +518,7 @@ int zg_pull_run(const struct zg_datadir *dd, sqlite3 *db, sqlite3 *link, const c
     r.base = json_string_value(json_object_get(cfg, "url"));
     r.org = json_string_value(json_object_get(cfg, "org"));
     r.id_system = json_string_value(json_object_get(cfg, "patient_id_system"));
+    r.cacert = json_string_value(json_object_get(cfg, "cacert"));
     const char *env = getenv("ZENGEN_PULL_RETRY_MS");
     r.retry_base_ms = env && strtol(env, NULL, 10) > 0 ? strtol(env, NULL, 10) : 1000;
     r.state = json_load_file(spath, 0, NULL);
@@ -616,7 +620,7 @@ json_t *zg_pull_status(const struct zg_datadir *dd, struct zg_error *err)
         json_t *cfg = json_load_file(path, 0, NULL), *stj = json_load_file(spath, 0, NULL);
         json_t *s = json_object();
         if (cfg) {
-            static const char *const keep[] = {"name", "url", "org", "types", "batch", "patient_id_system"};
+            static const char *const keep[] = {"name", "url", "org", "types", "batch", "patient_id_system", "cacert"};
             for (size_t k = 0; k < ZG_ARRAY_LEN(keep); k++)
                 if (json_object_get(cfg, keep[k]))
                     json_object_set(s, keep[k], json_object_get(cfg, keep[k]));

@@ -532,7 +532,7 @@ static enum outcome resolve_case(struct zg_gw_state *st, const struct zg_gw_cent
     char *body = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     url_join(url, sizeof(url), c->url, "/api/v1/linkage");
-    int rc = body ? zg_gw_http("POST", url, c->token, json_h, body, strlen(body), c->timeout_s,
+    int rc = body ? zg_gw_http("POST", url, c->token, c->cacert, json_h, body, strlen(body), c->timeout_s,
                                status, &resp, &e)
                   : ZG_ENOMEM;
     if (body) {
@@ -567,7 +567,7 @@ static enum outcome resolve_case(struct zg_gw_state *st, const struct zg_gw_cent
             snprintf(path, sizeof(path), "/api/v1/cases?limit=1000%s%s", after[0] ? "&after=" : "",
                      after);
             url_join(url, sizeof(url), c->url, path);
-            if (zg_gw_http("GET", url, c->token, NULL, NULL, 0, c->timeout_s, status, &resp, &e))
+            if (zg_gw_http("GET", url, c->token, c->cacert, NULL, NULL, 0, c->timeout_s, status, &resp, &e))
                 *status = 0;
             if ((oc = classify(*status)) != OK_DONE) {
                 describe(*status, &resp, &e, why, whysz);
@@ -597,7 +597,7 @@ static enum outcome resolve_case(struct zg_gw_state *st, const struct zg_gw_cent
         body = json_dumps(b, JSON_COMPACT);
         json_decref(b);
         url_join(url, sizeof(url), c->url, "/api/v1/cases");
-        if (!body || zg_gw_http("POST", url, c->token, json_h, body, strlen(body), c->timeout_s,
+        if (!body || zg_gw_http("POST", url, c->token, c->cacert, json_h, body, strlen(body), c->timeout_s,
                                 status, &resp, &e))
             *status = 0;
         free(body);
@@ -661,7 +661,7 @@ int zg_gw_push_due(struct zg_gw_state *st, const struct zg_gw_center *c, int max
                 snprintf(h2, sizeof(h2), "X-Source-System: gateway/csv");
             const char *hdrs[] = {"Content-Type: application/json", h1, h2, h3, NULL};
             struct zg_error e = {0};
-            if (zg_gw_http("PATCH", url, c->token, hdrs, it.body, strlen(it.body), c->timeout_s,
+            if (zg_gw_http("PATCH", url, c->token, c->cacert, hdrs, it.body, strlen(it.body), c->timeout_s,
                            &status, &resp, &e))
                 status = 0;
             oc = classify(status);

@@ -4,7 +4,7 @@
 // with a reason; direct identifiers never reach the center.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,17 @@ function startGateway(url) {
   p.stderr.on('data', (d) => { log += d; });
   p.log = () => log;
   return p;
+}
+
+/** Runs a zengen command without blocking the event loop. */
+function runAsync(args) {
+  return new Promise((resolve) => {
+    const p = spawn(BIN, args);
+    let stderr = '';
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.stdout.resume();
+    p.on('exit', (code) => resolve({ status: code, stderr }));
+  });
 }
 
 function status() {
@@ -323,6 +334,36 @@ test('gateway rescan: after the mapping file gains a drug, the skipped prescript
   s = JSON.parse(cli(dataDir, ['gateway', 'status', '--state', st4, '--json']));
   assert.equal(s.queue.sent, 3, 'the prescription went; nothing else was sent again');
   assert.equal(s.files.skipped, 1);
+});
+
+test('HTTPS center with a private CA: --cacert trusts it; without it nothing is sent', async (t) => {
+  const tdir = join(work, 'tls');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(tdir);
+  const key = join(tdir, 'key.pem'), cert = join(tdir, 'cert.pem');
+  const o = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  if (o.status !== 0) { t.skip('openssl is not installed'); return; }
+  // a center of its own (one server per data directory)
+  const tls = await startServer({ extraArgs: ['--tls-cert', cert, '--tls-key', key] });
+  try {
+    const u = addUser(tls.dataDir, 'gwtls', 'hospital-data', 'Hosp-TLS');
+    const tf = join(tdir, 'token');
+    writeFileSync(tf, `${cliToken(tls.dataDir, u.login, 'gw', { scope: 'identifiable,detailed-clinical' })}\n`, { mode: 0o600 });
+    const exa = join(storage, 'EXA');
+    const base = ['gateway', '--ssmix2', exa, '--center', tls.url, '--token-file', tf, '--once', '--settle', '0'];
+    let r = await runAsync([...base, '--state', join(work, 'state-tls1')]);
+    assert.equal(r.status, 1, 'untrusted certificate: items stay pending');
+    let s = JSON.parse(cli(dataDir, ['gateway', 'status', '--state', join(work, 'state-tls1'), '--json']));
+    assert.equal(s.queue.sent, 0);
+    assert.match(s.last_error, /network: .*(SSL|certificate)/i);
+    r = await runAsync([...base, '--state', join(work, 'state-tls2'), '--cacert', cert]);
+    assert.equal(r.status, 0, r.stderr);
+    s = JSON.parse(cli(dataDir, ['gateway', 'status', '--state', join(work, 'state-tls2'), '--json']));
+    assert.equal(s.queue.sent, 2);
+  } finally {
+    await tls.stop().catch(() => {});
+  }
 });
 
 test('gateway usage errors and a refused token', async () => {

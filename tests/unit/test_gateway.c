@@ -473,7 +473,7 @@ static void test_state_queue(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "queue"), "pending")), 1);
     json_decref(j);
     /* a center that does not answer: the item stays pending and backs off */
-    struct zg_gw_center c = {"http://127.0.0.1:9", "zgt_x", 5};
+    struct zg_gw_center c = {"http://127.0.0.1:9", "zgt_x", 5, NULL};
     int sent, rejected;
     bool blocked;
     assert_int_equal(zg_gw_push_due(st, &c, 10, &sent, &rejected, &blocked, &err), 0);
