@@ -202,7 +202,8 @@ async function versionCount() {
   return n;
 }
 
-test('every response lost: resending the whole queue changes nothing at the center (Idempotency-Key)', async () => {
+test('every response lost: resending the whole queue changes nothing at the center (Idempotency-Key)', async (t) => {
+  if (spawnSync('sqlite3', ['-version']).status !== 0) { t.skip('the sqlite3 command is not installed'); return; }
   const versions = await versionCount();
   // pretend no acknowledgement ever arrived, and forget the linkage cache too
   execFileSync('sqlite3', [join(state, 'gateway.db'),
