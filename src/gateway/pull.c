@@ -357,7 +357,7 @@ static int one_resource(struct run *r, json_t *res, struct zg_error *err)
         return 0;
     }
     /* the bundle the clinical mapping reads: the Patient (its hospital identifiers replaced by
-     * the zengen case ID; for other resources a stub that only carries the case) and the
+     * the zengen case ID; for other resources a minimal Patient that only carries the case) and the
      * resource */
     json_t *p2 = is_patient ? json_deep_copy(res) : json_pack("{s:s,s:s}", "resourceType", "Patient", "id", pid);
     json_object_set_new(p2, "identifier", json_pack("[{s:s,s:s}]", "system", ZG_FHIR_CASE_SYSTEM,
