@@ -138,8 +138,12 @@ int zg_cmd_demo(int argc, char **argv)
 #ifdef ZG_DEMO_GENOME
 #include "genome_demo.inc"
 #endif
-    printf("\n%d demo cases in %zu hospitals; accounts also written to %s\n", ncases, (size_t)2,
-           path);
+    json_t *stats = zg_stats_overview(db, &err);
+    printf("\n%lld cases of %lld participants in %d hospitals; accounts also written to %s\n",
+           stats ? (long long)json_integer_value(json_object_get(stats, "cases")) : (long long)ncases,
+           stats ? (long long)json_integer_value(json_object_get(stats, "participants")) : 0LL,
+           2, path);
+    json_decref(stats);
     rc = zg_cli_audit(&dd, "demo.load", "system", "success", NULL, NULL) ? ZG_EXIT_FAIL : 0;
     goto out;
 fail_file:
