@@ -449,6 +449,13 @@ int zg_gw_convert_csv(const struct zg_gw_mapping *m, const char *filename, const
             if (c >= 0)
                 zg_gw_idents_add(&ids, r.cell[c]);
         }
+        if (ids.overflow) {
+            json_decref(rec);
+            rc = zg_error_set(err, ZG_EINVAL, where,
+                              "more than %zu identifier columns: too many to de-identify safely",
+                              ZG_ARRAY_LEN(ids.v));
+            goto out;
+        }
         if (zg_gw_deid_scrub(rec, &ids) < 0) {
             json_decref(rec);
             rc = ZG_ENOMEM;

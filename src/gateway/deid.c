@@ -17,7 +17,7 @@ static size_t utf8_chars(const char *s)
 
 void zg_gw_idents_add(struct zg_gw_idents *ids, const char *s)
 {
-    if (!s || !*s || ids->n >= ZG_ARRAY_LEN(ids->v))
+    if (!s || !*s)
         return;
     bool ascii = true;
     for (const char *p = s; *p; p++)
@@ -30,6 +30,10 @@ void zg_gw_idents_add(struct zg_gw_idents *ids, const char *s)
     for (size_t i = 0; i < ids->n; i++)
         if (!strcmp(ids->v[i], s))
             return;
+    if (ids->n >= ZG_ARRAY_LEN(ids->v)) {
+        ids->overflow = true;
+        return;
+    }
     ids->v[ids->n++] = s;
 }
 

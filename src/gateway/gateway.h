@@ -21,9 +21,11 @@ struct zg_hl7_msg;
 struct zg_gw_idents {
     const char *v[96];
     size_t n;
+    bool overflow; /* an identifier did not fit: the text cannot be scrubbed safely */
 };
 
-/* Adds s (ignored when shorter than 2 bytes or already present) to ids. */
+/* Adds s (ignored when shorter than 2 bytes or already present) to ids; when ids is full, sets
+ * ids->overflow instead (callers must then refuse to convert: the identifier would survive). */
 void zg_gw_idents_add(struct zg_gw_idents *ids, const char *s);
 
 /* Collects the direct identifiers of PID, NK1, IN1/ZI1 (names, addresses, phones, IDs, birth

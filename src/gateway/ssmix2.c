@@ -404,6 +404,13 @@ int zg_gw_convert_ssmix2(const struct zg_gw_mapping *map, const char *raw, size_
     }
     struct zg_gw_idents ids = {0};
     zg_gw_idents_from_hl7(m, &ids);
+    if (ids.overflow) {
+        rc = zg_error_set(err, ZG_EINVAL, "PID",
+                          "more than %zu patient identifiers (names, IDs, addresses, phones): "
+                          "too many to de-identify safely",
+                          ZG_ARRAY_LEN(ids.v));
+        goto out;
+    }
     if (zg_gw_deid_scrub(rec, &ids) < 0) {
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         goto out;
