@@ -49,7 +49,7 @@ static const struct zg_migration main_migrations[] = {
      "CREATE TABLE specimens("
      " id TEXT PRIMARY KEY, case_id TEXT NOT NULL REFERENCES cases(id),"
      " type TEXT NOT NULL, created_at INTEGER NOT NULL);"
-     "CREATE INDEX specimens_case ON specimens(case_id);"},
+     "CREATE INDEX specimens_case ON specimens(case_id, created_at, id);"},
 /* Domains keep their schema beside their code; each file holds one numbered migration entry.
  * Versions are fixed: 3 = clinical, 4 = genome; later migrations continue from 5. */
 #if __has_include("clinical/schema.inc")
