@@ -7,7 +7,12 @@
 
 int zg_api_healthz(struct zg_req *req, struct zg_error *err)
 {
+#ifdef ZG_BENCH_UNAUDITED
+    return zg_req_reply(req, 200, json_pack("{s:s,s:s,s:s}", "status", "ok", "version", ZG_VERSION,
+                                            "build", "UNAUDITED BENCHMARK BUILD - DO NOT DEPLOY"));
+#else
     return zg_req_reply(req, 200, json_pack("{s:s,s:s}", "status", "ok", "version", ZG_VERSION));
+#endif
 }
 
 int zg_api_openapi(struct zg_req *req, struct zg_error *err)

@@ -105,6 +105,9 @@ int zg_cmd_serve(int argc, char **argv)
     zg_log(ZG_LOG_INFO, "listening on %s://%s%s%s:%u (data %s, %u threads)",
            app.tls ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", opt.port, app.dd.path,
            nthreads);
+#ifdef ZG_BENCH_UNAUDITED
+    zg_log(ZG_LOG_ERROR, "UNAUDITED BENCHMARK BUILD: nothing is audited. Never deploy this binary.");
+#endif
     int sig = 0;
     sigwait(&set, &sig);
     zg_log(ZG_LOG_INFO, "stopping on signal %d", sig);

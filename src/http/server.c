@@ -273,6 +273,9 @@ static char *audit_event_text(struct reqctx *c, const char *phase, const char *o
 static int write_audit(struct reqctx *c, const char *phase, const char *outcome,
                        const char *reason)
 {
+#ifdef ZG_BENCH_UNAUDITED
+    return 0; /* benchmark-only comparison build (CMake ZG_BENCH_UNAUDITED): nothing is audited */
+#endif
     if (c->req.route && (c->req.route->flags & ZG_R_NO_AUDIT))
         return 0;
     bool wait = unsafe_method(c->req.method);
