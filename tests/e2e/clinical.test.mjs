@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
 import { BIN, startServer, totp } from '../lib/zengen.mjs';
 
 let srv, browser, accounts;
@@ -17,11 +17,7 @@ before(async () => {
   accounts = readFileSync(join(srv.dataDir, 'demo-accounts.txt'), 'utf8').split('\n\n')
     .map((blk) => Object.fromEntries(blk.split('\n').map((l) => l.match(/^([a-z_]+): (.*)$/)).filter(Boolean).map((m) => [m[1], m[2]])))
     .filter((a) => a.login);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
 import { startServer, addUser, cli, totp } from '../lib/zengen.mjs';
 
 const SD = join(process.cwd(), '..', 'shared', 'data', 'bam_cram', 'strelka-demo20');
@@ -15,10 +15,7 @@ before(async () => {
   caseId = cli(srv.dataDir, ['case', 'add', '--org', 'Hosp1']).trim();
   const fid = cli(srv.dataDir, ['file', 'add', join(SD, 'NA12891_demo20.bam'), '--case', caseId]).match(/ZGF-[0-9A-F]{12}/)[0];
   cli(srv.dataDir, ['qc', 'coverage', '--file', fid, '--role', 'tumour']);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   if (browser) await browser.close();

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
 import { startServer, addUser, totp, login as apiLogin } from '../lib/zengen.mjs';
 
 const WEB_DIR = join(process.cwd(), 'web');
@@ -13,11 +13,7 @@ let browser;
 
 before(async () => {
   srv = await startServer({ extraArgs: ['--web', WEB_DIR] });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
