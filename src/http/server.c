@@ -78,6 +78,21 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t outsz)
                   (socklen_t)outsz);
 }
 
+/* application/json or a structured-syntax +json type (application/fhir+json, …), with or
+ * without parameters such as charset. */
+static bool json_media_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strcspn(ct, ";");
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    if (n == 16 && !strncasecmp(ct, "application/json", 16))
+        return true;
+    return n > 17 && !strncasecmp(ct, "application/", 12) && !strncasecmp(ct + n - 5, "+json", 5) &&
+           memchr(ct + 12, '/', n - 12) == NULL;
+}
+
 static bool unsafe_method(const char *m)
 {
     return strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "OPTIONS");
@@ -504,7 +519,7 @@ static enum MHD_Result run_route(struct reqctx *c)
     /* 4. body */
     if (rt->flags & ZG_R_JSON_BODY) {
         const char *ct = hdr(c->conn, MHD_HTTP_HEADER_CONTENT_TYPE);
-        if (c->body.len > 0 && (!ct || strncasecmp(ct, "application/json", 16) != 0)) {
+        if (c->body.len > 0 && !json_media_type(ct)) {
             enum MHD_Result r = send_problem(c, 415, "unsupported-media-type",
                                              "Unsupported media type",
                                              "send the body as application/json", NULL);
@@ -567,6 +582,8 @@ static enum MHD_Result run_route(struct reqctx *c)
     size_t len = 0;
     const char *type = "application/json";
     if (req->json) {
+        if (req->content_type) /* e.g. application/fhir+json */
+            type = req->content_type;
         body = json_dumps(req->json, JSON_COMPACT);
         json_decref(req->json);
         req->json = NULL;

@@ -165,7 +165,12 @@ test('export passes the official R4 JSON Schema and the round trip loses nothing
   const exp = await call(srv.url, `/api/v1/cases/${a}/fhir`, { token: tok });
   assert.equal(exp.status, 200);
   assert.equal(exp.json.resourceType, 'Bundle');
+  assert.match(exp.headers.get('content-type') || '', /^application\/fhir\+json/, 'FHIR media type');
   assert.ok(validate(exp.json), `R4 schema: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
+  // the exported Bundle goes back in with the FHIR media type a FHIR client sends
+  const reimport = await call(srv.url, "/api/v1/fhir", { token: tok, body: JSON.stringify(exp.json),
+    headers: { 'content-type': 'application/fhir+json; charset=utf-8' } });
+  assert.ok(reimport.status < 300, `re-import as application/fhir+json: ${reimport.status} ${reimport.text?.slice(0, 300)}`);
   const broken = structuredClone(exp.json);
   broken.entry[0].resource.gender = 5;
   assert.equal(validate(broken), false, 'the schema check can fail');
