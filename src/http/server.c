@@ -578,6 +578,28 @@ static enum MHD_Result run_route(struct reqctx *c)
     outcome = "success";
     if (rt->flags & ZG_R_LOGIN)
         atomic_fetch_add(&app->metrics.logins_ok, 1);
+    if (req->resp_file) {
+        /* a byte range of a file: audited first, then handed to the kernel (no copy) */
+        c->status_out = req->status;
+        c->bytes_out = (size_t)req->resp_fd_len;
+        if (write_audit(c, "result", outcome, NULL))
+            return send_problem(c, 503, "audit-unavailable", "Audit trail unavailable",
+                                "the result could not be audited and is withheld", NULL);
+        struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(
+            req->resp_fd_len, req->resp_fd, req->resp_fd_offset);
+        if (!r)
+            return MHD_NO; /* completed() closes the descriptor */
+        req->resp_file = false; /* libmicrohttpd closes it with the response */
+        add_common_headers(app, r, req->request_id, false);
+        MHD_add_response_header(r, "Content-Type", req->content_type ? req->content_type
+                                                                     : "application/octet-stream");
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+        for (size_t i = 0; i < req->nresp_headers; i++)
+            MHD_add_response_header(r, req->resp_header_names[i], req->resp_header_values[i]);
+        enum MHD_Result qr = MHD_queue_response(c->conn, (unsigned)req->status, r);
+        MHD_destroy_response(r);
+        return qr;
+    }
     char *body = NULL;
     size_t len = 0;
     const char *type = "application/json";
@@ -741,6 +763,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                    req->request_id);
         zg_pool_release(app->pool, req->conns);
     }
+    if (req->resp_file) /* a file reply that was never sent */
+        close(req->resp_fd);
     json_decref(req->body);
     json_decref(req->json);
     json_decref(req->audit_data);

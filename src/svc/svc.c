@@ -2,6 +2,8 @@
 #include "svc.h"
 #include "common/error.h"
 
+#include <unistd.h>
+
 const char *zg_req_param(const struct zg_req *req, const char *name)
 {
     for (size_t i = 0; i < req->nparams; i++)
@@ -45,6 +47,20 @@ void zg_req_audit_option(struct zg_req *req, const char *name, json_t *value)
     if (!req->audit_options)
         req->audit_options = json_object();
     json_object_set_new(req->audit_options, name, value);
+}
+
+int zg_req_reply_file(struct zg_req *req, int fd, uint64_t offset, uint64_t len,
+                      const char *content_type)
+{
+    if (req->resp_file)
+        close(req->resp_fd);
+    req->resp_file = true;
+    req->resp_fd = fd;
+    req->resp_fd_offset = offset;
+    req->resp_fd_len = len;
+    req->content_type = content_type;
+    req->status = 200;
+    return 0;
 }
 
 int zg_req_reply(struct zg_req *req, int status, json_t *body)

@@ -95,6 +95,9 @@ struct zg_req {
     size_t text_len;
     const char *content_type;     /* …with this type */
     const char *set_cookie;       /* a Set-Cookie header value (arena) */
+    bool resp_file;               /* the body is bytes [resp_fd_offset, +resp_fd_len) of resp_fd, */
+    int resp_fd;                  /* sent by the kernel without copying; http/ closes resp_fd */
+    uint64_t resp_fd_offset, resp_fd_len;
     const char *problem_type;     /* override of the problem type slug on error */
     json_t *problem_errors;       /* on error: the full errors[] ({pointer|parameter, reason});
                                      owned by the request, freed by http/ */
@@ -126,6 +129,12 @@ void zg_req_audit_data(struct zg_req *req, const char *id);
 
 /* Records a parameter for the audit event (never secrets). */
 void zg_req_audit_option(struct zg_req *req, const char *name, json_t *value);
+
+/* Sets the response to len bytes of the open file fd from offset (taken: closed by http/ even
+ * on error), with content_type. For large byte ranges (htsget blocks): no copy in memory.
+ * Returns 0. */
+int zg_req_reply_file(struct zg_req *req, int fd, uint64_t offset, uint64_t len,
+                      const char *content_type);
 
 /* Sets the JSON response (steals the reference) and status. Returns 0. */
 int zg_req_reply(struct zg_req *req, int status, json_t *body);
