@@ -152,13 +152,18 @@ int zg_api_clinical_patch(struct zg_req *req, struct zg_error *err)
     return push(req, true, err);
 }
 
+/* The {id} case's clinical document within the caller's scope (ZG_ENOTFOUND otherwise). */
+static json_t *case_record(struct zg_req *req, char id[ZG_ID_LEN], struct zg_error *err)
+{
+    if (case_param(req, id, err))
+        return NULL;
+    return zg_clinical_get(req->conns->db, id, org_scope(req), err);
+}
+
 int zg_api_clinical_get(struct zg_req *req, struct zg_error *err)
 {
     char id[ZG_ID_LEN];
-    int rc = case_param(req, id, err);
-    if (rc)
-        return rc;
-    json_t *j = zg_clinical_get(req->conns->db, id, org_scope(req), err);
+    json_t *j = case_record(req, id, err);
     if (!j)
         return err->code;
     json_object_set_new(j, "completeness",
@@ -188,10 +193,7 @@ int zg_api_clinical_history(struct zg_req *req, struct zg_error *err)
 int zg_api_clinical_timeline(struct zg_req *req, struct zg_error *err)
 {
     char id[ZG_ID_LEN];
-    int rc = case_param(req, id, err);
-    if (rc)
-        return rc;
-    json_t *j = zg_clinical_get(req->conns->db, id, org_scope(req), err);
+    json_t *j = case_record(req, id, err);
     if (!j)
         return err->code;
     json_t *t = zg_clinical_timeline(j);
@@ -202,10 +204,7 @@ int zg_api_clinical_timeline(struct zg_req *req, struct zg_error *err)
 int zg_api_clinical_case_completeness(struct zg_req *req, struct zg_error *err)
 {
     char id[ZG_ID_LEN];
-    int rc = case_param(req, id, err);
-    if (rc)
-        return rc;
-    json_t *j = zg_clinical_get(req->conns->db, id, org_scope(req), err);
+    json_t *j = case_record(req, id, err);
     if (!j)
         return err->code;
     json_t *c = zg_clinical_completeness(json_object_get(j, "record"));

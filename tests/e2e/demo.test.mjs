@@ -3,9 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium } from '../lib/browser.mjs';
+import { launchChromium, readDemoAccounts } from '../lib/browser.mjs';
 import { BIN, startServer, totp } from '../lib/zengen.mjs';
 
 let srv, browser, accounts;
@@ -14,10 +13,7 @@ before(async () => {
   srv = await startServer({ extraArgs: ['--web', join(process.cwd(), 'web')] });
   const out = execFileSync(BIN, ['demo', '--data', srv.dataDir], { encoding: 'utf8' });
   assert.match(out, /demo-clinician/, 'demo prints its accounts');
-  // the accounts file holds blocks of "key: value" lines
-  accounts = readFileSync(join(srv.dataDir, 'demo-accounts.txt'), 'utf8').split('\n\n')
-    .map((blk) => Object.fromEntries(blk.split('\n').map((l) => l.match(/^([a-z_]+): (.*)$/)).filter(Boolean).map((m) => [m[1], m[2]])))
-    .filter((a) => a.login);
+  accounts = readDemoAccounts(srv.dataDir);
   browser = await launchChromium();
 });
 

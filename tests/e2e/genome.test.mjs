@@ -4,19 +4,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium } from '../lib/browser.mjs';
-import { BIN, startServer, totp } from '../lib/zengen.mjs';
+import { launchChromium, readDemoAccounts, signInPage } from '../lib/browser.mjs';
+import { BIN, startServer } from '../lib/zengen.mjs';
 
 let srv, browser, accounts;
 
 before(async () => {
   srv = await startServer({ extraArgs: ['--web', join(process.cwd(), 'web')] });
   execFileSync(BIN, ['demo', '--data', srv.dataDir], { encoding: 'utf8' });
-  accounts = readFileSync(join(srv.dataDir, 'demo-accounts.txt'), 'utf8').split('\n\n')
-    .map((blk) => Object.fromEntries(blk.split('\n').map((l) => l.match(/^([a-z_]+): (.*)$/)).filter(Boolean).map((m) => [m[1], m[2]])))
-    .filter((a) => a.login);
+  accounts = readDemoAccounts(srv.dataDir);
   browser = await launchChromium();
 });
 
@@ -25,18 +22,8 @@ after(async () => {
   if (srv) await srv.stop();
 });
 
-async function signIn(login, locale) {
-  const a = accounts.find((x) => x.login === login);
-  const context = await browser.newContext({ locale });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await page.goto(`${srv.url}/#/login`);
-  await page.fill('#login', a.login);
-  await page.fill('#password', a.password);
-  if (await page.locator('#totp').count()) await page.fill('#totp', totp(a.totp_secret));
-  await page.click('#signin');
-  await page.waitForSelector('#home-user');
-  return { context, page };
+function signIn(login, locale) {
+  return signInPage(browser, srv.url, accounts.find((x) => x.login === login), locale);
 }
 
 test('academic: overview, gene query chart, OncoPrint and co-occurrence (en)', async () => {
