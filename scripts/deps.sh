@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 build_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
             libsodium-dev liboath-dev libqrencode-dev libcurl4-gnutls-dev libhts-dev libroaring-dev
-            sqlite3 ca-certificates)
+            libssl-dev sqlite3 ca-certificates)
 test_pkgs=(libcmocka-dev clang-14 libclang-rt-14-dev chromium fonts-noto-cjk wrk nginx-light curl oathtool openssl
            samtools bcftools tabix mosdepth)
 node_pkgs=(nodejs npm)

@@ -23,6 +23,19 @@ void zg_sha256(const void *data, size_t n, unsigned char out[ZG_SHA256_LEN]);
 /* SHA-256 as lowercase hex into out[65]. */
 void zg_sha256_hex(const void *data, size_t n, char out[ZG_SHA256_HEX]);
 
+/* Streaming SHA-256 (libcrypto, CPU SHA extensions when present) for files of any size.
+ * begin returns NULL when out of memory; end writes lowercase hex (empty on failure) and
+ * frees the context; free abandons one (NULL is fine). */
+struct zg_sha256_ctx;
+struct zg_sha256_ctx *zg_sha256_begin(void);
+void zg_sha256_update(struct zg_sha256_ctx *c, const void *data, size_t n);
+void zg_sha256_end(struct zg_sha256_ctx *c, char hex[ZG_SHA256_HEX]);
+void zg_sha256_free(struct zg_sha256_ctx *c);
+
+/* SHA-256 of a whole file, read in bounded chunks. Returns 0, ZG_ENOTFOUND, ZG_EIO, ZG_ENOMEM. */
+struct zg_error;
+int zg_sha256_file(const char *path, char hex[ZG_SHA256_HEX], struct zg_error *err) ZG_MUST_CHECK;
+
 /* HMAC-SHA-256 of data under key into out[32]. */
 void zg_hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t n,
                     unsigned char out[ZG_SHA256_LEN]);

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <htslib/hts.h>
@@ -75,9 +74,8 @@ static int hash_copy(const char *src, int dst_fd, int64_t *size, char md5[33], c
                             "cannot open %s: %s", src, strerror(errno));
     unsigned char *buf = malloc(COPY_CHUNK);
     hts_md5_context *md = hts_md5_init();
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    if (!buf || !md) {
+    struct zg_sha256_ctx *st = zg_sha256_begin();
+    if (!buf || !md || !st) {
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         goto out;
     }
@@ -93,7 +91,7 @@ static int hash_copy(const char *src, int dst_fd, int64_t *size, char md5[33], c
         if (n == 0)
             break;
         hts_md5_update(md, buf, (unsigned long)n);
-        crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
+        zg_sha256_update(st, buf, (size_t)n);
         *size += n;
         for (ssize_t off = 0; dst_fd >= 0 && off < n;) {
             ssize_t w = write(dst_fd, buf + off, (size_t)(n - off));
@@ -106,12 +104,15 @@ static int hash_copy(const char *src, int dst_fd, int64_t *size, char md5[33], c
             off += w;
         }
     }
-    unsigned char d5[16], d256[32];
+    unsigned char d5[16];
     hts_md5_final(d5, md);
     hts_md5_hex(md5, d5);
-    crypto_hash_sha256_final(&st, d256);
-    zg_hex_encode(d256, 32, sha);
+    zg_sha256_end(st, sha);
+    st = NULL;
+    if (!sha[0])
+        rc = zg_error_set(err, ZG_EINTERNAL, "", "SHA-256 failed");
 out:
+    zg_sha256_free(st);
     if (md)
         hts_md5_destroy(md);
     free(buf);

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <unistd.h>
 #include <htslib/hts.h>
 #include <htslib/vcf.h>
@@ -446,34 +445,11 @@ struct ingest {
     int nsbuf;
     struct ann_entry ents[MAX_ENTRIES];
     kstring_t ref, alt;
+    htsFile *fp;
     sqlite3_stmt *site, *site_find, *site_annot, *row, *sv, *cnv;
     /* germline summary */
     int64_t g_carried, g_snv, g_indel, g_pass, g_het, g_hom;
 };
-
-static int sha256_file(const char *path, char out[65], struct zg_error *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return zg_error_set(err, errno == ENOENT ? ZG_ENOTFOUND : ZG_EIO, "path",
-                            "cannot open %s: %s", path, strerror(errno));
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    unsigned char *buf = malloc(1u << 20);
-    ssize_t n = 0;
-    while (buf && (n = read(fd, buf, 1u << 20)) > 0)
-        crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
-    close(fd);
-    if (!buf || n < 0) {
-        free(buf);
-        return zg_error_set(err, ZG_EIO, "path", "read error");
-    }
-    free(buf);
-    unsigned char d[32];
-    crypto_hash_sha256_final(&st, d);
-    zg_hex_encode(d, 32, out);
-    return 0;
-}
 
 struct hasher {
     const char *path;
@@ -486,7 +462,7 @@ static void *hash_thread(void *arg)
 {
     struct hasher *h = arg;
     zg_error_clear(&h->err);
-    h->rc = sha256_file(h->path, h->sha, &h->err);
+    h->rc = zg_sha256_file(h->path, h->sha, &h->err);
     return NULL;
 }
 
@@ -642,55 +618,150 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, struct zg_error *err)
     return rc;
 }
 
-static int upsert_site(struct ingest *g, const char *chrom, int64_t pos, const char *ref,
-                       const char *alt, const struct pick *pk, int64_t *site_no,
-                       struct zg_error *err)
+/* --- small variants: a two-stage pipeline ---------------------------------------------
+ * A parser thread reads records with htslib, splits and trims alleles, picks the annotation
+ * and reads VAF/depth into batches of plain rows; the calling thread (which owns the SQLite
+ * connection) stores them. Memory is bounded: QUEUE_DEPTH batches of at most BATCH_ROWS rows
+ * (text grows past BATCH_TEXT only for a single oversized record). */
+#define BATCH_ROWS 4096
+#define BATCH_TEXT (1u << 22)
+#define QUEUE_DEPTH 4
+
+struct row {
+    int64_t pos, depth, alt_depth;
+    double vaf;
+    /* offsets of NUL-terminated strings in the batch text */
+    size_t chrom, ref, alt, filter, gene, cons, transcript, hgvsc, hgvsp;
+    enum zg_alt_class cls;
+    const char *zygosity; /* germline: "het", "hom", "hemi" (static strings) */
+};
+
+struct batch {
+    struct row *rows;
+    size_t n, cap;
+    char *text;
+    size_t tlen, tcap;
+    int64_t records; /* records read when the batch was handed over (progress) */
+};
+
+struct pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch b[QUEUE_DEPTH];
+    struct batch *full[QUEUE_DEPTH], *free[QUEUE_DEPTH];
+    size_t full_head, nfull, nfree;
+    bool done, abort;
+    int rc; /* the parser's result, err its reason */
+    struct zg_error err;
+};
+
+static int pipe_init(struct pipe *p)
 {
-    sqlite3_stmt *st = g->site;
-    sqlite3_bind_text(st, 1, chrom, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, pos);
-    sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, alt, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, pk->gene, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, pk->cons, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, pk->gene[0] ? zg_alt_class_name(pk->cls) : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, pk->transcript, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, pk->hgvsc, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, pk->hgvsp, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE)
-        return zg_db_fail(g->db, r, err);
-    if (sqlite3_changes(g->db) == 1) { /* a new distinct variant */
-        *site_no = sqlite3_last_insert_rowid(g->db);
-        return 0;
+    memset(p, 0, sizeof(*p));
+    for (size_t i = 0; i < QUEUE_DEPTH; i++) {
+        /* small imports (one case's somatic calls) stay small; batches grow on demand */
+        p->b[i].cap = 256;
+        p->b[i].rows = malloc(p->b[i].cap * sizeof(struct row));
+        p->b[i].tcap = 1u << 16;
+        p->b[i].text = malloc(p->b[i].tcap);
+        if (!p->b[i].rows || !p->b[i].text)
+            return ZG_ENOMEM;
+        p->free[p->nfree++] = &p->b[i];
     }
-    /* known before: find it; annotate it if it had no gene and this file names one */
-    st = g->site_find;
-    sqlite3_bind_text(st, 1, chrom, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, pos);
-    sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, alt, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    bool annotate = false;
-    if (r == SQLITE_ROW) {
-        *site_no = sqlite3_column_int64(st, 0);
-        annotate = !*zg_db_text(st, 1) && pk->gene[0];
+    if (pthread_mutex_init(&p->mu, NULL))
+        return ZG_ENOMEM;
+    if (pthread_cond_init(&p->cv, NULL)) {
+        pthread_mutex_destroy(&p->mu);
+        return ZG_ENOMEM;
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_ROW)
-        return zg_db_fail(g->db, r == SQLITE_DONE ? SQLITE_CORRUPT : r, err);
-    if (!annotate)
-        return 0;
-    st = g->site_annot;
-    sqlite3_bind_int64(st, 1, *site_no);
-    sqlite3_bind_text(st, 2, pk->gene, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, pk->cons, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, zg_alt_class_name(pk->cls), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, pk->transcript, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, pk->hgvsc, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, pk->hgvsp, -1, SQLITE_STATIC);
-    return step_done(g->db, st, err);
+    return 0;
+}
+
+static void pipe_destroy(struct pipe *p, bool sync)
+{
+    if (sync) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+    }
+    for (size_t i = 0; i < QUEUE_DEPTH; i++) {
+        free(p->b[i].rows);
+        free(p->b[i].text);
+    }
+}
+
+/* Parser: an empty batch to fill, NULL when the writer gave up. */
+static struct batch *pipe_take_free(struct pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (!p->nfree && !p->abort)
+        pthread_cond_wait(&p->cv, &p->mu);
+    struct batch *b = p->abort ? NULL : p->free[--p->nfree];
+    pthread_mutex_unlock(&p->mu);
+    if (b) {
+        b->n = 0;
+        b->tlen = 0;
+    }
+    return b;
+}
+
+static void pipe_put_full(struct pipe *p, struct batch *b)
+{
+    pthread_mutex_lock(&p->mu);
+    p->full[(p->full_head + p->nfull++) % QUEUE_DEPTH] = b;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Writer: the next filled batch, NULL at the end of the input (or a parser error). */
+static struct batch *pipe_take_full(struct pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (!p->nfull && !p->done)
+        pthread_cond_wait(&p->cv, &p->mu);
+    struct batch *b = NULL;
+    if (p->nfull) {
+        b = p->full[p->full_head];
+        p->full_head = (p->full_head + 1) % QUEUE_DEPTH;
+        p->nfull--;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return b;
+}
+
+static void pipe_put_free(struct pipe *p, struct batch *b)
+{
+    pthread_mutex_lock(&p->mu);
+    p->free[p->nfree++] = b;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void pipe_finish(struct pipe *p, bool abort)
+{
+    pthread_mutex_lock(&p->mu);
+    if (abort)
+        p->abort = true;
+    else
+        p->done = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static int put_text(struct batch *b, const char *s, size_t *off, struct zg_error *err)
+{
+    size_t n = strlen(s) + 1;
+    if (b->tlen + n > b->tcap) {
+        size_t cap = b->tcap * 2 > b->tlen + n ? b->tcap * 2 : b->tlen + n;
+        char *t = realloc(b->text, cap);
+        if (!t)
+            return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        b->text = t;
+        b->tcap = cap;
+    }
+    memcpy(b->text + b->tlen, s, n);
+    *off = b->tlen;
+    b->tlen += n;
+    return 0;
 }
 
 static void fallback_gene(struct ingest *g, const char *chrom, int64_t pos, int64_t end,
@@ -705,8 +776,9 @@ static void fallback_gene(struct ingest *g, const char *chrom, int64_t pos, int6
     }
 }
 
-/* Somatic or germline SNV/indel record. */
-static int ingest_small(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_error *err)
+/* Parser side of a somatic or germline SNV/indel record: its stored alleles become rows. */
+static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struct batch *b,
+                         struct zg_error *err)
 {
     int nalt = rec->n_allele - 1;
     int nents = 0;
@@ -721,6 +793,7 @@ static int ingest_small(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_er
         ngt = bcf_get_genotypes(g->h, rec, &g->gt, &g->ngt);
         ploidy = ngt > 0 ? ngt / bcf_hdr_nsamples(g->h) : 0;
     }
+    size_t chrom_off = SIZE_MAX, filter_off = SIZE_MAX;
     for (int ai = 1; ai <= nalt; ai++) {
         const char *alt0 = rec->d.allele[ai];
         if (symbolic(alt0))
@@ -762,37 +835,120 @@ static int ingest_small(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_er
             if (pk.cls != ZG_AC_TRUNCATING && pk.cls != ZG_AC_SPLICE)
                 continue;
         }
-        int64_t site_no = 0;
-        int rc = upsert_site(g, chrom, pos, g->ref.s, g->alt.s, &pk, &site_no, err);
-        if (rc)
+        if (b->n == b->cap) {
+            struct row *nr = realloc(b->rows, 2 * b->cap * sizeof(*nr));
+            if (!nr)
+                return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            b->rows = nr;
+            b->cap *= 2;
+        }
+        struct row *r = &b->rows[b->n];
+        int rc = 0;
+        if (chrom_off == SIZE_MAX && ((rc = put_text(b, chrom, &chrom_off, err)) ||
+                                      (rc = put_text(b, filter, &filter_off, err))))
             return rc;
-        double vaf;
-        int64_t depth, alt_depth;
-        vaf_depth(g, rec, ai, rec->d.allele[0], alt0, &vaf, &depth, &alt_depth);
-        sqlite3_stmt *st = g->row;
-        sqlite3_bind_int64(st, 1, g->case_no);
-        sqlite3_bind_int64(st, 2, site_no);
-        sqlite3_bind_int64(st, 3, g->import_no);
-        sqlite3_bind_text(st, 4, filter, -1, SQLITE_TRANSIENT);
-        if (vaf >= 0)
-            sqlite3_bind_double(st, 5, vaf);
-        else
-            sqlite3_bind_null(st, 5);
-        if (depth >= 0)
-            sqlite3_bind_int64(st, 6, depth);
-        else
-            sqlite3_bind_null(st, 6);
-        if (g->o->kind == ZG_VK_GERMLINE)
-            sqlite3_bind_text(st, 7, zyg >= 2 ? (ploidy == 1 ? "hemi" : "hom") : "het", -1,
-                              SQLITE_STATIC);
-        else if (alt_depth >= 0)
-            sqlite3_bind_int64(st, 7, alt_depth);
-        else
-            sqlite3_bind_null(st, 7);
-        if ((rc = step_done(g->db, st, err)))
+        if ((rc = put_text(b, g->ref.s, &r->ref, err)) ||
+            (rc = put_text(b, g->alt.s, &r->alt, err)) ||
+            (rc = put_text(b, pk.gene, &r->gene, err)) ||
+            (rc = put_text(b, pk.cons, &r->cons, err)) ||
+            (rc = put_text(b, pk.transcript, &r->transcript, err)) ||
+            (rc = put_text(b, pk.hgvsc, &r->hgvsc, err)) ||
+            (rc = put_text(b, pk.hgvsp, &r->hgvsp, err)))
             return rc;
-        g->res->stored += sqlite3_changes(g->db);
+        r->chrom = chrom_off;
+        r->filter = filter_off;
+        r->pos = pos;
+        r->cls = pk.cls;
+        r->zygosity = zyg >= 2 ? (ploidy == 1 ? "hemi" : "hom") : "het";
+        vaf_depth(g, rec, ai, rec->d.allele[0], alt0, &r->vaf, &r->depth, &r->alt_depth);
+        b->n++;
     }
+    return 0;
+}
+
+/* The distinct variant of a row: inserted when new; a known one without a gene is annotated
+ * when this file names one. */
+static int upsert_site(struct ingest *g, const struct batch *b, const struct row *w,
+                       int64_t *site_no, struct zg_error *err)
+{
+    const char *t = b->text;
+    const char *cls = t[w->gene] ? zg_alt_class_name(w->cls) : "";
+    sqlite3_stmt *st = g->site;
+    sqlite3_bind_text(st, 1, t + w->chrom, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, w->pos);
+    sqlite3_bind_text(st, 3, t + w->ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, t + w->alt, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, t + w->gene, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, t + w->cons, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, cls, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, t + w->transcript, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, t + w->hgvsc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, t + w->hgvsp, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE)
+        return zg_db_fail(g->db, r, err);
+    if (sqlite3_changes(g->db) == 1) { /* a new distinct variant */
+        *site_no = sqlite3_last_insert_rowid(g->db);
+        return 0;
+    }
+    st = g->site_find;
+    sqlite3_bind_text(st, 1, t + w->chrom, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, w->pos);
+    sqlite3_bind_text(st, 3, t + w->ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, t + w->alt, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    bool annotate = false;
+    if (r == SQLITE_ROW) {
+        *site_no = sqlite3_column_int64(st, 0);
+        annotate = !*zg_db_text(st, 1) && t[w->gene];
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW)
+        return zg_db_fail(g->db, r == SQLITE_DONE ? SQLITE_CORRUPT : r, err);
+    if (!annotate)
+        return 0;
+    st = g->site_annot;
+    sqlite3_bind_int64(st, 1, *site_no);
+    sqlite3_bind_text(st, 2, t + w->gene, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, t + w->cons, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, cls, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, t + w->transcript, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, t + w->hgvsc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, t + w->hgvsp, -1, SQLITE_STATIC);
+    return step_done(g->db, st, err);
+}
+
+/* Writer side: one row into its site and the case's call table. */
+static int store_row(struct ingest *g, const struct batch *b, const struct row *w,
+                     struct zg_error *err)
+{
+    int64_t site_no = 0;
+    int rc = upsert_site(g, b, w, &site_no, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = g->row;
+    sqlite3_bind_int64(st, 1, g->case_no);
+    sqlite3_bind_int64(st, 2, site_no);
+    sqlite3_bind_int64(st, 3, g->import_no);
+    sqlite3_bind_text(st, 4, b->text + w->filter, -1, SQLITE_STATIC);
+    if (w->vaf >= 0)
+        sqlite3_bind_double(st, 5, w->vaf);
+    else
+        sqlite3_bind_null(st, 5);
+    if (w->depth >= 0)
+        sqlite3_bind_int64(st, 6, w->depth);
+    else
+        sqlite3_bind_null(st, 6);
+    if (g->o->kind == ZG_VK_GERMLINE)
+        sqlite3_bind_text(st, 7, w->zygosity, -1, SQLITE_STATIC);
+    else if (w->alt_depth >= 0)
+        sqlite3_bind_int64(st, 7, w->alt_depth);
+    else
+        sqlite3_bind_null(st, 7);
+    if ((rc = step_done(g->db, st, err)))
+        return rc;
+    g->res->stored += sqlite3_changes(g->db);
     return 0;
 }
 
@@ -958,6 +1114,117 @@ static int ingest_cnv(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_erro
     return rc;
 }
 
+/* Reads the next record into rec and its normalised contig into chrom[64].
+ * Returns 1, 0 at the end of the file, or an error code (ZG_E*, negative; reason in err). */
+static int next_record(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_error *err)
+{
+    int r = bcf_read(g->fp, g->h, rec);
+    if (r == -1)
+        return 0;
+    if (r < -1)
+        return zg_error_set(err, ZG_EINVAL, "path",
+                             "the file is truncated or corrupt after record %lld",
+                             (long long)g->res->records);
+    if (rec->errcode & ~(BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))
+        return zg_error_set(err, ZG_EINVAL, "path", "record %lld is malformed",
+                             (long long)g->res->records + 1);
+    g->res->records++;
+    if (bcf_unpack(rec, BCF_UN_ALL) < 0)
+        return zg_error_set(err, ZG_EINVAL, "path", "record %lld cannot be decoded",
+                             (long long)g->res->records);
+    set_field(chrom, 64, bcf_seqname_safe(g->h, rec));
+    zg_chrom_normalise(chrom);
+    return 1;
+}
+
+struct parser {
+    struct ingest *g;
+    struct pipe *p;
+    bcf1_t *rec;
+};
+
+static void *parse_thread(void *arg)
+{
+    struct parser *ps = arg;
+    struct pipe *p = ps->p;
+    struct zg_error err;
+    zg_error_clear(&err);
+    char chrom[64];
+    int rc = 0, r;
+    struct batch *b = pipe_take_free(p);
+    while (b && (r = next_record(ps->g, ps->rec, chrom, &err)) != 0) {
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+        /* a record adds at most n_allele-1 rows: hand the batch over before it could overflow */
+        if (b->n && (b->n + (size_t)ps->rec->n_allele > BATCH_ROWS || b->tlen > BATCH_TEXT)) {
+            b->records = ps->g->res->records - 1;
+            pipe_put_full(p, b);
+            if (!(b = pipe_take_free(p)))
+                break;
+        }
+        if ((rc = prepare_small(ps->g, ps->rec, chrom, b, &err)))
+            break;
+    }
+    if (b) {
+        b->records = ps->g->res->records;
+        pipe_put_full(p, b);
+    }
+    pthread_mutex_lock(&p->mu);
+    p->rc = rc;
+    p->err = err;
+    p->done = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Somatic/germline small variants: parse on a second thread while this one stores. */
+static int ingest_pipelined(struct ingest *g, bcf1_t *rec, struct zg_error *err)
+{
+    struct pipe *p = malloc(sizeof(*p));
+    if (!p)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    int rc = pipe_init(p);
+    if (rc) {
+        pipe_destroy(p, false);
+        free(p);
+        return zg_error_set(err, rc, "", "out of memory");
+    }
+    struct parser ps = {.g = g, .p = p, .rec = rec};
+    pthread_t th;
+    if (pthread_create(&th, NULL, parse_thread, &ps)) {
+        pipe_destroy(p, true);
+        free(p);
+        return zg_error_set(err, ZG_ENOMEM, "", "cannot start the parser thread");
+    }
+    struct batch *b;
+    int64_t next_progress = 0x10000;
+    while ((b = pipe_take_full(p)) != NULL) {
+        for (size_t i = 0; i < b->n && !rc; i++)
+            rc = store_row(g, b, &b->rows[i], err);
+        int64_t records = b->records;
+        pipe_put_free(p, b);
+        if (rc) {
+            pipe_finish(p, true);
+            break;
+        }
+        if (g->o->progress && records >= next_progress) {
+            g->o->progress(g->o->progress_ctx, records, g->res->stored);
+            next_progress = (records | 0xffff) + 1;
+        }
+    }
+    pthread_join(th, NULL);
+    if (!rc && p->rc) {
+        *err = p->err;
+        rc = p->rc;
+    }
+    pipe_destroy(p, true);
+    free(p);
+    return rc;
+}
+
 static int prior_import(sqlite3 *db, int64_t case_no, const char *sha, enum zg_variant_kind kind,
                         bool *same, struct zg_error *err)
 {
@@ -1050,7 +1317,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     struct hasher hs = {.path = path};
     pthread_t hth;
     bool hashing = pthread_create(&hth, NULL, hash_thread, &hs) == 0;
-    if (!hashing && (rc = sha256_file(path, hs.sha, err)))
+    if (!hashing && (rc = zg_sha256_file(path, hs.sha, err)))
         return rc;
 
     struct ingest *g = calloc(1, sizeof(*g));
@@ -1180,37 +1447,28 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     }
 
     rec = bcf_init();
-    char chrom[64];
-    while ((r = bcf_read(fp, g->h, rec)) == 0) {
-        if (rec->errcode & ~(BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF)) {
-            rc = zg_error_set(err, ZG_EINVAL, "path", "record %lld is malformed",
-                              (long long)res->records + 1);
-            goto out;
-        }
-        res->records++;
-        if (bcf_unpack(rec, BCF_UN_ALL) < 0) {
-            rc = zg_error_set(err, ZG_EINVAL, "path", "record %lld cannot be decoded",
-                              (long long)res->records);
-            goto out;
-        }
-        set_field(chrom, sizeof(chrom), bcf_seqname_safe(g->h, rec));
-        zg_chrom_normalise(chrom);
-        switch (opts->kind) {
-        case ZG_VK_SOMATIC:
-        case ZG_VK_GERMLINE: rc = ingest_small(g, rec, chrom, err); break;
-        case ZG_VK_SV: rc = ingest_sv(g, rec, chrom, err); break;
-        case ZG_VK_CNV: rc = ingest_cnv(g, rec, chrom, err); break;
-        }
-        if (rc)
-            goto out;
-        if (opts->progress && (res->records & 0xffff) == 0)
-            opts->progress(opts->progress_ctx, res->records, res->stored);
-    }
-    if (r < -1) {
-        rc = zg_error_set(err, ZG_EINVAL, "path",
-                          "the file is truncated or corrupt after record %lld",
-                          (long long)res->records);
+    if (!rec) {
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         goto out;
+    }
+    g->fp = fp;
+    if (opts->kind == ZG_VK_SOMATIC || opts->kind == ZG_VK_GERMLINE) {
+        if ((rc = ingest_pipelined(g, rec, err)))
+            goto out;
+    } else {
+        char chrom[64];
+        while ((r = next_record(g, rec, chrom, err)) == 1) {
+            rc = opts->kind == ZG_VK_SV ? ingest_sv(g, rec, chrom, err)
+                                        : ingest_cnv(g, rec, chrom, err);
+            if (rc)
+                goto out;
+            if (opts->progress && (res->records & 0xffff) == 0)
+                opts->progress(opts->progress_ctx, res->records, res->stored);
+        }
+        if (r < 0) {
+            rc = r;
+            goto out;
+        }
     }
     if ((rc = finish_case(g, err)))
         goto out;

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -263,24 +262,14 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
     char part[1200];
     part_path(dd, id, part, sizeof(part));
     /* verify the checksum over what is on disk, in bounded chunks */
-    int fd = open(part, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    char hex[ZG_SHA256_HEX];
+    struct zg_error herr;
+    int hrc = zg_sha256_file(part, hex, &herr);
+    if (hrc == ZG_ENOTFOUND) {
         json_decref(o);
         return zg_error_set(err, ZG_EIO, "", "the upload data is missing");
     }
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    unsigned char *buf = malloc(1u << 20);
-    ssize_t n = 0;
-    while (buf && (n = read(fd, buf, 1u << 20)) > 0)
-        crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
-    free(buf);
-    close(fd);
-    unsigned char d[32];
-    char hex[65];
-    crypto_hash_sha256_final(&st, d);
-    zg_hex_encode(d, 32, hex);
-    if (!buf || n < 0 || strcmp(hex, u.sha)) {
+    if (hrc || strcmp(hex, u.sha)) {
         json_decref(o);
         unlink(part);
         int r2 = set_state(db, id, u.received, "failed", NULL, err);

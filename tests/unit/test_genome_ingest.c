@@ -1,0 +1,219 @@
+/* Unit tests of the variant-ingest pipeline (src/genome/ingest.c: a parser thread hands
+ * batches of rows to the storing thread): imports much larger than one batch store exactly
+ * the rows a direct reading of the file gives; an error found after many batches were already
+ * stored leaves nothing behind; records with many alleles; streaming SHA-256 (crypto/digest.c)
+ * equals the one-shot digest. */
+#include "testutil.h"
+
+#include "auth/auth.h"
+#include "common/error.h"
+#include "crypto/crypto.h"
+#include "genome/variants.h"
+#include "ids/ids.h"
+#include "store/db.h"
+
+struct fx {
+    struct zg_testdir t;
+    sqlite3 *db;
+    int64_t org;
+    char case_id[ZG_ID_LEN];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    if (!f || zg_crypto_init())
+        return -1;
+    zg_test_datadir_setup(&f->t);
+    f->db = zg_test_connect(&f->t, ZG_DB_MAIN);
+    struct zg_error err;
+    if (zg_org_add(f->db, "Hosp", "hospital", &f->org, &err) ||
+        zg_case_add(f->db, f->org, NULL, 0, f->case_id, NULL, &err))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    zg_db_close(f->db);
+    zg_test_datadir_teardown(&f->t);
+    free(f);
+    return 0;
+}
+
+static int64_t count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Writes a somatic VCF of n records (every 7th bi-allelic record becomes tri-allelic, every
+ * 11th is filtered) with VEP CSQ; `bad_after` > 0 inserts an unparsable record there. */
+static void write_vcf(const char *path, int n, int bad_after)
+{
+    FILE *o = fopen(path, "w");
+    assert_non_null(o);
+    fputs("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
+          "##FILTER=<ID=PASS,Description=\"All filters passed\">\n"
+          "##FILTER=<ID=weak,Description=\"weak evidence\">\n"
+          "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from "
+          "Ensembl VEP. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL\">\n"
+          "##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths\">\n"
+          "##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Depth\">\n"
+          "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n",
+          o);
+    static const char *const genes[] = {"TP53", "KRAS", "EGFR", "BRAF", "PIK3CA"};
+    static const char *const cons[] = {"missense_variant", "stop_gained", "synonymous_variant",
+                                       "splice_donor_variant", "intron_variant"};
+    for (int i = 0; i < n; i++) {
+        if (bad_after > 0 && i == bad_after)
+            fputs("chr1\t5\t.\tA\tC\t.\tPASS\t.\tAD:DP\n", o); /* no sample column */
+        int pos = 1000 + i * 10;
+        const char *g = genes[i % 5], *c = cons[(i / 5) % 5];
+        if (i % 7 == 0)
+            fprintf(o,
+                    "chr1\t%d\t.\tA\tC,G\t.\tPASS\tCSQ=C|%s|%s|ENST%d|c.%dA>C|p.X%d|YES,"
+                    "G|%s|%s|ENST%d|c.%dA>G|p.Y%d|YES\tAD:DP\t10,5,3:18\n",
+                    pos, c, g, i, i, i, c, g, i, i, i);
+        else
+            fprintf(o, "chr1\t%d\t.\tG\tT\t.\t%s\tCSQ=T|%s|%s|ENST%d|c.%dG>T|p.Z%d|YES\tAD:DP\t"
+                       "20,%d:%d\n",
+                    pos, i % 11 == 0 ? "weak" : "PASS", c, g, i, i, i, i % 30 + 1,
+                    20 + i % 30 + 1);
+    }
+    fclose(o);
+}
+
+struct progress {
+    int calls;
+    int64_t last_records;
+    bool monotonic;
+};
+
+static void on_progress(void *ctx, int64_t records, int64_t stored)
+{
+    struct progress *p = ctx;
+    (void)stored;
+    if (records < p->last_records)
+        p->monotonic = false;
+    p->last_records = records;
+    p->calls++;
+}
+
+static void many_batches_store_every_row(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 150000 }; /* ~37 batches of 4096 rows, > 2 progress reports */
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/big.vcf", f->t.root);
+    write_vcf(path, N, 0);
+    struct progress pr = {.monotonic = true};
+    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC,
+                               .progress = on_progress, .progress_ctx = &pr};
+    struct zg_import_result res;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &o, &res, &err), 0);
+    int64_t multi = (N + 6) / 7;
+    assert_int_equal(res.records, N);
+    assert_int_equal(res.alleles, N + multi);
+    assert_int_equal(res.stored, N + multi);
+    assert_int_equal(res.annotated, N + multi);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), N + multi);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), N + multi);
+    /* each row kept its own annotation, depth and filter (no mix-up between batches) */
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE "
+                                  "CAST(substr(transcript,5) AS INTEGER)*10+1000 <> pos"),
+                     0);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites s JOIN genome_somatic c "
+                                  "USING(site_no) WHERE s.alt='T' AND c.alt_depth <> "
+                                  "((s.pos-1000)/10)%30+1"),
+                     0);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic WHERE filter='weak'"),
+                     count(f->db, "SELECT count(*) FROM genome_sites s JOIN genome_somatic c "
+                                  "USING(site_no) WHERE ((s.pos-1000)/10)%11=0 AND "
+                                  "((s.pos-1000)/10)%7<>0"));
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE alt='G' AND "
+                                  "hgvsc NOT LIKE '%A>G'"),
+                     0);
+    /* progress: the final call reports every record, counts never go backwards */
+    assert_true(pr.calls >= 3);
+    assert_true(pr.monotonic);
+    assert_int_equal(pr.last_records, N);
+    /* re-importing the same file changes nothing */
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &o, &res, &err), 0);
+    assert_true(res.already);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), N + multi);
+}
+
+static void error_after_many_batches_keeps_nothing(void **state)
+{
+    struct fx *f = *state;
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/bad.vcf", f->t.root);
+    write_vcf(path, 60000, 50000); /* 12+ batches are stored before the bad record is read */
+    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC};
+    struct zg_import_result res;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &o, &res, &err), ZG_EINVAL);
+    assert_non_null(strstr(err.reason, "after record 50000"));
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_imports"), 0);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), 0);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), 0);
+    /* and the connection is usable: a good file imports afterwards */
+    write_vcf(path, 5000, 0);
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &o, &res, &err), 0);
+    assert_int_equal(res.records, 5000);
+}
+
+static void streaming_sha256_matches_one_shot(void **state)
+{
+    struct fx *f = *state;
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/blob.bin", f->t.root);
+    size_t n = (3u << 20) + 12345; /* spans several read chunks */
+    unsigned char *b = malloc(n);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (unsigned char)(i * 2654435761u >> 13);
+    FILE *o = fopen(path, "wb");
+    assert_non_null(o);
+    assert_int_equal(fwrite(b, 1, n, o), n);
+    fclose(o);
+    char want[ZG_SHA256_HEX], got[ZG_SHA256_HEX];
+    zg_sha256_hex(b, n, want);
+    struct zg_error err;
+    assert_int_equal(zg_sha256_file(path, got, &err), 0);
+    assert_string_equal(got, want);
+    /* the incremental API in uneven pieces */
+    struct zg_sha256_ctx *c = zg_sha256_begin();
+    assert_non_null(c);
+    for (size_t off = 0; off < n;) {
+        size_t k = (off * 7 + 1) % 70001 + 1;
+        if (k > n - off)
+            k = n - off;
+        zg_sha256_update(c, b + off, k);
+        off += k;
+    }
+    zg_sha256_end(c, got);
+    assert_string_equal(got, want);
+    free(b);
+    assert_int_equal(zg_sha256_file("/nonexistent/zengen", got, &err), ZG_ENOTFOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(many_batches_store_every_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(error_after_many_batches_keeps_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(streaming_sha256_matches_one_shot, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
