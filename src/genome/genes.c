@@ -222,43 +222,46 @@ int zg_alt_class_parse(const char *s, enum zg_alt_class *out)
 
 struct term {
     const char *so;
+    size_t len;
     int rank; /* lower is more severe */
     enum zg_alt_class cls;
 };
 
 /* VEP's severity order for the terms that matter; SnpEff ANN uses the same SO terms, old
  * SnpEff EFF its own upper-case names. */
+#define T(so, rank, cls) {so, sizeof(so) - 1, rank, cls}
 static const struct term terms[] = {
-    {"transcript_ablation", 1, ZG_AC_TRUNCATING},
-    {"splice_acceptor_variant", 2, ZG_AC_SPLICE},
-    {"splice_donor_variant", 3, ZG_AC_SPLICE},
-    {"stop_gained", 4, ZG_AC_TRUNCATING},
-    {"frameshift_variant", 5, ZG_AC_TRUNCATING},
-    {"stop_lost", 6, ZG_AC_TRUNCATING},
-    {"start_lost", 7, ZG_AC_TRUNCATING},
-    {"inframe_insertion", 10, ZG_AC_INFRAME},
-    {"inframe_deletion", 11, ZG_AC_INFRAME},
-    {"disruptive_inframe_insertion", 10, ZG_AC_INFRAME},
-    {"disruptive_inframe_deletion", 11, ZG_AC_INFRAME},
-    {"conservative_inframe_insertion", 10, ZG_AC_INFRAME},
-    {"conservative_inframe_deletion", 11, ZG_AC_INFRAME},
-    {"missense_variant", 12, ZG_AC_MISSENSE},
-    {"initiator_codon_variant", 12, ZG_AC_MISSENSE},
-    {"protein_altering_variant", 13, ZG_AC_INFRAME},
+    T("transcript_ablation", 1, ZG_AC_TRUNCATING),
+    T("splice_acceptor_variant", 2, ZG_AC_SPLICE),
+    T("splice_donor_variant", 3, ZG_AC_SPLICE),
+    T("stop_gained", 4, ZG_AC_TRUNCATING),
+    T("frameshift_variant", 5, ZG_AC_TRUNCATING),
+    T("stop_lost", 6, ZG_AC_TRUNCATING),
+    T("start_lost", 7, ZG_AC_TRUNCATING),
+    T("inframe_insertion", 10, ZG_AC_INFRAME),
+    T("inframe_deletion", 11, ZG_AC_INFRAME),
+    T("disruptive_inframe_insertion", 10, ZG_AC_INFRAME),
+    T("disruptive_inframe_deletion", 11, ZG_AC_INFRAME),
+    T("conservative_inframe_insertion", 10, ZG_AC_INFRAME),
+    T("conservative_inframe_deletion", 11, ZG_AC_INFRAME),
+    T("missense_variant", 12, ZG_AC_MISSENSE),
+    T("initiator_codon_variant", 12, ZG_AC_MISSENSE),
+    T("protein_altering_variant", 13, ZG_AC_INFRAME),
     /* old SnpEff EFF effect names */
-    {"SPLICE_SITE_ACCEPTOR", 2, ZG_AC_SPLICE},
-    {"SPLICE_SITE_DONOR", 3, ZG_AC_SPLICE},
-    {"STOP_GAINED", 4, ZG_AC_TRUNCATING},
-    {"FRAME_SHIFT", 5, ZG_AC_TRUNCATING},
-    {"STOP_LOST", 6, ZG_AC_TRUNCATING},
-    {"START_LOST", 7, ZG_AC_TRUNCATING},
-    {"CODON_INSERTION", 10, ZG_AC_INFRAME},
-    {"CODON_DELETION", 11, ZG_AC_INFRAME},
-    {"CODON_CHANGE_PLUS_CODON_INSERTION", 10, ZG_AC_INFRAME},
-    {"CODON_CHANGE_PLUS_CODON_DELETION", 11, ZG_AC_INFRAME},
-    {"NON_SYNONYMOUS_CODING", 12, ZG_AC_MISSENSE},
-    {"NON_SYNONYMOUS_START", 12, ZG_AC_MISSENSE},
+    T("SPLICE_SITE_ACCEPTOR", 2, ZG_AC_SPLICE),
+    T("SPLICE_SITE_DONOR", 3, ZG_AC_SPLICE),
+    T("STOP_GAINED", 4, ZG_AC_TRUNCATING),
+    T("FRAME_SHIFT", 5, ZG_AC_TRUNCATING),
+    T("STOP_LOST", 6, ZG_AC_TRUNCATING),
+    T("START_LOST", 7, ZG_AC_TRUNCATING),
+    T("CODON_INSERTION", 10, ZG_AC_INFRAME),
+    T("CODON_DELETION", 11, ZG_AC_INFRAME),
+    T("CODON_CHANGE_PLUS_CODON_INSERTION", 10, ZG_AC_INFRAME),
+    T("CODON_CHANGE_PLUS_CODON_DELETION", 11, ZG_AC_INFRAME),
+    T("NON_SYNONYMOUS_CODING", 12, ZG_AC_MISSENSE),
+    T("NON_SYNONYMOUS_START", 12, ZG_AC_MISSENSE),
 };
+#undef T
 
 /* Severity rank of a term list ("a&b"), its class via *cls; 100 when nothing matters. */
 static int severity(const char *cons, size_t len, enum zg_alt_class *cls)
@@ -271,7 +274,7 @@ static int severity(const char *cons, size_t len, enum zg_alt_class *cls)
         while (q < end && *q != '&' && *q != '+')
             q++;
         for (size_t i = 0; i < ZG_ARRAY_LEN(terms); i++)
-            if ((size_t)(q - p) == strlen(terms[i].so) && !memcmp(p, terms[i].so, (size_t)(q - p)) &&
+            if ((size_t)(q - p) == terms[i].len && !memcmp(p, terms[i].so, terms[i].len) &&
                 terms[i].rank < best) {
                 best = terms[i].rank;
                 *cls = terms[i].cls;
