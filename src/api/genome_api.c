@@ -278,6 +278,25 @@ int zg_api_genome_upload_status(struct zg_req *req, struct zg_error *err)
     return j ? zg_req_reply(req, 200, j) : err->code;
 }
 
+/* Appends n bytes at offset in one transaction and answers with the upload's state. */
+static int append_and_reply(struct zg_req *req, const char *id, int64_t offset,
+                            const unsigned char *bin, size_t n, struct zg_error *err)
+{
+    int64_t received = 0;
+    int rc;
+    if ((rc = zg_db_begin(req->conns->db, err)))
+        return rc;
+    rc = zg_upload_append(&req->app->dd, req->conns->db, id, offset, bin, n, &received, err);
+    if (rc || (rc = zg_db_commit(req->conns->db, err))) {
+        zg_db_rollback(req->conns->db);
+        return rc;
+    }
+    zg_req_audit_option(req, "offset", json_integer(offset));
+    zg_req_audit_option(req, "bytes", json_integer((json_int_t)n));
+    json_t *j = zg_upload_status(req->conns->db, id, err);
+    return j ? zg_req_reply(req, 200, j) : err->code;
+}
+
 int zg_api_genome_upload_chunk(struct zg_req *req, struct zg_error *err)
 {
     static const char *const allowed[] = {"offset", "data", NULL};
@@ -294,19 +313,27 @@ int zg_api_genome_upload_chunk(struct zg_req *req, struct zg_error *err)
         return zg_error_set(err, ZG_ETOOBIG, "/data", "chunk too large");
     if (sodium_base642bin(bin, cap, data, len, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL))
         return zg_error_set(err, ZG_EINVAL, "/data", "must be base64 (RFC 4648, with padding)");
-    int64_t received = 0;
-    if ((rc = zg_db_begin(req->conns->db, err)))
-        return rc;
-    rc = zg_upload_append(&req->app->dd, req->conns->db, id, offset, bin, n, &received, err);
-    if (rc || (rc = zg_db_commit(req->conns->db, err))) {
-        zg_db_rollback(req->conns->db);
+    rc = append_and_reply(req, id, offset, bin, n, err);
+    if (rc)
         zg_error_pointerize(err);
+    return rc;
+}
+
+/* PUT …/data?offset=N with the raw bytes (application/octet-stream): what `curl -T` sends. */
+int zg_api_genome_upload_data(struct zg_req *req, struct zg_error *err)
+{
+    const char *id;
+    int64_t offset = 0;
+    int rc;
+    if ((rc = own_upload(req, &id, err)) ||
+        (rc = zg_query_int(req, "offset", -1, 0, INT64_C(1) << 42, &offset, err)))
         return rc;
-    }
-    zg_req_audit_option(req, "offset", json_integer(offset));
-    zg_req_audit_option(req, "bytes", json_integer((json_int_t)n));
-    json_t *j = zg_upload_status(req->conns->db, id, err);
-    return j ? zg_req_reply(req, 200, j) : err->code;
+    if (offset < 0)
+        return zg_error_set(err, ZG_EINVAL, "offset",
+                            "is required: the byte offset of this chunk in the file");
+    if (req->raw_len == 0)
+        return zg_error_set(err, ZG_EINVAL, "body", "is empty: send the chunk's bytes");
+    return append_and_reply(req, id, offset, req->raw, req->raw_len, err);
 }
 
 int zg_api_genome_upload_finish(struct zg_req *req, struct zg_error *err)

@@ -550,6 +550,23 @@ static enum MHD_Result run_route(struct reqctx *c)
         }
     }
 
+    if (rt->flags & ZG_R_RAW_BODY) {
+        const char *ct = hdr(c->conn, MHD_HTTP_HEADER_CONTENT_TYPE);
+        size_t n = ct ? strcspn(ct, "; ") : 0;
+        if (!ct || n != strlen("application/octet-stream") ||
+            strncasecmp(ct, "application/octet-stream", n)) {
+            json_t *errors = json_pack("[{s:s,s:s}]", "parameter", "Content-Type", "reason",
+                                       "must be application/octet-stream");
+            enum MHD_Result r = send_problem(c, 415, "unsupported-media-type",
+                                             "Unsupported media type",
+                                             "send the body as application/octet-stream", errors);
+            write_audit(c, "result", "error", "unsupported media type");
+            return r;
+        }
+        req->raw = (const unsigned char *)c->body.p;
+        req->raw_len = c->body.len;
+    }
+
     /* 5. a change is recorded as attempted before it is made */
     bool change = unsafe_method(req->method) && !(rt->flags & ZG_R_LOGIN);
     if (change && write_audit(c, "attempt", "allow", NULL))

@@ -22,6 +22,7 @@ enum zg_route_flags {
     ZG_R_JSON_BODY = 1u << 0, /* the handler reads a JSON object body */
     ZG_R_NO_AUDIT = 1u << 1,  /* touches no data (health, metrics, OpenAPI) */
     ZG_R_LOGIN = 1u << 2,     /* the sign-in route: audited with the attempted login */
+    ZG_R_RAW_BODY = 1u << 3,  /* the handler reads raw bytes (application/octet-stream) */
 };
 
 /* Handlers return 0 (having set status and response) or an enum zg_err with detail in err;
@@ -79,6 +80,8 @@ struct zg_req {
     const char *param_names[ZG_MAX_PARAMS], *param_values[ZG_MAX_PARAMS];
     size_t nparams;
     json_t *body;                 /* parsed JSON object for ZG_R_JSON_BODY routes */
+    const unsigned char *raw;     /* ZG_R_RAW_BODY: the body's bytes (at most the route's */
+    size_t raw_len;               /* max_body), valid for the request */
     struct zg_conns *conns;       /* database connections for this request */
     struct zg_identity who;       /* caller (kind NONE for public routes without credentials) */
     struct zg_decision decision;  /* the policy decision that allowed the request */
