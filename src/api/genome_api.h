@@ -19,6 +19,7 @@ int zg_api_genome_upload_begin(struct zg_req *req, struct zg_error *err);
 int zg_api_genome_upload_status(struct zg_req *req, struct zg_error *err);
 int zg_api_genome_upload_chunk(struct zg_req *req, struct zg_error *err);
 int zg_api_genome_upload_data(struct zg_req *req, struct zg_error *err);
+int zg_api_genome_file_import(struct zg_req *req, struct zg_error *err);
 int zg_api_genome_upload_finish(struct zg_req *req, struct zg_error *err);
 
 #endif

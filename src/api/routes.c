@@ -35,6 +35,9 @@ const struct zg_route zg_api_routes[] = {
      16384},
     {"GET", "/api/v1/me/data-access", "me.data_access", "audit", SELF, 0, zg_api_me_data_access,
      0},
+    /* background jobs the caller submitted (imports, coverage QC) */
+    {"GET", "/api/v1/jobs", "job.list", "job", SELF, 0, zg_api_jobs_list, 0},
+    {"GET", "/api/v1/jobs/{id}", "job.read", "job", SELF, 0, zg_api_jobs_get, 0},
 
     {"GET", "/api/v1/orgs", "org.list", "org", ZG_TIER_OVERVIEW, 0, zg_api_orgs_list, 0},
     {"POST", "/api/v1/orgs", "org.create", "org", ZG_TIER_ADMIN, J, zg_api_orgs_create, 16384},

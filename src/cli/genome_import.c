@@ -15,13 +15,14 @@ struct progress {
     bool tty;
 };
 
-static void show_progress(void *ctx, int64_t records, int64_t stored)
+static bool show_progress(void *ctx, int64_t records, int64_t stored)
 {
     struct progress *p = ctx;
     double s = (double)(zg_clock_mono_ms() - p->t0) / 1000.0;
     fprintf(stderr, "%s%lld records, %lld stored, %.0f records/s%s", p->tty ? "\r" : "",
             (long long)records, (long long)stored, s > 0 ? (double)records / s : 0.0,
             p->tty ? "" : "\n");
+    return false;
 }
 
 int zg_cmd_import_vcf(int argc, char **argv)

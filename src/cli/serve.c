@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "http/server.h"
+#include "svc/jobs.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -14,7 +15,7 @@ int zg_cmd_serve(int argc, char **argv)
 {
     static const char *u = "zengen serve --data DIR [--listen HOST:PORT] [--web DIR] "
                            "[--threads N] [--tls-cert PEM --tls-key PEM] [--k-min N] "
-                           "[--no-access-log]";
+                           "[--job-workers N] [--no-access-log]";
     struct zg_args a;
     if (zg_args_init(&a, argc, argv))
         return zg_cli_usage(u, "too many arguments");
@@ -23,6 +24,7 @@ int zg_cmd_serve(int argc, char **argv)
     const char *threads = zg_args_opt(&a, "--threads");
     const char *cert = zg_args_opt(&a, "--tls-cert"), *key = zg_args_opt(&a, "--tls-key");
     const char *kmin = zg_args_opt(&a, "--k-min");
+    const char *workers = zg_args_opt(&a, "--job-workers");
     bool no_log = zg_args_flag(&a, "--no-access-log");
     struct zg_server_options opt = {0};
     char host[64] = "127.0.0.1";
@@ -53,6 +55,14 @@ int zg_cmd_serve(int argc, char **argv)
     }
     opt.tls_cert = cert;
     opt.tls_key = key;
+    size_t nworkers = 1;
+    if (workers) {
+        char *end = NULL;
+        unsigned long w = strtoul(workers, &end, 10);
+        if (!*workers || *end || w > 16)
+            return zg_cli_usage(u, "--job-workers must be 0..16");
+        nworkers = w;
+    }
 
     struct zg_app app;
     memset(&app, 0, sizeof(app));
@@ -95,7 +105,9 @@ int zg_cmd_serve(int argc, char **argv)
     struct zg_server *srv = NULL;
     if ((rc = zg_pool_open(&app.dd, nthreads + 2, &app.pool, &err)) ||
         (rc = zg_audit_open(&app.dd, &app.audit, &err)) ||
+        (rc = zg_jobs_start(&app, nworkers, &app.jobs, &err)) ||
         (rc = zg_server_start(&app, &opt, &srv, &err))) {
+        zg_jobs_stop(app.jobs);
         zg_audit_close(app.audit);
         zg_pool_close(app.pool);
         zg_datadir_close(&app.dd);
@@ -112,6 +124,7 @@ int zg_cmd_serve(int argc, char **argv)
     sigwait(&set, &sig);
     zg_log(ZG_LOG_INFO, "stopping on signal %d", sig);
     zg_server_stop(srv);
+    zg_jobs_stop(app.jobs); /* a running job is stopped and queued again */
     zg_audit_close(app.audit);
     zg_pool_close(app.pool);
     zg_datadir_close(&app.dd);

@@ -46,6 +46,11 @@ static bool valid_code(const char *s, size_t max)
     return true;
 }
 
+bool zg_genome_code_valid(const char *s)
+{
+    return s && valid_code(s, 16);
+}
+
 int zg_genome_case_ensure(sqlite3 *db, const char *case_id, const char *cancer_type,
                           const char *dataset, double callable_mb, int64_t *case_no,
                           struct zg_error *err)
@@ -1211,8 +1216,12 @@ static int ingest_pipelined(struct ingest *g, bcf1_t *rec, struct zg_error *err)
             break;
         }
         if (g->o->progress && records >= next_progress) {
-            g->o->progress(g->o->progress_ctx, records, g->res->stored);
             next_progress = (records | 0xffff) + 1;
+            if (g->o->progress(g->o->progress_ctx, records, g->res->stored)) {
+                rc = zg_error_set(err, ZG_ECANCELED, "", "the import was stopped");
+                pipe_finish(p, true);
+                break;
+            }
         }
     }
     pthread_join(th, NULL);
@@ -1462,8 +1471,11 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
                                         : ingest_cnv(g, rec, chrom, err);
             if (rc)
                 goto out;
-            if (opts->progress && (res->records & 0xffff) == 0)
-                opts->progress(opts->progress_ctx, res->records, res->stored);
+            if (opts->progress && (res->records & 0xffff) == 0 &&
+                opts->progress(opts->progress_ctx, res->records, res->stored)) {
+                rc = zg_error_set(err, ZG_ECANCELED, "", "the import was stopped");
+                goto out;
+            }
         }
         if (r < 0) {
             rc = r;
@@ -1512,8 +1524,8 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
             goto out;
         savepoint = false;
     }
-    if (opts->progress)
-        opts->progress(opts->progress_ctx, res->records, res->stored);
+    if (opts->progress) /* the final count; the import is committed, too late to stop */
+        (void)opts->progress(opts->progress_ctx, res->records, res->stored);
 out:
     if (hashing)
         pthread_join(hth, NULL);

@@ -80,7 +80,11 @@ int zg_genome_case_attr_set(sqlite3 *db, const char *case_id, const char *key,
 
 /* --- ingest ------------------------------------------------------------------------------ */
 
-typedef void (*zg_import_progress_fn)(void *ctx, int64_t records, int64_t stored);
+/* Progress of an import; returning true stops it (ZG_ECANCELED, nothing kept). */
+typedef bool (*zg_import_progress_fn)(void *ctx, int64_t records, int64_t stored);
+
+/* A cancer-type (OncoTree) code as the genome tables accept it: 1–16 of A-Z 0-9 _ -. */
+bool zg_genome_code_valid(const char *s);
 
 struct zg_import_opts {
     const char *case_id;        /* required */

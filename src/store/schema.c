@@ -51,13 +51,25 @@ static const struct zg_migration main_migrations[] = {
      " type TEXT NOT NULL, created_at INTEGER NOT NULL);"
      "CREATE INDEX specimens_case ON specimens(case_id, created_at, id);"},
 /* Domains keep their schema beside their code; each file holds one numbered migration entry.
- * Versions are fixed: 3 = clinical, 4 = genome; later migrations continue from 5. */
+ * Versions are fixed: 3 = clinical, 4 = genome; 5 = jobs; later migrations continue from 6. */
 #if __has_include("clinical/schema.inc")
 #include "clinical/schema.inc"
 #endif
 #if __has_include("genome/schema.inc")
 #include "genome/schema.inc"
 #endif
+    {5, "svc: background jobs (variant import, coverage QC) with the submitter's identity",
+     "CREATE TABLE jobs("
+     " id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+     " state TEXT NOT NULL CHECK(state IN ('queued','running','succeeded','failed')),"
+     " params TEXT NOT NULL, progress TEXT, result TEXT, error TEXT,"
+     " attempts INTEGER NOT NULL DEFAULT 0,"
+     " user_id INTEGER NOT NULL, login TEXT NOT NULL, role TEXT NOT NULL,"
+     " org_id INTEGER NOT NULL, org_name TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+     " updated_at INTEGER NOT NULL);"
+     "CREATE INDEX jobs_queue ON jobs(state, created_at);"
+     "CREATE INDEX jobs_user ON jobs(user_id, created_at);"},
 };
 
 static const struct zg_migration audit_migrations[] = {

@@ -208,3 +208,40 @@ int zg_query_int(struct zg_req *req, const char *name, int64_t def, int64_t min,
     *out = v;
     return 0;
 }
+
+void zg_error_http_status(int code, int *status, const char **slug, const char **title)
+{
+    switch (code) {
+    case ZG_EINVAL:
+        *status = 422, *slug = "validation", *title = "Request is invalid";
+        break;
+    case ZG_ENOTFOUND:
+        *status = 404, *slug = "not-found", *title = "Not found";
+        break;
+    case ZG_EEXIST:
+    case ZG_ECONFLICT:
+        *status = 409, *slug = "conflict", *title = "Conflict with the current state";
+        break;
+    case ZG_EAUTH:
+        *status = 401, *slug = "invalid-credentials", *title = "Authentication failed";
+        break;
+    case ZG_EDENIED:
+        *status = 403, *slug = "forbidden", *title = "Forbidden";
+        break;
+    case ZG_ELOCKED:
+        *status = 429, *slug = "locked", *title = "Too many failed attempts";
+        break;
+    case ZG_EPRECONDITION:
+        *status = 412, *slug = "precondition-failed", *title = "Precondition failed";
+        break;
+    case ZG_ECANCELED:
+        *status = 503, *slug = "unavailable", *title = "Service is stopping";
+        break;
+    case ZG_ETOOBIG:
+        *status = 413, *slug = "payload-too-large", *title = "Request is too large";
+        break;
+    default:
+        *status = 500, *slug = "internal", *title = "Internal server error";
+        break;
+    }
+}

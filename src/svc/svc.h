@@ -56,6 +56,7 @@ struct zg_app {
     struct zg_datadir dd;
     struct zg_pool *pool;
     struct zg_audit *audit;
+    struct zg_jobs *jobs;               /* background job workers (NULL: none in this process) */
     struct zg_policy_config policy;
     struct zg_metrics metrics;
     const struct zg_route *routes;
@@ -159,5 +160,9 @@ int zg_body_only(struct zg_req *req, const char *const *allowed, struct zg_error
 /* Query helper: integer parameter in [min,max] or def when absent; ZG_EINVAL otherwise. */
 int zg_query_int(struct zg_req *req, const char *name, int64_t def, int64_t min, int64_t max,
                  int64_t *out, struct zg_error *err) ZG_MUST_CHECK;
+
+/* The HTTP status, problem type name and title for an error code (ZG_EINVAL → 422
+ * "validation" …): one table for request errors and for failed background jobs. */
+void zg_error_http_status(int code, int *status, const char **slug, const char **title);
 
 #endif

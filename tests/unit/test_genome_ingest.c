@@ -94,9 +94,10 @@ struct progress {
     int calls;
     int64_t last_records;
     bool monotonic;
+    int stop_at; /* > 0: ask to stop at this call */
 };
 
-static void on_progress(void *ctx, int64_t records, int64_t stored)
+static bool on_progress(void *ctx, int64_t records, int64_t stored)
 {
     struct progress *p = ctx;
     (void)stored;
@@ -104,6 +105,7 @@ static void on_progress(void *ctx, int64_t records, int64_t stored)
         p->monotonic = false;
     p->last_records = records;
     p->calls++;
+    return p->stop_at > 0 && p->calls >= p->stop_at;
 }
 
 static void many_batches_store_every_row(void **state)
@@ -173,6 +175,25 @@ static void error_after_many_batches_keeps_nothing(void **state)
     assert_int_equal(res.records, 5000);
 }
 
+static void stopping_from_progress_keeps_nothing(void **state)
+{
+    struct fx *f = *state;
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/stop.vcf", f->t.root);
+    write_vcf(path, 150000, 0);
+    struct progress pr = {.monotonic = true, .stop_at = 1};
+    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC,
+                               .progress = on_progress, .progress_ctx = &pr};
+    struct zg_import_result res;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &o, &res, &err), ZG_ECANCELED);
+    assert_int_equal(pr.calls, 1);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_imports"), 0);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), 0);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), 0);
+}
+
 static void streaming_sha256_matches_one_shot(void **state)
 {
     struct fx *f = *state;
@@ -213,6 +234,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(many_batches_store_every_row, setup, teardown),
         cmocka_unit_test_setup_teardown(error_after_many_batches_keeps_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(stopping_from_progress_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(streaming_sha256_matches_one_shot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
