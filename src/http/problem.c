@@ -42,6 +42,9 @@ void zg_http_error_status(int code, int *status, const char **slug, const char *
     case ZG_EPRECONDITION:
         *status = 412, *slug = "precondition-failed", *title = "Precondition failed";
         break;
+    case ZG_ERANGE:
+        *status = 416, *slug = "range-not-satisfiable", *title = "Range not satisfiable";
+        break;
     case ZG_ETOOBIG:
         *status = 413, *slug = "payload-too-large", *title = "Request is too large";
         break;
