@@ -30,7 +30,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # node packages for the portal, API and browser tests (no browser download: Debian chromium is used)
-if [ ! -d "$here/node_modules/playwright-core" ] || [ "$here/package.json" -nt "$here/node_modules/.zg-stamp" ]; then
+# and the portal's vendor files (igv.js), which the build copies into web/vendor/
+if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/igv" ] ||
+   [ "$here/package.json" -nt "$here/node_modules/.zg-stamp" ]; then
   echo "deps: npm install"
   (cd "$here" && npm install --no-audit --no-fund --loglevel=error && touch node_modules/.zg-stamp)
 fi

@@ -22,4 +22,9 @@ int zg_api_genome_upload_data(struct zg_req *req, struct zg_error *err);
 int zg_api_genome_file_import(struct zg_req *req, struct zg_error *err);
 int zg_api_genome_upload_finish(struct zg_req *req, struct zg_error *err);
 
+/* The reference FASTA of a registered BAM/CRAM file and its .fai, whole or one byte range
+ * (Range: bytes=…, 206 with Content-Range; 416 outside the data). api/reference_api.c */
+int zg_api_genome_reference_fasta(struct zg_req *req, struct zg_error *err);
+int zg_api_genome_reference_fai(struct zg_req *req, struct zg_error *err);
+
 #endif

@@ -173,10 +173,11 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
     if (cors(req))
         return ZG_ENOMEM;
     const char *base = zg_api_base_url(req);
-    const char *mime = f->format == ZG_FF_BAM    ? "application/vnd.ga4gh.bam"
-                       : f->format == ZG_FF_CRAM ? "application/vnd.ga4gh.cram"
-                       : f->format == ZG_FF_BCF  ? "application/vnd.ga4gh.bcf"
-                                                 : "application/vnd.ga4gh.vcf";
+    enum zg_file_format served = nplans ? plans[0].format : f->format;
+    const char *mime = served == ZG_FF_BAM    ? "application/vnd.ga4gh.bam"
+                       : served == ZG_FF_CRAM ? "application/vnd.ga4gh.cram"
+                       : served == ZG_FF_BCF  ? "application/vnd.ga4gh.bcf"
+                                              : "application/vnd.ga4gh.vcf";
     /* The spec lets clients send the API credentials to block URLs only when the ticket says
      * so: repeat the caller's own Authorization header (a browser session's cookie goes to the
      * same origin by itself). Checked like the router checks it: one Bearer token. */
@@ -200,7 +201,8 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
             char *url;
             /* small blocks travel inside the ticket: one round trip instead of several */
             uint64_t est = pc->kind == ZG_HG_BGZF ? (pc->b >> 16) - (pc->a >> 16) + 65536
-                                                  : pc->b - pc->a;
+                           : pc->kind == ZG_HG_XBAM ? 3 * (pc->b - pc->a) /* BAM > CRAM */
+                                                    : pc->b - pc->a;
             const unsigned char *data = pc->data;
             size_t dlen = pc->len;
             if (pc->kind != ZG_HG_DATA && limit && inlined + est <= limit) {
@@ -219,11 +221,15 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
                 char *enc = base64(req->arena, data, dlen);
                 url = enc ? zg_arena_printf(req->arena, "data:%s;base64,%s", mime, enc) : NULL;
             } else {
-                char k0 = pc->kind == ZG_HG_BGZF ? 'z' : pc->kind == ZG_HG_RAW ? 'r' : 'c';
+                char k0 = pc->kind == ZG_HG_BGZF          ? 'z'
+                          : pc->kind == ZG_HG_RAW         ? 'r'
+                          : pc->kind == ZG_HG_XBAM_HEADER ? 'y'
+                          : pc->kind == ZG_HG_XBAM        ? 'x'
+                                                          : 'c';
                 url = zg_arena_printf(req->arena, "%s/api/htsget/v1/blocks/%s?k=%c&a=%llu&b=%llu",
                                       base, f->id, k0, (unsigned long long)pc->a,
                                       (unsigned long long)pc->b);
-                if (url && pc->kind == ZG_HG_CRAM)
+                if (url && (pc->kind == ZG_HG_CRAM || pc->kind == ZG_HG_XBAM))
                     url = zg_arena_printf(req->arena, "%s&t=%d&s=%lld&e=%lld", url, p->tid,
                                           (long long)p->beg, (long long)p->end);
             }
@@ -240,7 +246,7 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
         }
     }
     zg_buf_release(&blk);
-    json_t *j = json_pack("{s:{s:s,s:o}}", "htsget", "format", zg_htsget_format(f->format),
+    json_t *j = json_pack("{s:{s:s,s:o}}", "htsget", "format", zg_htsget_format(served),
                           "urls", urls);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -256,16 +262,23 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
     return 0;
 }
 
-/* Checks that the file suits the endpoint and the requested format. Replies on mismatch. */
+/* Checks that the file suits the endpoint and the requested format. Replies on mismatch.
+ * A CRAM file is also served as BAM (*as_bam), for clients that read only BAM (igv.js). */
 static int check_format(struct zg_req *req, const struct zg_file_info *f, bool reads,
-                        const char *format, int *rc)
+                        const char *format, bool *as_bam, int *rc)
 {
     const char *have = zg_htsget_format(f->format);
+    *as_bam = false;
     if (!have || zg_htsget_is_reads(f->format) != reads) {
         *rc = hg_error(req, 404, "NotFound",
                        reads ? "no such read file (BAM or CRAM)"
                              : "no such variant file (VCF or BCF)");
         return 1;
+    }
+    if (format && f->format == ZG_FF_CRAM && !strcasecmp(format, "BAM")) {
+        *as_bam = true;
+        zg_req_audit_option(req, "as_bam", json_true());
+        return 0;
     }
     if (format && strcasecmp(format, have) != 0) {
         char msg[160];
@@ -283,9 +296,10 @@ static int ticket_get(struct zg_req *req, struct zg_error *err, bool reads)
     int rc = 0;
     if (load_file(req, &f, &rc))
         return rc;
-    if (check_format(req, &f, reads, zg_req_query(req, "format"), &rc))
+    bool as_bam;
+    if (check_format(req, &f, reads, zg_req_query(req, "format"), &as_bam, &rc))
         return rc;
-    struct zg_hg_query q = {.start = -1, .end = -1};
+    struct zg_hg_query q = {.start = -1, .end = -1, .as_bam = as_bam};
     const char *cls = zg_req_query(req, "class");
     if (cls && strcmp(cls, "header") && strcmp(cls, "body"))
         return hg_error(req, 400, "InvalidInput", "class must be header or body");
@@ -346,7 +360,8 @@ static int ticket_post(struct zg_req *req, struct zg_error *err, bool reads)
     json_t *fmt = json_object_get(body, "format"), *cls = json_object_get(body, "class");
     if ((fmt && !json_is_string(fmt)) || (cls && !json_is_string(cls)))
         return hg_error(req, 400, "InvalidInput", "format and class must be strings");
-    if (check_format(req, &f, reads, fmt ? json_string_value(fmt) : NULL, &rc))
+    bool as_bam;
+    if (check_format(req, &f, reads, fmt ? json_string_value(fmt) : NULL, &as_bam, &rc))
         return rc;
     bool header_only = cls && !strcmp(json_string_value(cls), "header");
     if (cls && !header_only && strcmp(json_string_value(cls), "body"))
@@ -363,7 +378,8 @@ static int ticket_post(struct zg_req *req, struct zg_error *err, bool reads)
     struct zg_error e;
     zg_error_clear(&e);
     for (size_t i = 0; i < n; i++) {
-        struct zg_hg_query q = {.header_only = header_only, .start = -1, .end = -1};
+        struct zg_hg_query q = {.header_only = header_only, .start = -1, .end = -1,
+                                .as_bam = as_bam};
         if (regions) {
             json_t *r = json_array_get(regions, i), *rn = json_object_get(r, "referenceName");
             json_t *rs = json_object_get(r, "start"), *re = json_object_get(r, "end");
@@ -421,7 +437,8 @@ int zg_api_htsget_service_info(struct zg_req *req, struct zg_error *err)
     return zg_req_reply(req, 200, j);
 }
 
-/* GET /api/htsget/v1/blocks/{id}?k=z|r|c&a=&b=[&t=&s=&e=] — one data block of a ticket. */
+/* GET /api/htsget/v1/blocks/{id}?k=z|r|c|x|y&a=&b=[&t=&s=&e=] — one data block of a ticket
+ * (x, y: a CRAM file's records / header as BAM). */
 int zg_api_htsget_block(struct zg_req *req, struct zg_error *err)
 {
     struct zg_file_info f;
@@ -436,8 +453,12 @@ int zg_api_htsget_block(struct zg_req *req, struct zg_error *err)
         kind = ZG_HG_RAW;
     else if (k && !strcmp(k, "c"))
         kind = ZG_HG_CRAM;
+    else if (k && !strcmp(k, "x"))
+        kind = ZG_HG_XBAM;
+    else if (k && !strcmp(k, "y"))
+        kind = ZG_HG_XBAM_HEADER;
     else
-        return hg_error(req, 400, "InvalidInput", "k must be z, r or c");
+        return hg_error(req, 400, "InvalidInput", "k must be z, r, c, x or y");
     int64_t t = -1, s = -1, e = -1;
     struct zg_error ee;
     zg_error_clear(&ee);
@@ -446,15 +467,15 @@ int zg_api_htsget_block(struct zg_req *req, struct zg_error *err)
     if (parse_u64(zg_req_query(req, "a"), &ua) || parse_u64(zg_req_query(req, "b"), &ub))
         return hg_error(req, 400, "InvalidInput", "a and b must be non-negative integers");
     struct zg_hg_region rg = {-1, 0, 0};
-    if (kind == ZG_HG_CRAM) {
+    if (kind == ZG_HG_CRAM || kind == ZG_HG_XBAM) {
         const char *ts = zg_req_query(req, "t");
         if (!ts || query_pos(req, "s", &s, &ee) || query_pos(req, "e", &e, &ee) || s < 0 ||
             e < 0)
-            return hg_error(req, 400, "InvalidInput", "t, s and e are required for k=c");
+            return hg_error(req, 400, "InvalidInput", "t, s and e are required for k=c and k=x");
         char *tend;
         errno = 0;
         t = strtoll(ts, &tend, 10);
-        if (!*ts || *tend || errno || t < -1 || t > INT32_MAX)
+        if (!*ts || *tend || errno || t < (kind == ZG_HG_XBAM ? -2 : -1) || t > INT32_MAX)
             return hg_error(req, 400, "InvalidInput", "t must be a reference index");
         rg = (struct zg_hg_region){(int)t, s, e};
     }

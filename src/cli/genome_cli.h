@@ -17,5 +17,9 @@ int zg_cmd_genome_case(int argc, char **argv);   /* zengen genome-case set ID â€
 
 /* `zengen demo` hook: a small synthetic cohort over the demo cases, through normal ingest. */
 int zg_demo_genome(const struct zg_datadir *dd, sqlite3 *db, struct zg_error *err) ZG_MUST_CHECK;
+/* `zengen demo` hook: a synthetic reference and tumour CRAM for one demo case, so the portal's
+ * read viewer has something to show (cli/genome_demo_reads.c). */
+int zg_demo_genome_reads(const struct zg_datadir *dd, sqlite3 *db, struct zg_error *err)
+    ZG_MUST_CHECK;
 
 #endif

@@ -41,6 +41,7 @@ const char *zg_err_name(int code)
     case ZG_ECONFLICT: return "conflict";
     case ZG_ECORRUPT: return "integrity check failed";
     case ZG_EPRECONDITION: return "precondition failed";
+    case ZG_ERANGE: return "range not satisfiable";
     case ZG_ECANCELED: return "canceled";
     default: return "internal error";
     }

@@ -19,7 +19,8 @@ enum zg_err {
     ZG_ECORRUPT = -11,  /* stored data failed an integrity check */
     ZG_EINTERNAL = -12, /* a bug or an unexpected library failure */
     ZG_EPRECONDITION = -13, /* a precondition of the request (If-Match) does not hold */
-    ZG_ECANCELED = -14, /* stopped before finishing (shutdown); nothing kept, safe to redo */
+    ZG_ERANGE = -14,        /* a requested byte range lies outside the data (HTTP 416) */
+    ZG_ECANCELED = -15, /* stopped before finishing (shutdown); nothing kept, safe to redo */
 };
 
 /* Detail for an error: a short field name (JSON Pointer for request bodies, CLI option name

@@ -451,7 +451,7 @@ static int find_existing(sqlite3 *db, const char *case_id, const char *sha,
 json_t *zg_file_json(const struct zg_file_info *f)
 {
     return json_pack("{s:s,s:s,s:s,s:s?,s:I,s:s,s:I,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:b,"
-                     "s:I}",
+                     "s:b,s:I}",
                      "id", f->id, "format", zg_file_format_name(f->format), "case_id",
                      f->case_id, "specimen_id", *f->specimen_id ? f->specimen_id : NULL,
                      "org_id", (json_int_t)f->org_id, "name", f->name, "size",
@@ -459,7 +459,8 @@ json_t *zg_file_json(const struct zg_file_info *f)
                      f->reference, "pipeline", "name", f->pipeline, "version",
                      f->pipeline_version, "data_kind", f->data_kind, "storage", f->storage,
                      "uri", f->storage[0] && !strcmp(f->storage, "local") ? "" : f->uri,
-                     "has_index", f->index_path[0] != '\0', "created_at",
+                     "has_index", f->index_path[0] != '\0', "has_reference",
+                     f->ref_fasta[0] != '\0', "created_at",
                      (json_int_t)f->created_at);
 }
 

@@ -82,7 +82,8 @@ int zg_file_get(sqlite3 *db, const char *id, struct zg_file_info *out, struct zg
     ZG_MUST_CHECK;
 
 /* The file as JSON {id,format,case_id,specimen_id,org_id,name,size,md5,sha256,reference,
- * pipeline:{name,version},data_kind,storage,uri,has_index,created_at} — never local paths. */
+ * pipeline:{name,version},data_kind,storage,uri,has_index,has_reference,created_at} — never
+ * local paths. has_reference: a reference FASTA was recorded (served for BAM/CRAM viewing). */
 json_t *zg_file_json(const struct zg_file_info *f);
 
 /* {"files":[…]} of a case (org_id > 0 restricts to that organisation's cases; another org's

@@ -617,6 +617,9 @@ static bool cram3_has_eof(const char *path, uint64_t size)
     return ok;
 }
 
+/* CRAM served as CRAM: containers wholly inside the region byte for byte, edge containers
+ * re-encoded. Served as BAM (q->as_bam): the header and each container holding records of the
+ * region decoded and written as BAM, then the BGZF EOF marker. */
 static int plan_cram(const struct zg_file_info *f, const struct zg_hg_query *q,
                      struct zg_hg_plan *p, struct zg_error *err)
 {
@@ -624,14 +627,17 @@ static int plan_cram(const struct zg_file_info *f, const struct zg_hg_query *q,
     int version, rc = 0;
     if (file_size(f->path, &size) != 0 || cram_header_end(f->path, &hdr_end, &version) != 0)
         return zg_error_set(err, ZG_EIO, "", "the CRAM file cannot be opened");
-    bool v3 = (version >> 8) == 3;
+    bool v3 = (version >> 8) == 3, bam = q->as_bam;
     bool has_eof = v3 && cram3_has_eof(f->path, size);
     uint64_t data_end = has_eof ? size - sizeof(cram3_eof) : size;
-    if ((rc = add_raw_span(p, true, 0, hdr_end, err)))
+    p->format = bam ? ZG_FF_BAM : ZG_FF_CRAM;
+    rc = bam ? add_piece(p, ZG_HG_XBAM_HEADER, true, 0, hdr_end, NULL, 0, err)
+             : add_raw_span(p, true, 0, hdr_end, err);
+    if (rc)
         return rc;
     if (q->header_only)
         goto eof;
-    if (!q->ref) {
+    if (!q->ref && !bam) {
         if ((rc = add_raw_span(p, false, hdr_end, data_end, err)))
             return rc;
         goto eof;
@@ -643,7 +649,11 @@ static int plan_cram(const struct zg_file_info *f, const struct zg_hg_query *q,
     if ((rc = crai_read(crai_path(f, ib, sizeof(ib)), &e, &ne, err)))
         return rc;
     uint64_t *starts = NULL;
-    if (!strcmp(q->ref, "*")) {
+    if (!q->ref) { /* the whole file as BAM: every container */
+        p->tid = -2;
+        p->beg = 0;
+        p->end = HTS_POS_MAX;
+    } else if (!strcmp(q->ref, "*")) {
         p->tid = -1;
         snprintf(p->ref, sizeof(p->ref), "*");
     } else {
@@ -664,8 +674,10 @@ static int plan_cram(const struct zg_file_info *f, const struct zg_hg_query *q,
             goto out;
         }
     }
-    p->beg = q->start >= 0 ? q->start : 0;
-    p->end = q->end >= 0 ? q->end : HTS_POS_MAX;
+    if (q->ref) {
+        p->beg = q->start >= 0 ? q->start : 0;
+        p->end = q->end >= 0 ? q->end : HTS_POS_MAX;
+    }
     if (p->tid >= 0 && p->end <= p->beg)
         goto eof_free;
 
@@ -688,6 +700,10 @@ static int plan_cram(const struct zg_file_info *f, const struct zg_hg_query *q,
         for (size_t i = 0; i < ne; i++) {
             if (e[i].container != cs)
                 continue;
+            if (p->tid == -2) { /* whole file */
+                any = true;
+                continue;
+            }
             if (p->tid < 0) { /* unplaced: containers of unmapped reads only */
                 if (e[i].tid == -1)
                     any = true;
@@ -704,7 +720,9 @@ static int plan_cram(const struct zg_file_info *f, const struct zg_hg_query *q,
         }
         if (!any)
             continue;
-        if (inside || !v3)
+        if (bam)
+            rc = add_piece(p, ZG_HG_XBAM, false, cs, ce, NULL, 0, err);
+        else if (inside || !v3)
             rc = add_raw_span(p, false, cs, ce, err);
         else
             rc = add_piece(p, ZG_HG_CRAM, false, cs, ce, NULL, 0, err);
@@ -715,7 +733,9 @@ eof_free:
     free(starts);
     free(e);
 eof:
-    if (has_eof)
+    if (bam)
+        rc = add_piece(p, ZG_HG_DATA, false, 0, 0, bgzf_eof, sizeof(bgzf_eof), err);
+    else if (has_eof)
         rc = add_piece(p, ZG_HG_DATA, false, 0, 0, cram3_eof, sizeof(cram3_eof), err);
     return rc;
 out:
@@ -729,6 +749,7 @@ int zg_htsget_plan(const struct zg_file_info *f, const struct zg_hg_query *q,
 {
     memset(plan, 0, sizeof(*plan));
     plan->tid = -1;
+    plan->format = f->format;
     int rc = check_query(q, err);
     if (rc)
         return rc;
@@ -951,6 +972,101 @@ out:
     return rc;
 }
 
+/* CRAM as BAM: the header (header == true) or the records of container bytes [a, b) in the
+ * region, decoded against the file's reference and written as BGZF-compressed BAM into a
+ * scratch file, whose bytes without the EOF marker are appended to out. */
+static int block_xbam(const struct zg_file_info *f, bool header, uint64_t a, uint64_t b,
+                      const struct zg_hg_region *rg, const char *tmpdir, struct zg_buf *out,
+                      struct zg_error *err)
+{
+    if (!header && (b <= a || b - a > (uint64_t)256 << 20))
+        return zg_error_set(err, ZG_EINVAL, "b", "not a container of this file");
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s/zg-htsget-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    int tfd = mkstemp(tmp);
+    if (tfd < 0)
+        return zg_error_set(err, ZG_EIO, "", "no scratch space for BAM encoding");
+    close(tfd);
+    int rc = 0;
+    htsFile *in = hts_open(f->path, "r");
+    sam_hdr_t *h = in ? sam_hdr_read(in) : NULL;
+    bam1_t *rec = bam_init1();
+    BGZF *o = NULL;
+    if (!in || !h || !rec || in->format.format != cram) {
+        rc = zg_error_set(err, ZG_EIO, "", "the CRAM file cannot be opened");
+        goto out;
+    }
+    if (f->ref_fasta[0] && hts_set_fai_filename(in, f->ref_fasta) != 0) {
+        rc = zg_error_set(err, ZG_EIO, "", "the CRAM reference cannot be loaded");
+        goto out;
+    }
+    if (!(o = bgzf_open(tmp, "w"))) {
+        rc = zg_error_set(err, ZG_EIO, "", "cannot write the scratch BAM");
+        goto out;
+    }
+    if (header) {
+        if (bam_hdr_write(o, h) < 0)
+            rc = zg_error_set(err, ZG_EIO, "", "cannot write the scratch BAM");
+    } else {
+        hFILE *hf = cram_fd_get_fp(in->fp.cram);
+        if (hseek(hf, (off_t)a, SEEK_SET) < 0) {
+            rc = zg_error_set(err, ZG_EINVAL, "a", "not a container of this file");
+            goto out;
+        }
+        int r;
+        while ((r = sam_read1(in, h, rec)) >= 0) {
+            if ((uint64_t)htell(hf) > b) /* the record came from the next container */
+                break;
+            const bam1_core_t *cc = &rec->core;
+            bool keep = rg->tid == -2 ||
+                        (rg->tid < 0 ? cc->tid < 0
+                                     : cc->tid == rg->tid && cc->pos < rg->end &&
+                                           bam_endpos(rec) > rg->beg);
+            if (keep && bam_write1(o, rec) < 0) {
+                rc = zg_error_set(err, ZG_EIO, "", "cannot write the scratch BAM");
+                goto out;
+            }
+            if ((uint64_t)(bgzf_tell(o) >> 16) > ZG_HG_MAX_BLOCK - BGZF_MAX_BLOCK_SIZE) {
+                rc = zg_error_set(err, ZG_ETOOBIG, "",
+                                  "one CRAM container is larger than %zu bytes as BAM; ask for "
+                                  "a smaller region or for format CRAM",
+                                  ZG_HG_MAX_BLOCK);
+                goto out;
+            }
+        }
+        if (r < -1) {
+            rc = zg_error_set(err, ZG_EIO, "", "a CRAM record could not be decoded");
+            goto out;
+        }
+    }
+    int cr = bgzf_close(o);
+    o = NULL;
+    if (rc)
+        goto out;
+    uint64_t size;
+    if (cr != 0 || file_size(tmp, &size) != 0 || size < sizeof(bgzf_eof)) {
+        rc = zg_error_set(err, ZG_EIO, "", "the scratch BAM is unreadable");
+        goto out;
+    }
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = zg_error_set(err, ZG_EIO, "", "the scratch BAM is unreadable");
+        goto out;
+    }
+    rc = read_raw(fd, 0, size - sizeof(bgzf_eof), out, err);
+    close(fd);
+out:
+    if (o)
+        bgzf_close(o);
+    bam_destroy1(rec);
+    if (h)
+        sam_hdr_destroy(h);
+    if (in)
+        hts_close(in);
+    unlink(tmp);
+    return rc;
+}
+
 int zg_htsget_block(const struct zg_file_info *f, enum zg_hg_kind kind, uint64_t a, uint64_t b,
                     const struct zg_hg_region *region, const char *tmpdir, struct zg_buf *out,
                     struct zg_error *err)
@@ -974,6 +1090,11 @@ int zg_htsget_block(const struct zg_file_info *f, enum zg_hg_kind kind, uint64_t
         if (f->format != ZG_FF_CRAM || !region)
             return zg_error_set(err, ZG_EINVAL, "k", "not a CRAM file");
         return block_cram(f, a, b, region, tmpdir, out, err);
+    case ZG_HG_XBAM_HEADER:
+    case ZG_HG_XBAM:
+        if (f->format != ZG_FF_CRAM || (kind == ZG_HG_XBAM && !region))
+            return zg_error_set(err, ZG_EINVAL, "k", "not a CRAM file");
+        return block_xbam(f, kind == ZG_HG_XBAM_HEADER, a, b, region, tmpdir, out, err);
     default: return zg_error_set(err, ZG_EINVAL, "k", "unknown block kind");
     }
 }

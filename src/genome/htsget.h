@@ -2,7 +2,9 @@
  * a plan of data blocks computed from the file's index (BGZF virtual offsets, CRAM containers
  * from the .crai), and produces the bytes of one block. Slices are exact: records outside the
  * requested region are cut away at the edges (partial BGZF blocks recompressed, edge CRAM
- * containers re-encoded), untouched blocks in the middle are served byte for byte. */
+ * containers re-encoded), untouched blocks in the middle are served byte for byte. A CRAM file
+ * can also be served as BAM (decoded against its reference and re-encoded, per container), for
+ * clients that read only BAM (igv.js). */
 #ifndef ZG_GENOME_HTSGET_H
 #define ZG_GENOME_HTSGET_H
 
@@ -20,6 +22,8 @@ enum zg_hg_kind {
     ZG_HG_BGZF, /* uncompressed stream [a, b) of a BGZF file, a and b BGZF virtual offsets */
     ZG_HG_RAW,  /* file bytes [a, b) as stored */
     ZG_HG_CRAM, /* CRAM container bytes [a, b) re-encoded to the records in the plan's region */
+    ZG_HG_XBAM_HEADER, /* the header of a CRAM file as BAM (BGZF blocks, no EOF marker) */
+    ZG_HG_XBAM, /* the records of CRAM container bytes [a, b) in the region, as BAM */
 };
 
 struct zg_hg_piece {
@@ -35,6 +39,7 @@ struct zg_hg_query {
     bool header_only;    /* class=header */
     const char *ref;     /* referenceName; NULL = whole file; "*" = unplaced unmapped reads */
     int64_t start, end;  /* 0-based half-open; -1 when absent */
+    bool as_bam;         /* serve a CRAM file as BAM (ignored for other formats) */
 };
 
 /* A computed ticket: the pieces in order and the region (for CRAM pieces). */
@@ -44,6 +49,7 @@ struct zg_hg_plan {
     int tid;             /* resolved reference id, -1 for "*" or none */
     int64_t beg, end;    /* region, 0-based half-open */
     char ref[256];       /* the reference name as found in the file */
+    enum zg_file_format format; /* what the pieces hold: the file's format, or BAM (as_bam) */
 };
 
 /* Computes the plan for query q on file f (BAM, CRAM, VCF or BCF). The file must be the one the
@@ -57,7 +63,8 @@ int zg_htsget_plan(const struct zg_file_info *f, const struct zg_hg_query *q,
 
 void zg_htsget_plan_release(struct zg_hg_plan *plan);
 
-/* Region of a CRAM piece, carried in its block URL. */
+/* Region of a CRAM or XBAM piece, carried in its block URL. tid -1: unplaced unmapped reads;
+ * -2 (XBAM only): every record of the container (a whole-file request). */
 struct zg_hg_region {
     int tid;
     int64_t beg, end;
@@ -66,9 +73,10 @@ struct zg_hg_region {
 /* Appends the bytes of one block to out (whose bound must be ≥ ZG_HG_MAX_BLOCK + 256 KiB):
  * ZG_HG_BGZF: valid BGZF blocks holding exactly the uncompressed bytes [a, b);
  * ZG_HG_RAW: the file bytes [a, b); ZG_HG_CRAM: CRAM containers with exactly the records of
- * container bytes [a, b) overlapping region (tmpdir holds a scratch file meanwhile).
+ * container bytes [a, b) overlapping region (tmpdir holds a scratch file meanwhile);
+ * ZG_HG_XBAM_HEADER / ZG_HG_XBAM: the CRAM header / those records encoded as BAM (BGZF).
  * Returns 0, ZG_EINVAL (a, b do not describe a block of this file or the span is larger than
- * ZG_HG_MAX_BLOCK), ZG_EIO. */
+ * ZG_HG_MAX_BLOCK), ZG_ETOOBIG (the BAM of one container exceeds ZG_HG_MAX_BLOCK), ZG_EIO. */
 int zg_htsget_block(const struct zg_file_info *f, enum zg_hg_kind kind, uint64_t a, uint64_t b,
                     const struct zg_hg_region *region, const char *tmpdir, struct zg_buf *out,
                     struct zg_error *err) ZG_MUST_CHECK;

@@ -234,6 +234,9 @@ void zg_error_http_status(int code, int *status, const char **slug, const char *
     case ZG_EPRECONDITION:
         *status = 412, *slug = "precondition-failed", *title = "Precondition failed";
         break;
+    case ZG_ERANGE:
+        *status = 416, *slug = "range-not-satisfiable", *title = "Range not satisfiable";
+        break;
     case ZG_ECANCELED:
         *status = 503, *slug = "unavailable", *title = "Service is stopping";
         break;

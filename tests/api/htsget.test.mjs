@@ -94,6 +94,43 @@ test('CRAM: edge containers are re-encoded, so the slice is exact too', () => {
     ['demo20', 'demo20:1000-1200', 'demo20:2000-2001']);
 });
 
+test('CRAM as BAM (format=BAM, for BAM-only clients such as igv.js): same reads as the CRAM', () => {
+  // samtools reads the BAM the ticket points at; the records equal the local CRAM's region
+  const bamOf = (id, region) => `${srv.url}/api/htsget/v1/reads/${id}?${q(region)}&format=BAM`;
+  for (const [id, local, ref, regions] of [
+    [files.demoCram, join(SD, 'NA12891_demo20.cram'), join(SD, 'demo20.fa'), ['demo20:1000-1200', 'demo20:2000-2001', 'demo20']],
+    [files.rangeCram, join(work, 'range.cram'), join(HT, 'ce.fa'), ['CHROMOSOME_II:1000-2000', 'CHROMOSOME_IV:4000-10000']],
+  ]) {
+    for (const region of regions) {
+      const remote = sh('samtools', ['view', bamOf(id, region)], clientEnv()).toString();
+      const want = sh('samtools', ['view', '--reference', ref, local, region]).toString();
+      assert.equal(remote, want, `${region}: CRAM served as BAM = local CRAM`);
+    }
+  }
+  const n = sh('samtools', ['view', '-c', bamOf(files.demoCram, 'demo20:1000-1200')], clientEnv()).toString().trim();
+  assert.ok(Number(n) > 10, `reads in the slice: ${n}`);
+});
+
+test('CRAM as BAM: ticket says BAM, blocks are BGZF, header-only and whole file work', async () => {
+  const r = await call(srv.url, `/api/htsget/v1/reads/${files.demoCram}?${q('demo20:1000-1200')}&format=BAM`, { token });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.htsget.format, 'BAM');
+  assert.match(r.json.htsget.urls.at(-1).url, /^data:application\/vnd\.ga4gh\.bam;base64,/, 'BGZF EOF marker');
+  const body = r.json.htsget.urls.find((u) => u.class === 'body' && u.url.startsWith('http'));
+  const blk = await fetch(body.url, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(blk.status, 200);
+  const bytes = Buffer.from(await blk.arrayBuffer());
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x1f, 0x8b, 8, 4], 'a BGZF block');
+  const hdr = sh('samtools', ['view', '--no-PG', '-H', `${srv.url}/api/htsget/v1/reads/${files.demoCram}?class=header&format=BAM`], clientEnv()).toString();
+  assert.match(hdr, /@SQ\tSN:demo20/);
+  const whole = sh('samtools', ['view', '-c', `${srv.url}/api/htsget/v1/reads/${files.demoCram}?format=BAM`], clientEnv()).toString().trim();
+  assert.equal(whole, sh('samtools', ['view', '-c', '--reference', join(SD, 'demo20.fa'), join(SD, 'NA12891_demo20.cram')]).toString().trim());
+  // a BAM is not served as CRAM, and VCF formats are not reads
+  const e = await call(srv.url, `/api/htsget/v1/reads/${files.demoCram}?format=VCF`, { token });
+  assert.equal(e.status, 400);
+  assert.equal(e.json.htsget.error, 'UnsupportedFormat');
+});
+
 test('whole file and class=header', () => {
   const url = `${srv.url}/api/htsget/v1/reads/${files.rangeBam}`;
   assert.equal(sh('samtools', ['view', url], clientEnv()).toString(), sh('samtools', ['view', join(work, 'range.bam')]).toString());

@@ -70,3 +70,27 @@ test('the demo participant sees who used their data, in Japanese too', async () 
   assert.match(await page.textContent('#mydata-list'), /Sakura University Hospital/);
   await context.close();
 });
+
+test('the demo has reads to view: the operator opens the demo CRAM in igv.js from the case page', async () => {
+  const a = accounts.find((x) => x.login === 'demo-operator');
+  const { signInPage } = await import('../lib/browser.mjs');
+  const { context, page } = await signInPage(browser, srv.url, a, 'en-US', totp(a.totp_secret));
+  page.setDefaultTimeout(20000);
+  const out = execFileSync(BIN, ['file', 'list', '--data', srv.dataDir], { encoding: 'utf8' });
+  const line = out.split('\n').find((l) => /cram/.test(l));
+  assert.ok(line, `the demo registers a CRAM: ${out}`);
+  const caseId = line.match(/ZGC-[0-9A-Z-]+/)[0];
+  await page.goto(`${srv.url}/#/genome/cases/${caseId}`);
+  await page.click('#gen-files a.igv-link');
+  await page.waitForSelector('#igv-view[data-state="ready"]');
+  await page.fill('#igv-locus', 'zgdemo:2900-3100');
+  await page.click('#igv-locus-form button[type=submit]');
+  const n = await page.waitForFunction(() => {
+    const t = document.getElementById('igv-view').igvBrowser.findTracks((x) => x.type === 'alignment')[0];
+    const c = t && t.trackView.viewports[0].featureCache;
+    const k = c && c.chr === 'zgdemo' && c.bpStart <= 2900 && c.features && c.features.allAlignments ? c.features.allAlignments().length : 0;
+    return k > 20 ? k : null;
+  });
+  assert.ok(await n.jsonValue() > 20, 'demo reads loaded around the demo variant');
+  await context.close();
+});

@@ -1,8 +1,10 @@
 // Genome domain (M11–M13): cohort overview by cancer type, cross-cancer gene query with bar
-// charts and an OncoPrint, and a case's variants. Pages: web/pages/genome.js, genome-case.js.
+// charts and an OncoPrint, a case's variants, and a BAM/CRAM file's reads in igv.js (through
+// htsget). Pages: web/pages/genome.js, genome-case.js, genome-igv.js.
 export const routes = [
   { re: /^\/genome$/, page: 'genome', tier: 'aggregate' },
   { re: /^\/genome\/cases\/([^/]+)$/, page: 'genome-case', tier: 'detailed-genome', keys: ['id'] },
+  { re: /^\/genome\/files\/([^/]+)\/igv$/, page: 'genome-igv', tier: 'detailed-genome', keys: ['id'] },
 ];
 
 export const navItems = [
@@ -69,6 +71,19 @@ export const strings = {
     'gen.none': 'None.',
     'gen.call': 'Call',
     'gen.genes.col': 'Genes',
+    'gen.file': 'File',
+    'gen.view': 'View',
+    'gen.igv.link': 'View reads in IGV',
+    'gen.igv.title': 'Reads of file {id}',
+    'gen.igv.intro': 'The reads are loaded region by region through zengen\'s htsget service and drawn against the reference genome the file was aligned to (igv.js). Every region you view is recorded in the audit log.',
+    'gen.igv.locus': 'Locus',
+    'gen.igv.go': 'Go',
+    'gen.igv.case': 'case {id}',
+    'gen.igv.missing': 'The genome viewer (igv.js) is not installed on this server. An operator installs it with scripts/deps.sh and rebuilds; the build copies it into web/vendor/.',
+    'gen.igv.notreads': 'Only BAM and CRAM files can be viewed as reads.',
+    'gen.igv.noref': 'No reference genome was recorded when this file was registered, so its reads cannot be drawn. Register it again with zengen file add --ref-fasta.',
+    'gen.igv.badlocus': 'Give a locus as CONTIG:START-END, for example chr1:1000-2000.',
+    'gen.igv.failed': 'The genome viewer could not load the file: {reason}',
   },
   ja: {
     'nav.genome': 'ゲノム',
@@ -129,5 +144,18 @@ export const strings = {
     'gen.none': 'なし。',
     'gen.call': '判定',
     'gen.genes.col': '遺伝子',
+    'gen.file': 'ファイル',
+    'gen.view': '表示',
+    'gen.igv.link': 'IGV でリードを表示',
+    'gen.igv.title': 'ファイル {id} のリード',
+    'gen.igv.intro': 'リードは zengen の htsget サービスから表示領域ごとに読み込み、このファイルのアライメントに使われた参照ゲノムに重ねて表示します（igv.js）。表示した領域はすべて監査ログに記録されます。',
+    'gen.igv.locus': '領域',
+    'gen.igv.go': '移動',
+    'gen.igv.case': '症例 {id}',
+    'gen.igv.missing': 'このサーバーにはゲノムビューア（igv.js）がインストールされていません。運用担当者が scripts/deps.sh を実行して再ビルドすると、web/vendor/ にコピーされます。',
+    'gen.igv.notreads': 'リードとして表示できるのは BAM と CRAM のファイルだけです。',
+    'gen.igv.noref': 'このファイルの登録時に参照ゲノムが記録されなかったため、リードを表示できません。zengen file add --ref-fasta で登録し直してください。',
+    'gen.igv.badlocus': '領域は 染色体:開始-終了 の形で指定してください（例: chr1:1000-2000）。',
+    'gen.igv.failed': 'ゲノムビューアでファイルを読み込めませんでした: {reason}',
   },
 };

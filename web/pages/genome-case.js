@@ -39,9 +39,11 @@ export async function render({ params }) {
       h('h2', { i18n: 'gen.files' }),
       c.files.length ? table({
         id: 'gen-files', caption: 'gen.files',
-        headers: ['gen.format', 'gen.reference', 'gen.size', 'gen.pipeline'],
+        headers: ['gen.format', 'gen.reference', 'gen.size', 'gen.pipeline', 'gen.view'],
         rows: c.files.map((f) => [h('code', {}, `${f.id} ${f.format}`), f.reference, num(f.size),
-          `${f.pipeline.name} ${f.pipeline.version}`]),
+          `${f.pipeline.name} ${f.pipeline.version}`,
+          (f.format === 'bam' || f.format === 'cram') && f.has_reference !== false
+            ? h('a', { href: `#/genome/files/${encodeURIComponent(f.id)}/igv`, class: 'igv-link', i18n: 'gen.igv.link' }) : '']),
       }) : h('p', { class: 'empty', i18n: 'gen.none' }));
   } catch (e) { replace(body); showError(err, e); }
   return page;
