@@ -7,6 +7,7 @@
 #include "http/server.h"
 #include "svc/jobs.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,7 +16,8 @@ int zg_cmd_serve(int argc, char **argv)
 {
     static const char *u = "zengen serve --data DIR [--listen HOST:PORT] [--web DIR] "
                            "[--threads N] [--tls-cert PEM --tls-key PEM] [--k-min N] "
-                           "[--job-workers N] [--no-access-log]";
+                           "[--job-workers N] [--cors-origin ORIGINS] [--trusted-proxy IPS] "
+                           "[--no-access-log]";
     struct zg_args a;
     if (zg_args_init(&a, argc, argv))
         return zg_cli_usage(u, "too many arguments");
@@ -25,6 +27,8 @@ int zg_cmd_serve(int argc, char **argv)
     const char *cert = zg_args_opt(&a, "--tls-cert"), *key = zg_args_opt(&a, "--tls-key");
     const char *kmin = zg_args_opt(&a, "--k-min");
     const char *workers = zg_args_opt(&a, "--job-workers");
+    const char *cors = zg_args_opt(&a, "--cors-origin");
+    const char *proxies = zg_args_opt(&a, "--trusted-proxy");
     bool no_log = zg_args_flag(&a, "--no-access-log");
     struct zg_server_options opt = {0};
     char host[64] = "127.0.0.1";
@@ -85,6 +89,26 @@ int zg_cmd_serve(int argc, char **argv)
     app.routes = zg_api_routes;
     app.nroutes = zg_api_nroutes;
     app.access_log = !no_log;
+    if (cors && (!*cors || (strcmp(cors, "*") && strncmp(cors, "http://", 7) &&
+                            strncmp(cors, "https://", 8))))
+        return zg_cli_usage(u, "--cors-origin must be '*' or origins like https://igv.org "
+                               "(comma-separated)");
+    app.cors_origins = cors;
+    if (proxies) {
+        char one[64];
+        for (const char *p = proxies; *p;) {
+            size_t k = strcspn(p, ",");
+            unsigned char bin[16];
+            if (k == 0 || k >= sizeof(one))
+                return zg_cli_usage(u, "--trusted-proxy must be IP addresses, comma-separated");
+            memcpy(one, p, k);
+            one[k] = '\0';
+            if (inet_pton(AF_INET, one, bin) != 1 && inet_pton(AF_INET6, one, bin) != 1)
+                return zg_cli_usage(u, "--trusted-proxy: '%s' is not an IP address", one);
+            p += k + (p[k] == ',');
+        }
+    }
+    app.trusted_proxies = proxies;
     app.started_at = zg_clock_now();
 
     /* signals are taken by this thread only: block them before any thread starts */

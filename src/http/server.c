@@ -40,7 +40,8 @@ struct reqctx {
     size_t bytes_out;
     int status_out;
     bool overflow;
-    bool read_tx; /* a read transaction is open on conns->db */
+    bool read_tx;     /* a read transaction is open on conns->db */
+    const char *cors; /* Access-Control-Allow-Origin to send (GA4GH paths), or NULL */
 };
 
 /* ------------------------------------------------------------------ small helpers ---- */
@@ -62,7 +63,24 @@ static const char *header_fn(struct zg_req *req, const char *name)
                                        name);
 }
 
-static void client_ip(struct MHD_Connection *c, char *out, size_t outsz)
+/* Is ip (an address literal) in the comma-separated list? */
+static bool in_list(const char *list, const char *ip, size_t n)
+{
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t k = strcspn(p, ", ");
+        if (k && k == n && !strncmp(p, ip, n))
+            return true;
+        p += k;
+    }
+    return false;
+}
+
+/* The client's address: the peer, or — when the peer is a trusted reverse proxy — the
+ * right-most address of X-Forwarded-For that is not itself a trusted proxy (the left part of
+ * that header is whatever the client chose to send and is not believed). */
+static void client_ip(struct zg_app *app, struct MHD_Connection *c, char *out, size_t outsz)
 {
     snprintf(out, outsz, "unknown");
     const union MHD_ConnectionInfo *ci =
@@ -76,6 +94,54 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t outsz)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)outsz);
+    if (!app->trusted_proxies || !in_list(app->trusted_proxies, out, strlen(out)))
+        return;
+    const char *xff = hdr(c, "X-Forwarded-For");
+    if (!xff)
+        return;
+    size_t end = strnlen(xff, 1024);
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        size_t a = start, b = end;
+        while (a < b && (xff[a] == ' ' || xff[a] == '\t'))
+            a++;
+        while (b > a && (xff[b - 1] == ' ' || xff[b - 1] == '\t'))
+            b--;
+        char cand[INET6_ADDRSTRLEN + 1];
+        unsigned char bin[sizeof(struct in6_addr)];
+        if (b - a == 0 || b - a >= sizeof(cand))
+            return; /* malformed: keep the proxy's address */
+        memcpy(cand, xff + a, b - a);
+        cand[b - a] = '\0';
+        if (inet_pton(AF_INET, cand, bin) != 1 && inet_pton(AF_INET6, cand, bin) != 1)
+            return;
+        if (!in_list(app->trusted_proxies, cand, b - a)) {
+            snprintf(out, outsz, "%s", cand);
+            return;
+        }
+        end = start > 0 ? start - 1 : 0;
+    }
+}
+
+/* GA4GH APIs that browsers on other origins may call (igv.js apps, Beacon network UIs). */
+static bool ga4gh_path(const char *path)
+{
+    return !strncmp(path, "/api/htsget/", 12) || !strcmp(path, "/api/beacon/v2") ||
+           !strncmp(path, "/api/beacon/v2/", 15);
+}
+
+/* The Access-Control-Allow-Origin value for this request, or NULL. */
+static const char *cors_origin(struct zg_app *app, struct MHD_Connection *c, const char *path)
+{
+    const char *origin = hdr(c, "Origin");
+    if (!app->cors_origins || !origin || !ga4gh_path(path))
+        return NULL;
+    if (!strcmp(app->cors_origins, "*"))
+        return "*";
+    size_t n = strnlen(origin, 256);
+    return n < 256 && in_list(app->cors_origins, origin, n) ? origin : NULL;
 }
 
 /* application/json or a structured-syntax +json type (application/fhir+json, …), with or
@@ -99,8 +165,15 @@ static bool unsafe_method(const char *m)
 }
 
 static void add_common_headers(struct zg_app *app, struct MHD_Response *r, const char *rid,
-                               bool html)
+                               bool html, const char *cors)
 {
+    if (cors) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", cors);
+        MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                                "X-Request-Id, Location, Content-Range, Content-Length");
+    }
+    if (cors || app->cors_origins)
+        MHD_add_response_header(r, "Vary", "Origin");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -148,7 +221,7 @@ static enum MHD_Result send_body(struct reqctx *c, int status, const char *type,
             free(body);
         return MHD_NO;
     }
-    add_common_headers(req->app, r, req->request_id, false);
+    add_common_headers(req->app, r, req->request_id, false, c->cors);
     if (type)
         MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -383,7 +456,7 @@ static enum MHD_Result serve_static(struct reqctx *c)
         close(fd);
         return MHD_NO;
     }
-    add_common_headers(app, r, c->req.request_id, strstr(type, "text/html") != NULL);
+    add_common_headers(app, r, c->req.request_id, strstr(type, "text/html") != NULL, NULL);
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     enum MHD_Result ret = MHD_queue_response(c->conn, MHD_HTTP_OK, r);
@@ -607,7 +680,7 @@ static enum MHD_Result run_route(struct reqctx *c)
         if (!r)
             return MHD_NO; /* completed() closes the descriptor */
         req->resp_file = false; /* libmicrohttpd closes it with the response */
-        add_common_headers(app, r, req->request_id, false);
+        add_common_headers(app, r, req->request_id, false, c->cors);
         MHD_add_response_header(r, "Content-Type", req->content_type ? req->content_type
                                                                      : "application/octet-stream");
         MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -655,6 +728,31 @@ static enum MHD_Result run_route(struct reqctx *c)
 
 /* -------------------------------------------------------------- MHD callbacks ---- */
 
+/* A CORS preflight for the GA4GH APIs: allowed origins may send GET/POST with a bearer token
+ * (no cookies: the portal's session is never usable cross-origin). Not audited: no data. */
+static enum MHD_Result preflight(struct reqctx *c)
+{
+    struct zg_req *req = &c->req;
+    const char *m = hdr(c->conn, "Access-Control-Request-Method");
+    if (!c->cors)
+        return send_problem(c, 403, "cors", "Origin not allowed",
+                            "this origin may not call the GA4GH APIs of this server from a "
+                            "browser (operators allow origins with zengen serve --cors-origin)",
+                            NULL);
+    if (m && strcmp(m, "GET") && strcmp(m, "POST") && strcmp(m, "HEAD")) {
+        json_t *errors = json_pack("[{s:s,s:s}]", "parameter", "Access-Control-Request-Method",
+                                   "reason", "must be GET, HEAD or POST");
+        return send_problem(c, 405, "method-not-allowed", "Method not allowed",
+                            "the GA4GH APIs accept GET, HEAD and POST", errors);
+    }
+    if (zg_req_set_header(req, "Access-Control-Allow-Methods", "GET, HEAD, POST") ||
+        zg_req_set_header(req, "Access-Control-Allow-Headers",
+                          "Authorization, Content-Type, Range, X-Request-Id") ||
+        zg_req_set_header(req, "Access-Control-Max-Age", "600"))
+        return MHD_NO;
+    return send_body(c, 204, NULL, NULL, 0, false);
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -696,10 +794,13 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         }
         req->request_id = zg_arena_strdup(req->arena, rid);
         char ip[INET6_ADDRSTRLEN + 1];
-        client_ip(conn, ip, sizeof(ip));
+        client_ip(app, conn, ip, sizeof(ip));
         req->ip = zg_arena_strdup(req->arena, ip);
         const char *ua = hdr(conn, MHD_HTTP_HEADER_USER_AGENT);
         req->user_agent = ua ? zg_arena_strndup(req->arena, ua, strnlen(ua, 256)) : "";
+        const char *cors = cors_origin(app, conn, req->path);
+        if (cors)
+            c->cors = zg_arena_strdup(req->arena, cors);
         c->route_idx = zg_router_match(app->routes, app->nroutes, method, req->path, req->arena,
                                        req->param_names, req->param_values, &req->nparams);
         if (c->route_idx >= 0)
@@ -707,6 +808,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         size_t max = req->route && req->route->max_body ? req->route->max_body
                                                         : DEFAULT_MAX_BODY;
         zg_buf_init(&c->body, max);
+        if (!strcmp(method, "OPTIONS") && ga4gh_path(req->path)) {
+            c->route_idx = ZG_ROUTE_NOT_FOUND;
+            req->route = NULL;
+            return preflight(c);
+        }
         const char *cl = hdr(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > max) {
             char d[120];

@@ -64,6 +64,10 @@ struct zg_app {
     const char *web_dir;
     bool tls;
     bool access_log;
+    const char *cors_origins;     /* GA4GH APIs (htsget, Beacon): origins allowed to call them
+                                   * from a browser, comma-separated, or "*"; NULL: none */
+    const char *trusted_proxies;  /* reverse proxies whose X-Forwarded-For names the client
+                                   * (comma-separated IP literals); NULL: none */
     int64_t started_at;
     uint64_t request_prefix;            /* random per process: request ids are prefix + counter */
     atomic_uint_fast64_t next_request;
