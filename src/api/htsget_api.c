@@ -208,8 +208,8 @@ static int build_ticket(struct zg_req *req, const struct zg_file_info *f,
                 struct zg_error e;
                 zg_error_clear(&e);
                 zg_buf_reset(&blk);
-                if (zg_htsget_block(f, pc->kind, pc->a, pc->b, &rg, req->app->dd.path, &blk,
-                                    &e) == 0) {
+                if (zg_htsget_block(req->app->hg_cache, f, pc->kind, pc->a, pc->b, &rg,
+                                    req->app->dd.path, &blk, &e) == 0) {
                     data = (const unsigned char *)blk.p;
                     dlen = blk.len;
                     inlined += blk.len;
@@ -302,7 +302,7 @@ static int ticket_get(struct zg_req *req, struct zg_error *err, bool reads)
         zg_req_audit_option(req, "fields_ignored", json_true());
     }
     struct zg_hg_plan plan;
-    rc = zg_htsget_plan(&f, &q, &plan, &e);
+    rc = zg_htsget_plan(req->app->hg_cache, &f, &q, &plan, &e);
     if (rc) {
         int r = hg_error_from(req, rc, &e);
         if (r)
@@ -379,7 +379,7 @@ static int ticket_post(struct zg_req *req, struct zg_error *err, bool reads)
             q.start = rs ? json_integer_value(rs) : -1;
             q.end = re ? json_integer_value(re) : -1;
         }
-        rc = zg_htsget_plan(&f, &q, &plans[done], &e);
+        rc = zg_htsget_plan(req->app->hg_cache, &f, &q, &plans[done], &e);
         if (rc) {
             rc = hg_error_from(req, rc, &e);
             if (rc)
@@ -476,7 +476,8 @@ int zg_api_htsget_block(struct zg_req *req, struct zg_error *err)
     }
     struct zg_buf out;
     zg_buf_init(&out, ZG_HG_MAX_BLOCK + ((size_t)1 << 20));
-    rc = zg_htsget_block(&f, kind, ua, ub, &rg, req->app->dd.path, &out, &ee);
+    rc = zg_htsget_block(req->app->hg_cache, &f, kind, ua, ub, &rg, req->app->dd.path, &out,
+                         &ee);
     if (rc) {
         zg_buf_release(&out);
         int r = hg_error_from(req, rc, &ee);

@@ -93,17 +93,17 @@ static void plan_refuses_bad_regions(void **state)
     struct zg_error err;
     zg_error_clear(&err);
     struct zg_hg_query q = {.ref = "demo20", .start = 300, .end = 200};
-    assert_int_equal(zg_htsget_plan(&f, &q, &p, &err), ZG_EINVAL);
+    assert_int_equal(zg_htsget_plan(NULL, &f, &q, &p, &err), ZG_EINVAL);
     assert_string_equal(err.field, "start");
     q = (struct zg_hg_query){.ref = "chrNope", .start = -1, .end = -1};
-    assert_int_equal(zg_htsget_plan(&f, &q, &p, &err), ZG_ENOTFOUND);
+    assert_int_equal(zg_htsget_plan(NULL, &f, &q, &p, &err), ZG_ENOTFOUND);
     q = (struct zg_hg_query){.ref = NULL, .start = 5, .end = -1};
-    assert_int_equal(zg_htsget_plan(&f, &q, &p, &err), ZG_EINVAL);
+    assert_int_equal(zg_htsget_plan(NULL, &f, &q, &p, &err), ZG_EINVAL);
     q = (struct zg_hg_query){.header_only = true, .ref = "demo20", .start = -1, .end = -1};
-    assert_int_equal(zg_htsget_plan(&f, &q, &p, &err), ZG_EINVAL);
+    assert_int_equal(zg_htsget_plan(NULL, &f, &q, &p, &err), ZG_EINVAL);
     /* "chr" added or removed when the exact name is absent */
     q = (struct zg_hg_query){.ref = "chrdemo20", .start = -1, .end = -1};
-    assert_int_equal(zg_htsget_plan(&f, &q, &p, &err), 0);
+    assert_int_equal(zg_htsget_plan(NULL, &f, &q, &p, &err), 0);
     assert_string_equal(p.ref, "demo20");
     zg_htsget_plan_release(&p);
 }
@@ -126,7 +126,7 @@ static int count_reassembled(const struct zg_file_info *f, const struct zg_hg_pl
         if (pc->kind == ZG_HG_DATA)
             assert_int_equal(zg_buf_add(&b, pc->data, pc->len), 0);
         else
-            assert_int_equal(zg_htsget_block(f, pc->kind, pc->a, pc->b, &rg, "/tmp", &b, &err), 0);
+            assert_int_equal(zg_htsget_block(NULL, f, pc->kind, pc->a, pc->b, &rg, "/tmp", &b, &err), 0);
         assert_int_equal(fwrite(b.p, 1, b.len, out), b.len);
     }
     zg_buf_release(&b);
@@ -161,13 +161,13 @@ static void blocks_hold_exactly_the_region(void **state)
         zg_error_clear(&err);
         /* samtools view -c NA12891_demo20.bam demo20:1000-1200 → 53; demo20:2000-2001 → 21 */
         struct zg_hg_query q = {.ref = "demo20", .start = 999, .end = 1200};
-        assert_int_equal(zg_htsget_plan(&f, &q, &p, &err), 0);
+        assert_int_equal(zg_htsget_plan(NULL, &f, &q, &p, &err), 0);
         assert_true(p.n >= 3);
         assert_true(p.pieces[0].header);
         assert_int_equal(count_reassembled(&f, &p), 53);
         zg_htsget_plan_release(&p);
         q = (struct zg_hg_query){.ref = "demo20", .start = 1999, .end = 2001};
-        assert_int_equal(zg_htsget_plan(&f, &q, &p, &err), 0);
+        assert_int_equal(zg_htsget_plan(NULL, &f, &q, &p, &err), 0);
         assert_int_equal(count_reassembled(&f, &p), 21);
         zg_htsget_plan_release(&p);
     }
