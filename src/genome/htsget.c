@@ -1247,6 +1247,51 @@ out:
     return rc;
 }
 
+/* Reads an ITF8 integer (CRAM specification §2.3); returns its length, 0 when truncated. */
+static size_t itf8_get(const unsigned char *p, size_t n, uint32_t *v)
+{
+    static const unsigned char len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 5};
+    size_t k = n ? len[p[0] >> 4] : 1;
+    if (k > n)
+        return 0;
+    switch (k) {
+    case 1: *v = p[0]; break;
+    case 2: *v = (uint32_t)(p[0] & 0x3f) << 8 | p[1]; break;
+    case 3: *v = (uint32_t)(p[0] & 0x1f) << 16 | (uint32_t)p[1] << 8 | p[2]; break;
+    case 4:
+        *v = (uint32_t)(p[0] & 0x0f) << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        break;
+    default:
+        *v = (uint32_t)(p[0] & 0x0f) << 28 | (uint32_t)p[1] << 20 | (uint32_t)p[2] << 12 |
+             (uint32_t)p[3] << 4 | (p[4] & 0x0f);
+    }
+    return k;
+}
+
+/* The number of records of the CRAM 3 container at byte a (its header: int32 length, ITF8
+ * reference id, start, span, records, …), or -1 when it cannot be read. Reading exactly that
+ * many records spares decoding the next container just to learn that this one ended. */
+static int64_t cram_container_records(const char *path, uint64_t a)
+{
+    unsigned char h[4 + 5 * 4];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t got = pread(fd, h, sizeof(h), (off_t)a);
+    close(fd);
+    if (got < 5)
+        return -1;
+    size_t off = 4, n = (size_t)got;
+    uint32_t v = 0;
+    for (int field = 0; field < 4; field++) {
+        size_t k = itf8_get(h + off, n - off, &v);
+        if (!k)
+            return -1;
+        off += k;
+    }
+    return (int64_t)v;
+}
+
 /* Re-encodes the records of CRAM container bytes [a, b) that overlap the region into new
  * containers (same CRAM version, header and reference), via a scratch CRAM file. */
 static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct zg_hg_region *rg,
@@ -1283,7 +1328,8 @@ static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct z
     char vs[16];
     snprintf(vs, sizeof(vs), "%d.%d", version >> 8, version & 0xff);
     o = hts_open(tmp, "wc");
-    if (!o || hts_set_opt(o, CRAM_OPT_VERSION, vs) != 0) {
+    if (!o || hts_set_opt(o, CRAM_OPT_VERSION, vs) != 0 ||
+        hts_set_opt(o, HTS_OPT_COMPRESSION_LEVEL, EDGE_LEVEL) != 0) {
         rc = zg_error_set(err, ZG_EIO, "", "cannot write the scratch CRAM");
         goto out;
     }
@@ -1296,8 +1342,10 @@ static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct z
         rc = zg_error_set(err, ZG_EIO, "", "cannot write the scratch CRAM");
         goto out;
     }
-    int r;
-    while ((r = sam_read1(in, h, rec)) >= 0) {
+    int64_t nrec = cram_container_records(hf->path, a), nread = 0;
+    int r = 0;
+    while ((nrec < 0 || nread < nrec) && (r = sam_read1(in, h, rec)) >= 0) {
+        nread++;
         if ((uint64_t)htell(hin) > b) /* the record came from the next container */
             break;
         const bam1_core_t *c = &rec->core;
