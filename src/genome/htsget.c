@@ -5,8 +5,13 @@
  * into it), found by walking the index chunks from the linear-index start, and (2) one
  * contiguous run from the first record starting at or after `start` to the first record
  * starting at or after `end`, found by reading only around the two boundaries. Each run is
- * served as: the tail of its first BGZF block (decompressed, cut, recompressed), the untouched
- * blocks in between (raw bytes), the head of its last block (recompressed). */
+ * planned as: the tail of its first BGZF block (decompressed, cut, recompressed: a small "edge"
+ * piece), the untouched blocks in between (raw file bytes, sent by the kernel), the head of its
+ * last block (another edge piece).
+ *
+ * What planning needs from a file (header, index, CRAM container list, the CRAM reference for
+ * re-encoding edge containers) is loaded once per file and kept in a zg_hg_cache, checked
+ * against the file's and index's stat data on every use. */
 #include "genome/htsget.h"
 #include "common/buf.h"
 #include "common/error.h"
@@ -22,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +45,10 @@ static const unsigned char cram3_eof[38] = {
 #define COFF(v) ((v) >> 16)
 #define UOFF(v) ((v)&0xffff)
 
+/* Re-encoded edge blocks are read once by one client: fast compression is worth more than a
+ * few kilobytes (the bytes they decode to are what is exact, not their compressed form). */
+#define EDGE_LEVEL 1
+
 const char *zg_htsget_format(enum zg_file_format f)
 {
     switch (f) {
@@ -55,6 +65,437 @@ bool zg_htsget_is_reads(enum zg_file_format f)
     return f == ZG_FF_BAM || f == ZG_FF_CRAM;
 }
 
+/* ----------------------------------------------------------------- file state ---- */
+
+/* What stat says about one path; a change in any field means the file was rewritten. */
+struct fstamp {
+    bool present;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    int64_t mtime_ns, ctime_ns;
+};
+
+static void stamp_of(const char *path, struct fstamp *s)
+{
+    struct stat sb;
+    memset(s, 0, sizeof(*s));
+    if (!path[0] || stat(path, &sb) != 0)
+        return;
+    s->present = true;
+    s->dev = sb.st_dev;
+    s->ino = sb.st_ino;
+    s->size = sb.st_size;
+    s->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+    s->ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec;
+}
+
+static bool stamp_eq(const struct fstamp *a, const struct fstamp *b)
+{
+    return a->present == b->present && a->dev == b->dev && a->ino == b->ino &&
+           a->size == b->size && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+#define NSTAMPS 3 /* the file and up to two index files htslib may pick */
+
+struct crai_entry {
+    int tid;
+    int64_t start, span; /* 1-based start as in the .crai */
+    uint64_t container;
+};
+
+/* The slicing state of one file. Immutable after loading except the members under mu. */
+struct hg_file {
+    char id[ZG_FILE_ID_LEN];
+    char path[1024], index_path[1024], ref_fasta[1024];
+    enum zg_file_format fmt;
+    struct fstamp st[NSTAMPS];
+    size_t cost;     /* approximate bytes held */
+    unsigned users;  /* requests holding it (cache lock) */
+    bool listed;     /* in the cache's table (cache lock) */
+    uint64_t used;   /* LRU tick (cache lock) */
+
+    uint64_t size;
+    bool bgzf;                /* BGZF formats: false for a plain-text VCF */
+    bool has_eof;
+    uint64_t hdr_end;         /* BGZF: virtual offset; CRAM: byte offset */
+    uint64_t data_end;        /* same units: before the EOF marker */
+    sam_hdr_t *sh;            /* BAM, CRAM */
+    bcf_hdr_t *vh;            /* VCF, BCF */
+    tbx_t *tbx;               /* VCF (owns idx) */
+    hts_idx_t *idx;           /* BAM, BCF, VCF; NULL when no index could be read */
+    int ntargets;
+    hts_pos_t *tid_len;       /* [ntargets] reference lengths, 0 unknown */
+    pthread_mutex_t mu;       /* guards tid_end and header name lookups */
+    uint64_t *tid_end;        /* [ntargets] end of each reference's records, lazily */
+    int version;              /* CRAM major << 8 | minor */
+    struct crai_entry *crai;  /* CRAM index entries sorted by container */
+    size_t ncrai;
+    bool have_crai;           /* false: the .crai could not be read */
+    htsFile *ref_owner;       /* CRAM with ref_fasta: holds the reference shared by re-encodings */
+};
+
+struct zg_hg_cache {
+    pthread_mutex_t mu;
+    struct hg_file **files;
+    size_t n, max_files, bytes, max_bytes;
+    uint64_t tick;
+    struct zg_hg_cache_stats stats;
+};
+
+static void hg_file_free(struct hg_file *hf)
+{
+    if (!hf)
+        return;
+    if (hf->tbx)
+        tbx_destroy(hf->tbx);
+    else if (hf->idx)
+        hts_idx_destroy(hf->idx);
+    if (hf->sh)
+        sam_hdr_destroy(hf->sh);
+    if (hf->vh)
+        bcf_hdr_destroy(hf->vh);
+    if (hf->ref_owner)
+        hts_close(hf->ref_owner);
+    free(hf->tid_len);
+    free(hf->tid_end);
+    free(hf->crai);
+    pthread_mutex_destroy(&hf->mu);
+    free(hf);
+}
+
+/* The index files htslib may use for f, in the order it tries them. */
+static size_t index_candidates(const struct zg_file_info *f, char c[2][1100])
+{
+    if (f->index_path[0]) {
+        snprintf(c[0], sizeof(c[0]), "%s", f->index_path);
+        return 1;
+    }
+    const char *a = f->format == ZG_FF_BAM    ? ".bai"
+                    : f->format == ZG_FF_CRAM ? ".crai"
+                    : f->format == ZG_FF_VCF  ? ".tbi"
+                                              : ".csi";
+    snprintf(c[0], sizeof(c[0]), "%s%s", f->path, a);
+    if (f->format == ZG_FF_CRAM || f->format == ZG_FF_BCF)
+        return 1;
+    snprintf(c[1], sizeof(c[1]), "%s.csi", f->path);
+    return 2;
+}
+
+static void stamps_of(const struct zg_file_info *f, struct fstamp st[NSTAMPS])
+{
+    char c[2][1100];
+    size_t n = index_candidates(f, c);
+    stamp_of(f->path, &st[0]);
+    for (size_t i = 0; i < 2; i++)
+        if (i < n)
+            stamp_of(c[i], &st[1 + i]);
+        else
+            memset(&st[1 + i], 0, sizeof(st[1 + i]));
+}
+
+static bool same_key(const struct hg_file *hf, const struct zg_file_info *f)
+{
+    return hf->fmt == f->format && !strcmp(hf->id, f->id) && !strcmp(hf->path, f->path) &&
+           !strcmp(hf->index_path, f->index_path) && !strcmp(hf->ref_fasta, f->ref_fasta);
+}
+
+static bool same_stamps(const struct hg_file *hf, const struct fstamp st[NSTAMPS])
+{
+    for (size_t i = 0; i < NSTAMPS; i++)
+        if (!stamp_eq(&hf->st[i], &st[i]))
+            return false;
+    return true;
+}
+
+static int crai_read(const char *path, struct crai_entry **out, size_t *n, struct zg_error *err);
+static int cram_header_end(const char *path, uint64_t *hdr_end, int *version);
+static bool cram3_has_eof(const char *path, uint64_t size);
+
+static int cmp_crai(const void *a, const void *b)
+{
+    const struct crai_entry *x = a, *y = b;
+    return x->container < y->container ? -1 : x->container > y->container;
+}
+
+static int load_cram(struct hg_file *hf, struct zg_error *err)
+{
+    if (cram_header_end(hf->path, &hf->hdr_end, &hf->version) != 0)
+        return zg_error_set(err, ZG_EIO, "", "the CRAM file cannot be opened");
+    hf->has_eof = (hf->version >> 8) == 3 && cram3_has_eof(hf->path, hf->size);
+    hf->data_end = hf->has_eof ? hf->size - sizeof(cram3_eof) : hf->size;
+    htsFile *fp = hts_open(hf->path, "r");
+    hf->sh = fp ? sam_hdr_read(fp) : NULL;
+    if (fp)
+        hts_close(fp);
+    if (!hf->sh || sam_hdr_name2tid(hf->sh, "") == -2) /* also builds the name table */
+        return zg_error_set(err, ZG_EIO, "", "the CRAM header cannot be read");
+    hf->cost += (size_t)sam_hdr_length(hf->sh);
+    /* no .crai: whole-file and header requests still work; regions report it */
+    char ipath[1100];
+    snprintf(ipath, sizeof(ipath), "%s%s", hf->index_path[0] ? hf->index_path : hf->path,
+             hf->index_path[0] ? "" : ".crai");
+    struct zg_error ie;
+    zg_error_clear(&ie);
+    if (crai_read(ipath, &hf->crai, &hf->ncrai, &ie) == 0) {
+        qsort(hf->crai, hf->ncrai, sizeof(*hf->crai), cmp_crai);
+        hf->have_crai = true;
+        hf->cost += hf->ncrai * sizeof(*hf->crai);
+    } else if (ie.code == ZG_ENOMEM || ie.code == ZG_ETOOBIG) {
+        *err = ie;
+        return ie.code;
+    }
+    if (hf->ref_fasta[0]) {
+        hf->ref_owner = hts_open(hf->path, "r");
+        if (!hf->ref_owner || hts_set_fai_filename(hf->ref_owner, hf->ref_fasta) != 0)
+            return zg_error_set(err, ZG_EIO, "", "the CRAM reference cannot be loaded");
+        hf->cost += (size_t)1 << 20;
+    }
+    return 0;
+}
+
+static int load_bgzf(struct hg_file *hf, struct zg_error *err)
+{
+    htsFile *fp = hts_open(hf->path, "r");
+    const char **names = NULL;
+    int rc = 0;
+    if (!fp)
+        return zg_error_set(err, ZG_EIO, "", "the file cannot be opened");
+    if (fp->format.compression != bgzf)
+        goto out; /* a plain-text VCF: whole-file requests only */
+    hf->bgzf = true;
+    if (hf->fmt == ZG_FF_BAM)
+        hf->sh = sam_hdr_read(fp);
+    else
+        hf->vh = bcf_hdr_read(fp);
+    if ((hf->fmt == ZG_FF_BAM && (!hf->sh || sam_hdr_name2tid(hf->sh, "") == -2)) ||
+        (hf->fmt != ZG_FF_BAM && !hf->vh)) {
+        rc = zg_error_set(err, ZG_EIO, "", "the file header cannot be read");
+        goto out;
+    }
+    hf->hdr_end = (uint64_t)bgzf_tell(fp->fp.bgzf);
+    hf->has_eof = bgzf_check_EOF(fp->fp.bgzf) == 1;
+    hf->data_end = hf->has_eof ? VOFF(hf->size - sizeof(bgzf_eof), 0) : VOFF(hf->size, 0);
+    const char *ipath = hf->index_path[0] ? hf->index_path : NULL;
+    if (hf->fmt == ZG_FF_VCF) {
+        hf->tbx = tbx_index_load3(hf->path, ipath, HTS_IDX_SILENT_FAIL);
+        hf->idx = hf->tbx ? hf->tbx->idx : NULL;
+    } else if (hf->fmt == ZG_FF_BAM) {
+        hf->idx = sam_index_load3(fp, hf->path, ipath, HTS_IDX_SILENT_FAIL);
+    } else {
+        hf->idx = bcf_index_load3(hf->path, ipath, HTS_IDX_SILENT_FAIL);
+    }
+    /* reference lengths bound index queries: a query up to HTS_POS_MAX walks every bin */
+    if (hf->fmt == ZG_FF_BAM)
+        hf->ntargets = sam_hdr_nref(hf->sh);
+    else if (hf->fmt == ZG_FF_BCF)
+        hf->ntargets = hf->vh->n[BCF_DT_CTG];
+    else if (hf->tbx && !(names = tbx_seqnames(hf->tbx, &hf->ntargets)))
+        hf->ntargets = 0;
+    if (hf->ntargets < 0)
+        hf->ntargets = 0;
+    size_t nt = hf->ntargets ? (size_t)hf->ntargets : 1;
+    hf->tid_len = calloc(nt, sizeof(*hf->tid_len));
+    hf->tid_end = malloc(nt * sizeof(*hf->tid_end));
+    if (!hf->tid_len || !hf->tid_end) {
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    for (int t = 0; t < hf->ntargets; t++) {
+        hf->tid_end[t] = UINT64_MAX;
+        if (hf->fmt == ZG_FF_BAM) {
+            hf->tid_len[t] = sam_hdr_tid2len(hf->sh, t);
+        } else {
+            int id = hf->fmt == ZG_FF_BCF ? t : bcf_hdr_name2id(hf->vh, names[t]);
+            if (id >= 0 && id < hf->vh->n[BCF_DT_CTG] && hf->vh->id[BCF_DT_CTG][id].val)
+                hf->tid_len[t] = (hts_pos_t)hf->vh->id[BCF_DT_CTG][id].val->info[0];
+        }
+    }
+    hf->cost += nt * (sizeof(*hf->tid_len) + sizeof(*hf->tid_end));
+    hf->cost += (size_t)hf->st[1].size + (size_t)hf->st[2].size; /* the index, roughly */
+    if (hf->sh)
+        hf->cost += (size_t)sam_hdr_length(hf->sh);
+out:
+    free(names);
+    hts_close(fp);
+    return rc;
+}
+
+/* Reads what slicing needs from f; st are the stamps taken before reading. */
+static int hg_file_load(const struct zg_file_info *f, const struct fstamp st[NSTAMPS],
+                        struct hg_file **out, struct zg_error *err)
+{
+    struct hg_file *hf = calloc(1, sizeof(*hf));
+    if (!hf)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    pthread_mutex_init(&hf->mu, NULL);
+    snprintf(hf->id, sizeof(hf->id), "%s", f->id);
+    snprintf(hf->path, sizeof(hf->path), "%s", f->path);
+    snprintf(hf->index_path, sizeof(hf->index_path), "%s", f->index_path);
+    snprintf(hf->ref_fasta, sizeof(hf->ref_fasta), "%s", f->ref_fasta);
+    hf->fmt = f->format;
+    memcpy(hf->st, st, sizeof(hf->st));
+    hf->cost = sizeof(*hf);
+    int rc;
+    if (!st[0].present) {
+        rc = zg_error_set(err, ZG_EIO, "", "the file cannot be opened");
+    } else {
+        hf->size = (uint64_t)st[0].size;
+        rc = f->format == ZG_FF_CRAM ? load_cram(hf, err) : load_bgzf(hf, err);
+    }
+    if (rc) {
+        hg_file_free(hf);
+        return rc;
+    }
+    *out = hf;
+    return 0;
+}
+
+int zg_hg_cache_new(size_t max_files, size_t max_bytes, struct zg_hg_cache **out,
+                    struct zg_error *err)
+{
+    struct zg_hg_cache *c = calloc(1, sizeof(*c));
+    if (max_files == 0)
+        max_files = 1;
+    if (c)
+        c->files = calloc(max_files, sizeof(*c->files));
+    if (!c || !c->files) {
+        free(c);
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    c->max_files = max_files;
+    c->max_bytes = max_bytes;
+    *out = c;
+    return 0;
+}
+
+void zg_hg_cache_free(struct zg_hg_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        hg_file_free(c->files[i]); /* no request may still hold one */
+    free(c->files);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+void zg_hg_cache_stats(struct zg_hg_cache *c, struct zg_hg_cache_stats *out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = c->stats;
+    out->files = c->n;
+    out->bytes = c->bytes;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Takes hf out of the table (cache lock held). Returns true when the caller must free it. */
+static bool unlist(struct zg_hg_cache *c, size_t i)
+{
+    struct hg_file *hf = c->files[i];
+    c->files[i] = c->files[--c->n];
+    c->bytes -= hf->cost;
+    hf->listed = false;
+    return hf->users == 0;
+}
+
+/* The slicing state of f: from the cache when its file and index are unchanged, else loaded
+ * (and kept when the cache has room). Release with hg_release. c may be NULL (no caching). */
+static int hg_acquire(struct zg_hg_cache *c, const struct zg_file_info *f, struct hg_file **out,
+                      struct zg_error *err)
+{
+    struct fstamp st[NSTAMPS];
+    stamps_of(f, st);
+    if (!c)
+        return hg_file_load(f, st, out, err);
+    struct hg_file *stale = NULL, *hf = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->n; i++) {
+        if (!same_key(c->files[i], f))
+            continue;
+        if (same_stamps(c->files[i], st)) {
+            hf = c->files[i];
+            hf->users++;
+            hf->used = ++c->tick;
+            c->stats.hits++;
+        } else {
+            struct hg_file *old = c->files[i];
+            c->stats.reloads++;
+            if (unlist(c, i))
+                stale = old;
+        }
+        break;
+    }
+    if (!hf)
+        c->stats.misses++;
+    pthread_mutex_unlock(&c->mu);
+    hg_file_free(stale);
+    if (hf) {
+        *out = hf;
+        return 0;
+    }
+
+    int rc = hg_file_load(f, st, &hf, err);
+    if (rc)
+        return rc;
+    struct hg_file *evicted[8];
+    size_t nev = 0;
+    pthread_mutex_lock(&c->mu);
+    struct hg_file *other = NULL;
+    for (size_t i = 0; i < c->n && !other; i++)
+        if (same_key(c->files[i], f) && same_stamps(c->files[i], st))
+            other = c->files[i]; /* another request loaded it meanwhile */
+    if (other) {
+        other->users++;
+        other->used = ++c->tick;
+    } else {
+        hf->users = 1;
+        hf->used = ++c->tick;
+        /* least recently used first; entries in use are unlisted and freed by their last user */
+        while (nev < sizeof(evicted) / sizeof(evicted[0]) && c->n > 0 &&
+               (c->n >= c->max_files || c->bytes + hf->cost > c->max_bytes)) {
+            size_t lru = 0;
+            for (size_t i = 1; i < c->n; i++)
+                if (c->files[i]->used < c->files[lru]->used)
+                    lru = i;
+            struct hg_file *victim = c->files[lru];
+            c->stats.evictions++;
+            if (unlist(c, lru))
+                evicted[nev++] = victim;
+        }
+        if (c->n < c->max_files && c->bytes + hf->cost <= c->max_bytes) {
+            c->files[c->n++] = hf;
+            c->bytes += hf->cost;
+            hf->listed = true;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    for (size_t i = 0; i < nev; i++)
+        hg_file_free(evicted[i]);
+    if (other) {
+        hg_file_free(hf);
+        hf = other;
+    }
+    *out = hf;
+    return 0;
+}
+
+static void hg_release(struct zg_hg_cache *c, struct hg_file *hf)
+{
+    if (!hf)
+        return;
+    if (!c) {
+        hg_file_free(hf);
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    bool last = --hf->users == 0 && !hf->listed;
+    pthread_mutex_unlock(&c->mu);
+    if (last)
+        hg_file_free(hf);
+}
+
 /* ----------------------------------------------------------------------- plan ---- */
 
 void zg_htsget_plan_release(struct zg_hg_plan *plan)
@@ -68,16 +509,13 @@ void zg_htsget_plan_release(struct zg_hg_plan *plan)
 static int add_piece(struct zg_hg_plan *p, enum zg_hg_kind kind, bool header, uint64_t a,
                      uint64_t b, const unsigned char *data, size_t len, struct zg_error *err)
 {
-    /* adjacent pieces of the same kind and class merge when the result stays one block */
+    /* adjacent raw pieces of the same class merge when the result stays one block */
     if (p->n) {
         struct zg_hg_piece *last = &p->pieces[p->n - 1];
-        if (last->kind == kind && last->header == header && last->b == a &&
-            (kind == ZG_HG_RAW || kind == ZG_HG_BGZF)) {
-            uint64_t span = kind == ZG_HG_RAW ? b - last->a : COFF(b) - COFF(last->a);
-            if (span <= ZG_HG_MAX_BLOCK) {
-                last->b = b;
-                return 0;
-            }
+        if (last->kind == kind && last->header == header && last->b == a && kind == ZG_HG_RAW &&
+            b - last->a <= ZG_HG_MAX_BLOCK) {
+            last->b = b;
+            return 0;
         }
     }
     if (p->n == p->cap) {
@@ -124,34 +562,6 @@ static int bgzf_block_size(int fd, uint64_t coff, uint64_t *size)
     return -1;
 }
 
-/* Adds the uncompressed span [vs, ve) of a BGZF file, split at block boundaries so that no
- * piece spans more than ZG_HG_MAX_BLOCK compressed bytes. */
-static int add_bgzf_span(struct zg_hg_plan *p, int fd, bool header, uint64_t vs, uint64_t ve,
-                         struct zg_error *err)
-{
-    if (ve <= vs)
-        return 0;
-    while (COFF(ve) - COFF(vs) > ZG_HG_MAX_BLOCK - BGZF_MAX_BLOCK_SIZE) {
-        uint64_t c = COFF(vs), next = c, size;
-        for (;;) {
-            if (bgzf_block_size(fd, c, &size))
-                return zg_error_set(err, ZG_EIO, "", "BGZF block at byte %llu is damaged",
-                                    (unsigned long long)c);
-            if (c + size - COFF(vs) > ZG_HG_MAX_BLOCK - BGZF_MAX_BLOCK_SIZE || c + size > COFF(ve))
-                break;
-            c += size;
-            next = c;
-        }
-        if (next == COFF(vs)) /* one block larger than the bound cannot happen in BGZF */
-            return zg_error_set(err, ZG_EIO, "", "BGZF block too large");
-        int rc = add_piece(p, ZG_HG_BGZF, header, vs, VOFF(next, 0), NULL, 0, err);
-        if (rc)
-            return rc;
-        vs = VOFF(next, 0);
-    }
-    return add_piece(p, ZG_HG_BGZF, header, vs, ve, NULL, 0, err);
-}
-
 static int add_raw_span(struct zg_hg_plan *p, bool header, uint64_t a, uint64_t b,
                         struct zg_error *err)
 {
@@ -163,6 +573,32 @@ static int add_raw_span(struct zg_hg_plan *p, bool header, uint64_t a, uint64_t 
         a = e;
     }
     return 0;
+}
+
+/* Adds the uncompressed span [vs, ve) of a BGZF file: the part of its first block from vs and
+ * the part of its last block up to ve as (recompressed) BGZF pieces, the whole blocks between
+ * them as raw file bytes. */
+static int add_bgzf_span(struct zg_hg_plan *p, int fd, bool header, uint64_t vs, uint64_t ve,
+                         struct zg_error *err)
+{
+    if (ve <= vs)
+        return 0;
+    if (COFF(vs) == COFF(ve))
+        return add_piece(p, ZG_HG_BGZF, header, vs, ve, NULL, 0, err);
+    uint64_t a = COFF(vs), b = COFF(ve);
+    int rc;
+    if (UOFF(vs)) {
+        uint64_t size;
+        if (bgzf_block_size(fd, a, &size) || a + size > b)
+            return zg_error_set(err, ZG_EIO, "", "BGZF block at byte %llu is damaged",
+                                (unsigned long long)a);
+        if ((rc = add_piece(p, ZG_HG_BGZF, header, vs, VOFF(a + size, 0), NULL, 0, err)))
+            return rc;
+        a += size;
+    }
+    if ((rc = add_raw_span(p, header, a, b, err)))
+        return rc;
+    return UOFF(ve) ? add_piece(p, ZG_HG_BGZF, header, VOFF(b, 0), ve, NULL, 0, err) : 0;
 }
 
 /* Finds the reference: exact name first, then with "chr" added or removed (data mixes both). */
@@ -198,20 +634,79 @@ static int lookup_tbx(void *ctx, const char *name)
     return tbx_name2id((tbx_t *)ctx, name);
 }
 
+/* Resolves q->ref in the shared header of hf (lookups are serialised: htslib's name tables
+ * are not documented as safe for concurrent readers). */
+static int hf_resolve(struct hg_file *hf, const char *name, char *found, size_t foundsz)
+{
+    int (*lookup)(void *, const char *) = hf->fmt == ZG_FF_VCF ? lookup_tbx
+                                          : hf->fmt == ZG_FF_BCF ? lookup_bcf
+                                                                 : lookup_sam;
+    void *ctx = hf->fmt == ZG_FF_VCF ? (void *)hf->tbx
+                : hf->fmt == ZG_FF_BCF ? (void *)hf->vh
+                                       : (void *)hf->sh;
+    pthread_mutex_lock(&hf->mu);
+    int tid = resolve_ref(name, lookup, ctx, found, foundsz);
+    pthread_mutex_unlock(&hf->mu);
+    return tid;
+}
+
 static int no_readrec(BGZF *fp, void *data, void *r, int *tid, hts_pos_t *beg, hts_pos_t *end)
 {
     (void)fp, (void)data, (void)r, (void)tid, (void)beg, (void)end;
     return -1;
 }
 
+/* An index query for [beg, end) that stops at the reference's length when end is beyond it:
+ * htslib walks every bin up to `end`, milliseconds for HTS_POS_MAX. When the bounded query
+ * finds nothing the unbounded one is asked (records placed beyond a reference's stated
+ * length are invalid but exist). */
+static hts_itr_t *query(const struct hg_file *hf, int tid, hts_pos_t beg, hts_pos_t end)
+{
+    hts_pos_t len = tid >= 0 && tid < hf->ntargets ? hf->tid_len[tid] : 0;
+    if (len > beg && end > len) {
+        hts_itr_t *it = hts_itr_query(hf->idx, tid, beg, len, no_readrec);
+        if (!it || (!it->finished && it->n_off > 0))
+            return it;
+        hts_itr_destroy(it);
+    }
+    return hts_itr_query(hf->idx, tid, beg, end, no_readrec);
+}
+
+/* Virtual offset just after the last record of reference tid (0: none), computed once. */
+static int tid_data_end(struct hg_file *hf, int tid, uint64_t *out)
+{
+    bool cached = tid >= 0 && tid < hf->ntargets;
+    if (cached) {
+        pthread_mutex_lock(&hf->mu);
+        *out = hf->tid_end[tid];
+        pthread_mutex_unlock(&hf->mu);
+        if (*out != UINT64_MAX)
+            return 0;
+    }
+    hts_itr_t *all = hts_itr_query(hf->idx, tid, 0, HTS_POS_MAX, no_readrec);
+    if (!all)
+        return -1;
+    uint64_t end = 0;
+    for (int i = 0; i < all->n_off; i++)
+        if (all->off[i].v > end)
+            end = all->off[i].v;
+    hts_itr_destroy(all);
+    if (cached) {
+        pthread_mutex_lock(&hf->mu);
+        hf->tid_end[tid] = end;
+        pthread_mutex_unlock(&hf->mu);
+    }
+    *out = end;
+    return 0;
+}
+
 /* A record reader positioned by BGZF virtual offsets. */
 struct scan {
     enum zg_file_format fmt;
-    htsFile *fp;
     BGZF *z;
     bam1_t *b;
     bcf1_t *v;
-    tbx_t *tbx;
+    tbx_t *tbx; /* borrowed */
     kstring_t line;
 };
 
@@ -243,13 +738,13 @@ static int add_run(struct zg_hg_plan *p, int fd, uint64_t vs, uint64_t ve, struc
 }
 
 /* The records of region (tid, beg, end) as runs of virtual offsets (see the file comment). */
-static int plan_bgzf_region(struct zg_hg_plan *p, struct scan *s, const hts_idx_t *idx, int fd,
+static int plan_bgzf_region(struct zg_hg_plan *p, struct scan *s, struct hg_file *hf, int fd,
                             struct zg_error *err)
 {
     int rc = 0, tid = p->tid;
     hts_pos_t beg = p->beg, end = p->end;
-    hts_itr_t *itr = hts_itr_query(idx, tid, beg, end, no_readrec);
-    hts_itr_t *all = NULL, *after = NULL;
+    hts_itr_t *itr = query(hf, tid, beg, end);
+    hts_itr_t *after = NULL;
     if (!itr)
         return zg_error_set(err, ZG_EIO, "", "the index cannot be queried");
     if (itr->finished || itr->n_off == 0)
@@ -300,18 +795,14 @@ static int plan_bgzf_region(struct zg_hg_plan *p, struct scan *s, const hts_idx_
     }
 
     /* 2. the contiguous run [first_in, first record starting at or after `end`) */
-    all = hts_itr_query(idx, tid, 0, HTS_POS_MAX, no_readrec);
-    if (!all) {
+    uint64_t tid_end; /* just after the reference's last record */
+    if (tid_data_end(hf, tid, &tid_end)) {
         rc = zg_error_set(err, ZG_EIO, "", "the index cannot be queried");
         goto out;
     }
-    uint64_t tid_end = 0; /* just after the reference's last record */
-    for (int i = 0; i < all->n_off; i++)
-        if (all->off[i].v > tid_end)
-            tid_end = all->off[i].v;
     uint64_t last_end = tid_end;
     if (end < HTS_POS_MAX) {
-        after = hts_itr_query(idx, tid, end, HTS_POS_MAX, no_readrec);
+        after = query(hf, tid, end, HTS_POS_MAX);
         if (!after) {
             rc = zg_error_set(err, ZG_EIO, "", "the index cannot be queried");
             goto out;
@@ -349,7 +840,6 @@ static int plan_bgzf_region(struct zg_hg_plan *p, struct scan *s, const hts_idx_
     rc = add_run(p, fd, first_in, last_end, err);
 out:
     hts_itr_destroy(itr);
-    hts_itr_destroy(all);
     hts_itr_destroy(after);
     return rc;
 }
@@ -360,11 +850,9 @@ static void scan_close(struct scan *s)
         bam_destroy1(s->b);
     if (s->v)
         bcf_destroy(s->v);
-    if (s->tbx)
-        tbx_destroy(s->tbx);
     free(s->line.s);
-    if (s->fp)
-        hts_close(s->fp);
+    if (s->z)
+        bgzf_close(s->z);
 }
 
 static int file_size(const char *path, uint64_t *size)
@@ -392,84 +880,41 @@ static int check_query(const struct zg_hg_query *q, struct zg_error *err)
     return 0;
 }
 
-static int plan_bgzf(const struct zg_file_info *f, const struct zg_hg_query *q,
-                     struct zg_hg_plan *p, struct zg_error *err)
+static int plan_bgzf(struct hg_file *hf, const struct zg_hg_query *q, struct zg_hg_plan *p,
+                     struct zg_error *err)
 {
-    struct scan s = {.fmt = f->format};
-    hts_idx_t *idx = NULL;
-    sam_hdr_t *sh = NULL;
-    bcf_hdr_t *vh = NULL;
+    struct scan s = {.fmt = hf->fmt, .tbx = hf->tbx};
     int rc = 0, fd = -1;
-    uint64_t size;
-    if (file_size(f->path, &size) != 0 || (fd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0)
-        return zg_error_set(err, ZG_EIO, "", "the file cannot be opened");
-    s.fp = hts_open(f->path, "r");
-    if (!s.fp) {
-        rc = zg_error_set(err, ZG_EIO, "", "the file cannot be opened");
-        goto out;
-    }
-    if (s.fp->format.compression != bgzf) {
+    if (!hf->bgzf) {
         /* a plain-text VCF has no index: only the whole file can be served */
-        if (q->ref) {
-            rc = zg_error_set(err, ZG_EINVAL, "referenceName",
-                              "the file is not BGZF-compressed and indexed, so it cannot be "
-                              "sliced by region");
-            goto out;
-        }
-        rc = add_raw_span(p, false, 0, size, err);
-        goto out;
+        if (q->ref)
+            return zg_error_set(err, ZG_EINVAL, "referenceName",
+                                "the file is not BGZF-compressed and indexed, so it cannot be "
+                                "sliced by region");
+        return add_raw_span(p, false, 0, hf->size, err);
     }
-    s.z = s.fp->fp.bgzf;
-    int (*lookup)(void *, const char *) = NULL;
-    void *lctx = NULL;
-    if (f->format == ZG_FF_BAM) {
-        sh = sam_hdr_read(s.fp);
-        s.b = bam_init1();
-        lookup = lookup_sam, lctx = sh;
-    } else {
-        vh = bcf_hdr_read(s.fp);
-        if (f->format == ZG_FF_BCF) {
-            s.v = bcf_init();
-            lookup = lookup_bcf, lctx = vh;
-        }
-    }
-    if ((f->format == ZG_FF_BAM && (!sh || !s.b)) || (f->format != ZG_FF_BAM && !vh)) {
-        rc = zg_error_set(err, ZG_EIO, "", "the file header cannot be read");
-        goto out;
-    }
-    uint64_t hdr_end = (uint64_t)bgzf_tell(s.z);
-    bool has_eof = bgzf_check_EOF(s.z) == 1;
-    uint64_t data_end = has_eof ? VOFF(size - sizeof(bgzf_eof), 0) : VOFF(size, 0);
-
-    if ((rc = add_bgzf_span(p, fd, true, 0, hdr_end, err)))
+    if ((fd = open(hf->path, O_RDONLY | O_CLOEXEC)) < 0)
+        return zg_error_set(err, ZG_EIO, "", "the file cannot be opened");
+    if ((rc = add_bgzf_span(p, fd, true, 0, hf->hdr_end, err)))
         goto out;
     if (q->header_only)
         goto eof;
     if (!q->ref) {
-        if ((rc = add_bgzf_span(p, fd, false, hdr_end, data_end, err)))
+        if ((rc = add_bgzf_span(p, fd, false, hf->hdr_end, hf->data_end, err)))
             goto out;
         goto eof;
     }
-    const char *ipath = f->index_path[0] ? f->index_path : NULL;
-    if (f->format == ZG_FF_VCF) {
-        s.tbx = tbx_index_load3(f->path, ipath, HTS_IDX_SILENT_FAIL);
-        if (s.tbx)
-            idx = s.tbx->idx, lookup = lookup_tbx, lctx = s.tbx;
-    } else {
-        idx = f->format == ZG_FF_BAM ? sam_index_load3(s.fp, f->path, ipath, HTS_IDX_SILENT_FAIL)
-                                     : bcf_index_load3(f->path, ipath, HTS_IDX_SILENT_FAIL);
-    }
-    if (!idx) {
+    if (!hf->idx) {
         rc = zg_error_set(err, ZG_EIO, "", "the file's index cannot be read");
         goto out;
     }
     if (!strcmp(q->ref, "*")) {
-        if (f->format != ZG_FF_BAM) {
+        if (hf->fmt != ZG_FF_BAM) {
             rc = zg_error_set(err, ZG_EINVAL, "referenceName",
                               "\"*\" (unplaced unmapped reads) applies to reads only");
             goto out;
         }
-        hts_itr_t *itr = hts_itr_query(idx, HTS_IDX_NOCOOR, 0, 0, no_readrec);
+        hts_itr_t *itr = hts_itr_query(hf->idx, HTS_IDX_NOCOOR, 0, 0, no_readrec);
         if (!itr) {
             rc = zg_error_set(err, ZG_EIO, "", "the index cannot be queried");
             goto out;
@@ -477,13 +922,13 @@ static int plan_bgzf(const struct zg_file_info *f, const struct zg_hg_query *q,
         p->tid = -1;
         snprintf(p->ref, sizeof(p->ref), "*");
         if (!itr->finished && itr->curr_off)
-            rc = add_bgzf_span(p, fd, false, itr->curr_off, data_end, err);
+            rc = add_bgzf_span(p, fd, false, itr->curr_off, hf->data_end, err);
         hts_itr_destroy(itr);
         if (rc)
             goto out;
         goto eof;
     }
-    p->tid = resolve_ref(q->ref, lookup, lctx, p->ref, sizeof(p->ref));
+    p->tid = hf_resolve(hf, q->ref, p->ref, sizeof(p->ref));
     if (p->tid < 0) {
         rc = zg_error_set(err, ZG_ENOTFOUND, "referenceName",
                           "reference '%.100s' is not in the file", q->ref);
@@ -491,37 +936,29 @@ static int plan_bgzf(const struct zg_file_info *f, const struct zg_hg_query *q,
     }
     p->beg = q->start >= 0 ? q->start : 0;
     p->end = q->end >= 0 ? q->end : HTS_POS_MAX;
-    if (p->end > p->beg && (rc = plan_bgzf_region(p, &s, idx, fd, err)))
-        goto out;
+    if (p->end > p->beg) {
+        s.z = bgzf_open(hf->path, "r");
+        if (hf->fmt == ZG_FF_BAM)
+            s.b = bam_init1();
+        else if (hf->fmt == ZG_FF_BCF)
+            s.v = bcf_init();
+        if (!s.z || (hf->fmt == ZG_FF_BAM && !s.b) || (hf->fmt == ZG_FF_BCF && !s.v)) {
+            rc = zg_error_set(err, ZG_EIO, "", "the file cannot be opened");
+            goto out;
+        }
+        if ((rc = plan_bgzf_region(p, &s, hf, fd, err)))
+            goto out;
+    }
 eof:
-    if (has_eof)
+    if (hf->has_eof)
         rc = add_piece(p, ZG_HG_DATA, false, 0, 0, bgzf_eof, sizeof(bgzf_eof), err);
 out:
-    if (idx && !s.tbx)
-        hts_idx_destroy(idx);
-    if (sh)
-        sam_hdr_destroy(sh);
-    if (vh)
-        bcf_hdr_destroy(vh);
     scan_close(&s);
-    if (fd >= 0)
-        close(fd);
+    close(fd);
     return rc;
 }
 
 /* ----------------------------------------------------------------------- CRAM ---- */
-
-struct crai_entry {
-    int tid;
-    int64_t start, span; /* 1-based start as in the .crai */
-    uint64_t container;
-};
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* Reads a .crai (gzip-compressed text: seq, start, span, container offset, slice offset,
  * slice size). Bounded by the index size; caller frees *out. */
@@ -577,14 +1014,6 @@ out:
     return 0;
 }
 
-static char *crai_path(const struct zg_file_info *f, char *buf, size_t bufsz)
-{
-    if (f->index_path[0])
-        return (char *)f->index_path;
-    snprintf(buf, bufsz, "%s.crai", f->path);
-    return buf;
-}
-
 /* Byte offset just after the CRAM file definition and SAM header container. */
 static int cram_header_end(const char *path, uint64_t *hdr_end, int *version)
 {
@@ -620,35 +1049,25 @@ static bool cram3_has_eof(const char *path, uint64_t size)
 /* CRAM served as CRAM: containers wholly inside the region byte for byte, edge containers
  * re-encoded. Served as BAM (q->as_bam): the header and each container holding records of the
  * region decoded and written as BAM, then the BGZF EOF marker. */
-static int plan_cram(const struct zg_file_info *f, const struct zg_hg_query *q,
-                     struct zg_hg_plan *p, struct zg_error *err)
+static int plan_cram(struct hg_file *hf, const struct zg_hg_query *q, struct zg_hg_plan *p,
+                     struct zg_error *err)
 {
-    uint64_t size, hdr_end;
-    int version, rc = 0;
-    if (file_size(f->path, &size) != 0 || cram_header_end(f->path, &hdr_end, &version) != 0)
-        return zg_error_set(err, ZG_EIO, "", "the CRAM file cannot be opened");
-    bool v3 = (version >> 8) == 3, bam = q->as_bam;
-    bool has_eof = v3 && cram3_has_eof(f->path, size);
-    uint64_t data_end = has_eof ? size - sizeof(cram3_eof) : size;
+    int rc = 0;
+    bool v3 = (hf->version >> 8) == 3, bam = q->as_bam;
     p->format = bam ? ZG_FF_BAM : ZG_FF_CRAM;
-    rc = bam ? add_piece(p, ZG_HG_XBAM_HEADER, true, 0, hdr_end, NULL, 0, err)
-             : add_raw_span(p, true, 0, hdr_end, err);
+    rc = bam ? add_piece(p, ZG_HG_XBAM_HEADER, true, 0, hf->hdr_end, NULL, 0, err)
+             : add_raw_span(p, true, 0, hf->hdr_end, err);
     if (rc)
         return rc;
     if (q->header_only)
         goto eof;
     if (!q->ref && !bam) {
-        if ((rc = add_raw_span(p, false, hdr_end, data_end, err)))
+        if ((rc = add_raw_span(p, false, hf->hdr_end, hf->data_end, err)))
             return rc;
         goto eof;
     }
-
-    struct crai_entry *e = NULL;
-    size_t ne = 0;
-    char ib[1100];
-    if ((rc = crai_read(crai_path(f, ib, sizeof(ib)), &e, &ne, err)))
-        return rc;
-    uint64_t *starts = NULL;
+    if (!hf->have_crai)
+        return zg_error_set(err, ZG_EIO, "", "the CRAM index cannot be read");
     if (!q->ref) { /* the whole file as BAM: every container */
         p->tid = -2;
         p->beg = 0;
@@ -657,67 +1076,47 @@ static int plan_cram(const struct zg_file_info *f, const struct zg_hg_query *q,
         p->tid = -1;
         snprintf(p->ref, sizeof(p->ref), "*");
     } else {
-        htsFile *fp = hts_open(f->path, "r");
-        sam_hdr_t *h = fp ? sam_hdr_read(fp) : NULL;
-        p->tid = h ? resolve_ref(q->ref, lookup_sam, h, p->ref, sizeof(p->ref)) : -2;
-        if (h)
-            sam_hdr_destroy(h);
-        if (fp)
-            hts_close(fp);
-        if (p->tid == -2) {
-            rc = zg_error_set(err, ZG_EIO, "", "the CRAM header cannot be read");
-            goto out;
-        }
-        if (p->tid < 0) {
-            rc = zg_error_set(err, ZG_ENOTFOUND, "referenceName",
-                              "reference '%.100s' is not in the file", q->ref);
-            goto out;
-        }
+        p->tid = hf_resolve(hf, q->ref, p->ref, sizeof(p->ref));
+        if (p->tid == -2)
+            return zg_error_set(err, ZG_EIO, "", "the CRAM header cannot be read");
+        if (p->tid < 0)
+            return zg_error_set(err, ZG_ENOTFOUND, "referenceName",
+                                "reference '%.100s' is not in the file", q->ref);
     }
     if (q->ref) {
         p->beg = q->start >= 0 ? q->start : 0;
         p->end = q->end >= 0 ? q->end : HTS_POS_MAX;
     }
     if (p->tid >= 0 && p->end <= p->beg)
-        goto eof_free;
+        goto eof;
 
-    /* distinct container offsets, sorted: a container ends where the next one starts */
-    starts = malloc((ne + 1) * sizeof(*starts));
-    if (!starts) {
-        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < ne; i++)
-        starts[i] = e[i].container;
-    qsort(starts, ne, sizeof(*starts), cmp_u64);
-    size_t nc = 0;
-    for (size_t i = 0; i < ne; i++)
-        if (!nc || starts[nc - 1] != starts[i])
-            starts[nc++] = starts[i];
-    for (size_t c = 0; c < nc; c++) {
-        uint64_t cs = starts[c], ce = c + 1 < nc ? starts[c + 1] : data_end;
+    /* entries are sorted by container: a container ends where the next one starts */
+    for (size_t i = 0; i < hf->ncrai;) {
+        uint64_t cs = hf->crai[i].container;
         bool any = false, inside = true;
-        for (size_t i = 0; i < ne; i++) {
-            if (e[i].container != cs)
-                continue;
+        size_t j = i;
+        for (; j < hf->ncrai && hf->crai[j].container == cs; j++) {
+            const struct crai_entry *e = &hf->crai[j];
             if (p->tid == -2) { /* whole file */
                 any = true;
                 continue;
             }
             if (p->tid < 0) { /* unplaced: containers of unmapped reads only */
-                if (e[i].tid == -1)
+                if (e->tid == -1)
                     any = true;
                 else
                     inside = false;
                 continue;
             }
-            int64_t sb = e[i].start - 1, se = e[i].start - 1 + e[i].span;
-            bool overlap = e[i].tid == -2 || (e[i].tid == p->tid && sb < p->end && se > p->beg);
+            int64_t sb = e->start - 1, se = e->start - 1 + e->span;
+            bool overlap = e->tid == -2 || (e->tid == p->tid && sb < p->end && se > p->beg);
             if (overlap)
                 any = true;
-            if (e[i].tid != p->tid || sb < p->beg || se > p->end)
+            if (e->tid != p->tid || sb < p->beg || se > p->end)
                 inside = false;
         }
+        uint64_t ce = j < hf->ncrai ? hf->crai[j].container : hf->data_end;
+        i = j;
         if (!any)
             continue;
         if (bam)
@@ -727,25 +1126,18 @@ static int plan_cram(const struct zg_file_info *f, const struct zg_hg_query *q,
         else
             rc = add_piece(p, ZG_HG_CRAM, false, cs, ce, NULL, 0, err);
         if (rc)
-            goto out;
+            return rc;
     }
-eof_free:
-    free(starts);
-    free(e);
 eof:
     if (bam)
         rc = add_piece(p, ZG_HG_DATA, false, 0, 0, bgzf_eof, sizeof(bgzf_eof), err);
-    else if (has_eof)
+    else if (hf->has_eof)
         rc = add_piece(p, ZG_HG_DATA, false, 0, 0, cram3_eof, sizeof(cram3_eof), err);
-    return rc;
-out:
-    free(starts);
-    free(e);
     return rc;
 }
 
-int zg_htsget_plan(const struct zg_file_info *f, const struct zg_hg_query *q,
-                   struct zg_hg_plan *plan, struct zg_error *err)
+int zg_htsget_plan(struct zg_hg_cache *cache, const struct zg_file_info *f,
+                   const struct zg_hg_query *q, struct zg_hg_plan *plan, struct zg_error *err)
 {
     memset(plan, 0, sizeof(*plan));
     plan->tid = -1;
@@ -753,15 +1145,15 @@ int zg_htsget_plan(const struct zg_file_info *f, const struct zg_hg_query *q,
     int rc = check_query(q, err);
     if (rc)
         return rc;
-    switch (f->format) {
-    case ZG_FF_BAM:
-    case ZG_FF_VCF:
-    case ZG_FF_BCF: rc = plan_bgzf(f, q, plan, err); break;
-    case ZG_FF_CRAM: rc = plan_cram(f, q, plan, err); break;
-    default:
+    if (f->format != ZG_FF_BAM && f->format != ZG_FF_VCF && f->format != ZG_FF_BCF &&
+        f->format != ZG_FF_CRAM)
         return zg_error_set(err, ZG_EINVAL, "format", "%s files are not served by htsget",
                             zg_file_format_name(f->format));
-    }
+    struct hg_file *hf;
+    if ((rc = hg_acquire(cache, f, &hf, err)))
+        return rc;
+    rc = f->format == ZG_FF_CRAM ? plan_cram(hf, q, plan, err) : plan_bgzf(hf, q, plan, err);
+    hg_release(cache, hf);
     if (rc)
         zg_htsget_plan_release(plan);
     return rc;
@@ -793,7 +1185,7 @@ static int put_bgzf(const unsigned char *src, size_t n, struct zg_buf *out, stru
     unsigned char dst[BGZF_MAX_BLOCK_SIZE];
     while (n > 0) {
         size_t chunk = n > BGZF_BLOCK_SIZE ? BGZF_BLOCK_SIZE : n, dlen = sizeof(dst);
-        if (bgzf_compress(dst, &dlen, src, chunk, 6) != 0)
+        if (bgzf_compress(dst, &dlen, src, chunk, EDGE_LEVEL) != 0)
             return zg_error_set(err, ZG_EINTERNAL, "", "BGZF compression failed");
         if (zg_buf_add(out, dst, dlen))
             return zg_error_set(err, ZG_ETOOBIG, "", "block too large");
@@ -876,11 +1268,55 @@ out:
     return rc;
 }
 
+/* Reads an ITF8 integer (CRAM specification §2.3); returns its length, 0 when truncated. */
+static size_t itf8_get(const unsigned char *p, size_t n, uint32_t *v)
+{
+    static const unsigned char len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 5};
+    size_t k = n ? len[p[0] >> 4] : 1;
+    if (k > n)
+        return 0;
+    switch (k) {
+    case 1: *v = p[0]; break;
+    case 2: *v = (uint32_t)(p[0] & 0x3f) << 8 | p[1]; break;
+    case 3: *v = (uint32_t)(p[0] & 0x1f) << 16 | (uint32_t)p[1] << 8 | p[2]; break;
+    case 4:
+        *v = (uint32_t)(p[0] & 0x0f) << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        break;
+    default:
+        *v = (uint32_t)(p[0] & 0x0f) << 28 | (uint32_t)p[1] << 20 | (uint32_t)p[2] << 12 |
+             (uint32_t)p[3] << 4 | (p[4] & 0x0f);
+    }
+    return k;
+}
+
+/* The number of records of the CRAM 3 container at byte a (its header: int32 length, ITF8
+ * reference id, start, span, records, …), or -1 when it cannot be read. Reading exactly that
+ * many records spares decoding the next container just to learn that this one ended. */
+static int64_t cram_container_records(const char *path, uint64_t a)
+{
+    unsigned char h[4 + 5 * 4];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t got = pread(fd, h, sizeof(h), (off_t)a);
+    close(fd);
+    if (got < 5)
+        return -1;
+    size_t off = 4, n = (size_t)got;
+    uint32_t v = 0;
+    for (int field = 0; field < 4; field++) {
+        size_t k = itf8_get(h + off, n - off, &v);
+        if (!k)
+            return -1;
+        off += k;
+    }
+    return (int64_t)v;
+}
+
 /* Re-encodes the records of CRAM container bytes [a, b) that overlap the region into new
  * containers (same CRAM version, header and reference), via a scratch CRAM file. */
-static int block_cram(const struct zg_file_info *f, uint64_t a, uint64_t b,
-                      const struct zg_hg_region *rg, const char *tmpdir, struct zg_buf *out,
-                      struct zg_error *err)
+static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct zg_hg_region *rg,
+                      const char *tmpdir, struct zg_buf *out, struct zg_error *err)
 {
     if (b <= a || b - a > (uint64_t)256 << 20)
         return zg_error_set(err, ZG_EINVAL, "b", "not a container of this file");
@@ -891,19 +1327,21 @@ static int block_cram(const struct zg_file_info *f, uint64_t a, uint64_t b,
         return zg_error_set(err, ZG_EIO, "", "no scratch space for CRAM re-encoding");
     close(tfd);
     int rc = 0;
-    htsFile *in = hts_open(f->path, "r"), *o = NULL;
+    htsFile *in = hts_open(hf->path, "r"), *o = NULL;
     sam_hdr_t *h = in ? sam_hdr_read(in) : NULL;
     bam1_t *rec = bam_init1();
+    /* the reference is loaded once per file, not per block: both sides share hf's */
+    refs_t *refs = hf->ref_owner ? cram_get_refs(hf->ref_owner) : NULL;
     if (!in || !h || !rec) {
         rc = zg_error_set(err, ZG_EIO, "", "the CRAM file cannot be opened");
         goto out;
     }
-    if (f->ref_fasta[0] && hts_set_fai_filename(in, f->ref_fasta) != 0) {
+    if (refs && hts_set_opt(in, CRAM_OPT_SHARED_REF, refs) != 0) {
         rc = zg_error_set(err, ZG_EIO, "", "the CRAM reference cannot be loaded");
         goto out;
     }
-    hFILE *hf = cram_fd_get_fp(in->fp.cram);
-    if (hseek(hf, (off_t)a, SEEK_SET) < 0) {
+    hFILE *hin = cram_fd_get_fp(in->fp.cram);
+    if (hseek(hin, (off_t)a, SEEK_SET) < 0) {
         rc = zg_error_set(err, ZG_EINVAL, "a", "not a container of this file");
         goto out;
     }
@@ -911,12 +1349,13 @@ static int block_cram(const struct zg_file_info *f, uint64_t a, uint64_t b,
     char vs[16];
     snprintf(vs, sizeof(vs), "%d.%d", version >> 8, version & 0xff);
     o = hts_open(tmp, "wc");
-    if (!o || hts_set_opt(o, CRAM_OPT_VERSION, vs) != 0) {
+    if (!o || hts_set_opt(o, CRAM_OPT_VERSION, vs) != 0 ||
+        hts_set_opt(o, HTS_OPT_COMPRESSION_LEVEL, EDGE_LEVEL) != 0) {
         rc = zg_error_set(err, ZG_EIO, "", "cannot write the scratch CRAM");
         goto out;
     }
-    if (f->ref_fasta[0] ? hts_set_fai_filename(o, f->ref_fasta) != 0
-                        : hts_set_opt(o, CRAM_OPT_NO_REF, 1) != 0) {
+    if (refs ? hts_set_opt(o, CRAM_OPT_SHARED_REF, refs) != 0
+             : hts_set_opt(o, CRAM_OPT_NO_REF, 1) != 0) {
         rc = zg_error_set(err, ZG_EIO, "", "cannot set the CRAM reference");
         goto out;
     }
@@ -924,9 +1363,11 @@ static int block_cram(const struct zg_file_info *f, uint64_t a, uint64_t b,
         rc = zg_error_set(err, ZG_EIO, "", "cannot write the scratch CRAM");
         goto out;
     }
-    int r;
-    while ((r = sam_read1(in, h, rec)) >= 0) {
-        if ((uint64_t)htell(hf) > b) /* the record came from the next container */
+    int64_t nrec = cram_container_records(hf->path, a), nread = 0;
+    int r = 0;
+    while ((nrec < 0 || nread < nrec) && (r = sam_read1(in, h, rec)) >= 0) {
+        nread++;
+        if ((uint64_t)htell(hin) > b) /* the record came from the next container */
             break;
         const bam1_core_t *c = &rec->core;
         bool keep = rg->tid < 0 ? c->tid < 0
@@ -1067,9 +1508,9 @@ out:
     return rc;
 }
 
-int zg_htsget_block(const struct zg_file_info *f, enum zg_hg_kind kind, uint64_t a, uint64_t b,
-                    const struct zg_hg_region *region, const char *tmpdir, struct zg_buf *out,
-                    struct zg_error *err)
+int zg_htsget_block(struct zg_hg_cache *cache, const struct zg_file_info *f, enum zg_hg_kind kind,
+                    uint64_t a, uint64_t b, const struct zg_hg_region *region, const char *tmpdir,
+                    struct zg_buf *out, struct zg_error *err)
 {
     switch (kind) {
     case ZG_HG_RAW: {
@@ -1089,7 +1530,15 @@ int zg_htsget_block(const struct zg_file_info *f, enum zg_hg_kind kind, uint64_t
     case ZG_HG_CRAM:
         if (f->format != ZG_FF_CRAM || !region)
             return zg_error_set(err, ZG_EINVAL, "k", "not a CRAM file");
-        return block_cram(f, a, b, region, tmpdir, out, err);
+    {
+        struct hg_file *hf;
+        int rc = hg_acquire(cache, f, &hf, err);
+        if (rc)
+            return rc;
+        rc = block_cram(hf, a, b, region, tmpdir, out, err);
+        hg_release(cache, hf);
+        return rc;
+    }
     case ZG_HG_XBAM_HEADER:
     case ZG_HG_XBAM:
         if (f->format != ZG_FF_CRAM || (kind == ZG_HG_XBAM && !region))

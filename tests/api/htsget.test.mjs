@@ -42,7 +42,7 @@ function q(region) {
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'zg-htsget-'));
   // blocks as URLs (not inlined into tickets), so the clients exercise the block route
-  srv = await startServer({ env: { ZENGEN_HTSGET_INLINE: '0' } });
+  srv = await startServer({ env: { ZENGEN_HTSGET_INLINE: '0' }, extraArgs: ['--cors-origin', 'https://viewer.example'] });
   addUser(srv.dataDir, 'hgop', 'operator', 'Hosp1', 'hospital');
   addUser(srv.dataDir, 'hgseq', 'sequencer', 'SeqCo', 'sequencing');
   const caseId = cli(srv.dataDir, ['case', 'add', '--org', 'Hosp1']).trim();
@@ -167,8 +167,11 @@ test('ticket shape, block headers and htsget errors', async () => {
   const ok = await call(srv.url, path, { token, headers: { origin: 'https://viewer.example' } });
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get('content-type'), 'application/octet-stream');
-  assert.equal(ok.headers.get('access-control-allow-origin'), 'https://viewer.example', 'CORS (spec)');
+  assert.equal(ok.headers.get('access-control-allow-origin'), 'https://viewer.example', 'CORS (spec) for a listed origin');
   assert.equal(ok.headers.get('access-control-allow-credentials'), null, 'never cookies cross-origin');
+  const other = await call(srv.url, path, { token, headers: { origin: 'https://unlisted.example' } });
+  assert.equal(other.status, 200);
+  assert.equal(other.headers.get('access-control-allow-origin'), null, 'unlisted origins get no CORS headers');
 
   const err = async (p, status, type) => {
     const e = await call(srv.url, p, { token });
