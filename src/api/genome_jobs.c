@@ -103,6 +103,6 @@ int zg_api_genome_file_import(struct zg_req *req, struct zg_error *err)
     snprintf(loc, sizeof(loc), "/api/v1/jobs/%s", job);
     if ((rc = zg_req_set_header(req, "Location", loc)))
         return zg_error_set(err, rc, "", "cannot set the Location header");
-    json_t *j = zg_job_json(req->app, req->conns->db, job, 0, err);
+    json_t *j = zg_job_json(req->app, req->conns->db, job, 0, ZG_JOB_ALL_TIERS, err);
     return j ? zg_req_reply(req, 202, j) : err->code;
 }

@@ -30,6 +30,9 @@ int zg_api_beacon_g_variants_post(struct zg_req *req, struct zg_error *err);
 int zg_api_qc_gates(struct zg_req *req, struct zg_error *err);
 int zg_api_qc_case(struct zg_req *req, struct zg_error *err);
 int zg_api_qc_coverage(struct zg_req *req, struct zg_error *err);
+struct zg_job;
+/* Job "qc.coverage": params {file_id, role?}; result = the stored coverage. */
+int zg_job_qc_coverage(struct zg_job *job, json_t **result, struct zg_error *err);
 int zg_api_qc_metrics(struct zg_req *req, struct zg_error *err);
 int zg_api_qc_identity(struct zg_req *req, struct zg_error *err);
 

@@ -7,10 +7,16 @@
 #if __has_include("genome_jobs.h")
 #include "genome_jobs.h"
 #endif
+#if __has_include("htsget_api.h")
+#include "htsget_api.h"
+#endif
 
 const struct zg_job_kind zg_job_kinds[] = {
 #if __has_include("genome_jobs.inc")
 #include "genome_jobs.inc"
+#endif
+#if __has_include("htsget_jobs.inc")
+#include "htsget_jobs.inc"
 #endif
     {NULL, NULL, NULL}, /* end (and keeps the table non-empty without domains) */
 };
@@ -33,14 +39,16 @@ int zg_api_jobs_list(struct zg_req *req, struct zg_error *err)
             return zg_error_set(err, ZG_EINVAL, "state",
                                 "must be queued, running, succeeded or failed");
     }
-    json_t *j = zg_jobs_list_json(req->app, req->conns->db, req->who.user_id, state, limit, err);
+    json_t *j = zg_jobs_list_json(req->app, req->conns->db, req->who.user_id,
+                                  zg_job_readable_tiers(req), state, limit, err);
     return j ? zg_req_reply(req, 200, j) : err->code;
 }
 
 int zg_api_jobs_get(struct zg_req *req, struct zg_error *err)
 {
     const char *id = zg_req_param(req, "id");
-    json_t *j = zg_job_json(req->app, req->conns->db, id ? id : "", req->who.user_id, err);
+    json_t *j = zg_job_json(req->app, req->conns->db, id ? id : "", req->who.user_id,
+                            zg_job_readable_tiers(req), err);
     if (!j)
         return err->code;
     zg_req_audit_data(req, id);

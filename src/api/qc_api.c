@@ -6,6 +6,7 @@
 #include "genome/files.h"
 #include "genome/qc.h"
 #include "store/db.h"
+#include "svc/jobs.h"
 
 /* Finds the case and applies the own-organisation obligation (another org's case → 404). */
 static int case_visible(struct zg_req *req, const char *id, struct zg_error *err)
@@ -86,6 +87,41 @@ int zg_api_qc_metrics(struct zg_req *req, struct zg_error *err)
     return view ? zg_req_reply(req, 201, view) : err->code;
 }
 
+/* A coverage pass reads the whole BAM/CRAM (minutes for a WGS file): it runs as a job. */
+static bool cov_progress(void *ctx, const char *contig, int64_t reads)
+{
+    return zg_job_progress(ctx, json_pack("{s:s,s:I}", "contig", contig, "reads",
+                                          (json_int_t)reads));
+}
+
+int zg_job_qc_coverage(struct zg_job *job, json_t **result, struct zg_error *err)
+{
+    struct zg_file_info f;
+    const char *id = json_string_value(json_object_get(job->params, "file_id"));
+    const char *role = json_string_value(json_object_get(job->params, "role"));
+    int rc = zg_file_get(job->db, id ? id : "", &f, err);
+    if (rc)
+        return rc;
+    zg_job_audit_data(job, f.id);
+    zg_job_audit_data(job, f.case_id);
+    struct zg_qc_cov_opts o = {.threads = 2, .ref_fasta = f.ref_fasta[0] ? f.ref_fasta : NULL,
+                               .progress = cov_progress, .progress_ctx = job};
+    json_t *res = NULL;
+    if ((rc = zg_qc_coverage(f.path, &o, &res, err)))
+        return rc;
+    json_object_set_new(res, "file_id", json_string(f.id));
+    if (role)
+        json_object_set_new(res, "role", json_string(role));
+    char kind[64];
+    snprintf(kind, sizeof(kind), "coverage-%s", f.id);
+    if ((rc = zg_qc_store(&job->app->dd, f.case_id, kind, res, err))) {
+        json_decref(res);
+        return rc;
+    }
+    *result = res;
+    return 0;
+}
+
 int zg_api_qc_coverage(struct zg_req *req, struct zg_error *err)
 {
     static const char *const allowed[] = {"role", NULL};
@@ -99,22 +135,21 @@ int zg_api_qc_coverage(struct zg_req *req, struct zg_error *err)
     struct zg_file_info f;
     if ((rc = file_visible(req, id, &f, err)))
         return rc;
+    zg_req_audit_data(req, f.case_id);
     if (f.format != ZG_FF_BAM && f.format != ZG_FF_CRAM)
         return zg_error_set(err, ZG_EINVAL, "id", "coverage needs a BAM or CRAM file");
-    struct zg_qc_cov_opts o = {.threads = 2, .ref_fasta = f.ref_fasta[0] ? f.ref_fasta : NULL};
-    json_t *res = NULL;
-    if ((rc = zg_qc_coverage(f.path, &o, &res, err)))
-        return rc;
-    json_object_set_new(res, "file_id", json_string(f.id));
+    json_t *params = json_pack("{s:s}", "file_id", f.id);
     if (role)
-        json_object_set_new(res, "role", json_string(role));
-    char kind[64];
-    snprintf(kind, sizeof(kind), "coverage-%s", f.id);
-    if ((rc = zg_qc_store(&req->app->dd, f.case_id, kind, res, err))) {
-        json_decref(res);
+        json_object_set_new(params, "role", json_string(role));
+    char job[33];
+    if ((rc = zg_job_submit(req, "qc.coverage", params, job, err)))
         return rc;
-    }
-    return zg_req_reply(req, 201, res);
+    char loc[64];
+    snprintf(loc, sizeof(loc), "/api/v1/jobs/%s", job);
+    if ((rc = zg_req_set_header(req, "Location", loc)))
+        return zg_error_set(err, rc, "", "cannot set the Location header");
+    json_t *j = zg_job_json(req->app, req->conns->db, job, 0, ZG_JOB_ALL_TIERS, err);
+    return j ? zg_req_reply(req, 202, j) : err->code;
 }
 
 int zg_api_qc_identity(struct zg_req *req, struct zg_error *err)

@@ -15,10 +15,11 @@ static const char *usage =
     "[--reference FA] [--json] | identity --tumour ID --normal ID [--sites VCF] [--min-sites N] [--json] | "
     "metrics --case ID --role tumour|normal|rna FILE.json | show CASE [--json] | gates";
 
-static void progress(void *ctx, const char *contig, int64_t reads)
+static bool progress(void *ctx, const char *contig, int64_t reads)
 {
     (void)ctx;
     fprintf(stderr, "\rqc: %s (%lld reads so far)   ", contig, (long long)reads);
+    return false;
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)

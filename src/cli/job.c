@@ -56,7 +56,7 @@ int zg_cmd_job(int argc, char **argv)
             rc = zg_cli_usage(u, "--state must be queued, running, succeeded or failed");
             goto out;
         }
-        if (!(j = zg_jobs_list_json(&app, db, 0, state, limit, &err))) {
+        if (!(j = zg_jobs_list_json(&app, db, 0, ZG_JOB_ALL_TIERS, state, limit, &err))) {
             rc = zg_cli_fail(&err);
             goto out;
         }
@@ -72,7 +72,7 @@ int zg_cmd_job(int argc, char **argv)
             rc = zg_cli_usage(u, "job show needs an ID");
             goto out;
         }
-        if (!(j = zg_job_json(&app, db, arg, 0, &err))) {
+        if (!(j = zg_job_json(&app, db, arg, 0, ZG_JOB_ALL_TIERS, &err))) {
             rc = zg_cli_fail(&err);
             goto out;
         }

@@ -192,6 +192,11 @@ int zg_qc_coverage(const char *path, const struct zg_qc_cov_opts *o, json_t **ou
         if (c->flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY))
             continue;
         reads++;
+        if ((reads & 0xfffff) == 0 && cur >= 0 && o && o->progress &&
+            o->progress(o->progress_ctx, sam_hdr_tid2name(h, cur), (int64_t)reads)) {
+            rc = zg_error_set(err, ZG_ECANCELED, "", "the coverage pass was stopped");
+            goto out;
+        }
         if (c->flag & BAM_FPAIRED)
             paired++;
         if (c->flag & BAM_FUNMAP)
@@ -221,8 +226,11 @@ int zg_qc_coverage(const char *path, const struct zg_qc_cov_opts *o, json_t **ou
             bool in_scope = any_auto ? is_autosome(sam_hdr_tid2name(h, cur)) : true;
             window_reset(&w, in_scope ? hist : NULL);
             last_pos = -1;
-            if (o && o->progress)
-                o->progress(o->progress_ctx, sam_hdr_tid2name(h, cur), (int64_t)reads);
+            if (o && o->progress &&
+                o->progress(o->progress_ctx, sam_hdr_tid2name(h, cur), (int64_t)reads)) {
+                rc = zg_error_set(err, ZG_ECANCELED, "", "the coverage pass was stopped");
+                goto out;
+            }
         }
         if (c->pos < last_pos) {
             rc = zg_error_set(err, ZG_EINVAL, "", "the file is not coordinate-sorted");

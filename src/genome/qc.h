@@ -15,7 +15,8 @@ struct zg_qc_cov_opts {
     int threads;           /* BGZF/CRAM decoding threads (0 = none) */
     int min_mapq;          /* reads below this mapping quality do not count (default 0) */
     const char *ref_fasta; /* CRAM reference, or NULL (only needed for reference-less CRAMs) */
-    void (*progress)(void *ctx, const char *contig, int64_t reads); /* or NULL */
+    /* called at each contig and every 2^20 reads; returning true stops the pass (ZG_ECANCELED) */
+    bool (*progress)(void *ctx, const char *contig, int64_t reads); /* or NULL */
     void *progress_ctx;
 };
 

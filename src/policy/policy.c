@@ -162,7 +162,12 @@ void zg_policy_decide(const struct zg_policy_config *cfg, const struct zg_policy
                  zg_tier_title(tier), hint);
         return;
     }
-    if (who->kind == ZG_AUTH_TOKEN && !(who->scopes & bit)) {
+    /* A token may always list and poll the jobs it submitted (resource "job", tier self): each
+     * job is then shown only if this decision point allows the job's own tier to the caller
+     * (svc/jobs.c asks again per tier), so the token's scopes still bound what it reads. */
+    bool own_jobs = tier == ZG_TIER_SELF && req->resource_kind &&
+                    !strcmp(req->resource_kind, "job");
+    if (who->kind == ZG_AUTH_TOKEN && !(who->scopes & bit) && !own_jobs) {
         out->allow = false;
         out->code = "token-scope";
         snprintf(out->reason, sizeof(out->reason),

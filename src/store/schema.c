@@ -63,6 +63,7 @@ static const struct zg_migration main_migrations[] = {
      " id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
      " state TEXT NOT NULL CHECK(state IN ('queued','running','succeeded','failed')),"
      " params TEXT NOT NULL, progress TEXT, result TEXT, error TEXT,"
+     " tier INTEGER NOT NULL," /* data tier of the submitting route: reading the job needs it */
      " attempts INTEGER NOT NULL DEFAULT 0,"
      " user_id INTEGER NOT NULL, login TEXT NOT NULL, role TEXT NOT NULL,"
      " org_id INTEGER NOT NULL, org_name TEXT NOT NULL,"

@@ -401,8 +401,8 @@ int zg_job_submit(struct zg_req *req, const char *kind, json_t *params, char id_
     sqlite3_stmt *st = rc ? NULL
                           : zg_db_prepare(db,
                                           "INSERT INTO jobs(id,kind,state,params,user_id,login,"
-                                          "role,org_id,org_name,created_at,updated_at)"
-                                          " VALUES(?,?,'queued',?,?,?,?,?,?,?,?)",
+                                          "role,org_id,org_name,created_at,updated_at,tier)"
+                                          " VALUES(?,?,'queued',?,?,?,?,?,?,?,?,?)",
                                           err);
     if (!rc && !st)
         rc = err->code;
@@ -418,6 +418,7 @@ int zg_job_submit(struct zg_req *req, const char *kind, json_t *params, char id_
         sqlite3_bind_text(st, 8, req->who.org_name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 9, now);
         sqlite3_bind_int64(st, 10, now);
+        sqlite3_bind_int(st, 11, req->route ? (int)req->route->tier : (int)ZG_TIER_ADMIN);
         int r = sqlite3_step(st);
         if (r != SQLITE_DONE)
             rc = zg_db_fail(db, r, err);
@@ -459,6 +460,8 @@ static json_t *row_json(struct zg_app *app, sqlite3_stmt *st)
         if (live)
             json_object_set_new(o, "progress", live);
     }
+    int tier = sqlite3_column_int(st, 12);
+    json_object_set_new(o, "tier", json_string(zg_tier_name((enum zg_tier)tier)));
     static const char *const times[] = {"created_at", "started_at", "finished_at"};
     for (int i = 0; i < 3; i++)
         json_object_set_new(o, times[i],
@@ -470,17 +473,20 @@ static json_t *row_json(struct zg_app *app, sqlite3_stmt *st)
 
 #define JOB_COLS                                                                              \
     "id,kind,state,login,attempts,params,progress,result,error,created_at,started_at,"         \
-    "finished_at"
+    "finished_at,tier"
 
 json_t *zg_job_json(struct zg_app *app, sqlite3 *db, const char *id, int64_t only_user,
-                    struct zg_error *err)
+                    uint32_t tiers, struct zg_error *err)
 {
-    sqlite3_stmt *st = zg_db_prepare(
-        db, "SELECT " JOB_COLS " FROM jobs WHERE id=?1 AND (?2=0 OR user_id=?2)", err);
+    sqlite3_stmt *st = zg_db_prepare(db,
+                                     "SELECT " JOB_COLS " FROM jobs WHERE id=?1 AND (?2=0 OR "
+                                     "user_id=?2) AND ((?3 >> tier) & 1)=1",
+                                     err);
     if (!st)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, only_user);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)tiers);
     int r = sqlite3_step(st);
     json_t *o = NULL;
     if (r == SQLITE_ROW)
@@ -493,17 +499,18 @@ json_t *zg_job_json(struct zg_app *app, sqlite3 *db, const char *id, int64_t onl
     return o;
 }
 
-json_t *zg_jobs_list_json(struct zg_app *app, sqlite3 *db, int64_t only_user, const char *state,
-                          int64_t limit, struct zg_error *err)
+json_t *zg_jobs_list_json(struct zg_app *app, sqlite3 *db, int64_t only_user, uint32_t tiers,
+                          const char *state, int64_t limit, struct zg_error *err)
 {
     sqlite3_stmt *st = zg_db_prepare(db,
                                      "SELECT " JOB_COLS " FROM jobs WHERE (?1=0 OR user_id=?1)"
-                                     " AND (?2 IS NULL OR state=?2)"
+                                     " AND (?2 IS NULL OR state=?2) AND ((?4 >> tier) & 1)=1"
                                      " ORDER BY created_at DESC, rowid DESC LIMIT ?3",
                                      err);
     if (!st)
         return NULL;
     sqlite3_bind_int64(st, 1, only_user);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)tiers);
     if (state)
         sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, limit);
@@ -518,4 +525,17 @@ json_t *zg_jobs_list_json(struct zg_app *app, sqlite3 *db, int64_t only_user, co
         return NULL;
     }
     return json_pack("{s:o}", "jobs", arr);
+}
+
+uint32_t zg_job_readable_tiers(const struct zg_req *req)
+{
+    uint32_t mask = 0;
+    for (int t = ZG_TIER_SELF; t < ZG_TIER__COUNT; t++) {
+        struct zg_policy_request pr = {&req->who, (enum zg_tier)t, "job.read", "job"};
+        struct zg_decision d;
+        zg_policy_decide(&req->app->policy, &pr, &d);
+        if (d.allow)
+            mask |= ZG_TIER_BIT(t);
+    }
+    return mask;
 }

@@ -67,14 +67,24 @@ int64_t zg_jobs_recover(sqlite3 *db, struct zg_error *err);
 int zg_job_submit(struct zg_req *req, const char *kind, json_t *params, char id_out[33],
                   struct zg_error *err) ZG_MUST_CHECK;
 
-/* {id, kind, state, submitted_by, params, progress, result, error, attempts, created_at,
- * started_at, finished_at}; error is an RFC 9457 problem object. NULL + ZG_ENOTFOUND when
- * there is no such job, or when only_user > 0 and another user submitted it. */
-json_t *zg_job_json(struct zg_app *app, sqlite3 *db, const char *id, int64_t only_user,
-                    struct zg_error *err);
+/* Every tier: for operators' tools that see all jobs. */
+#define ZG_JOB_ALL_TIERS 0xffffffffu
 
-/* {"jobs":[…]} newest first: all jobs (only_user 0) or one user's, optionally of one state. */
-json_t *zg_jobs_list_json(struct zg_app *app, sqlite3 *db, int64_t only_user,
+/* {id, kind, state, tier, submitted_by, params, progress, result, error, attempts,
+ * created_at, started_at, finished_at}; error is an RFC 9457 problem object. A job holds data
+ * of the tier of the route that submitted it: NULL + ZG_ENOTFOUND when there is no such job,
+ * when only_user > 0 and another user submitted it, or when its tier is not in the mask
+ * `tiers` (bits ZG_TIER_BIT). */
+json_t *zg_job_json(struct zg_app *app, sqlite3 *db, const char *id, int64_t only_user,
+                    uint32_t tiers, struct zg_error *err);
+
+/* {"jobs":[…]} newest first: all jobs (only_user 0) or one user's, of the tiers in the mask,
+ * optionally of one state. */
+json_t *zg_jobs_list_json(struct zg_app *app, sqlite3 *db, int64_t only_user, uint32_t tiers,
                           const char *state, int64_t limit, struct zg_error *err);
+
+/* The tiers whose jobs the request's caller may read now: each tier the policy decision point
+ * allows this caller (role, token scopes, MFA) — asked once per tier. */
+uint32_t zg_job_readable_tiers(const struct zg_req *req);
 
 #endif

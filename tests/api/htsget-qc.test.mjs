@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startServer, addUser, cli } from '../lib/zengen.mjs';
-import { call, cliToken, ROOT } from './util.mjs';
+import { call, cliToken, assertSchema, ROOT } from './util.mjs';
 
 const SD = join(ROOT, '..', 'shared', 'data', 'bam_cram', 'strelka-demo20');
 let srv, tok, acad, caseId, f1, f2;
@@ -35,10 +35,25 @@ test('a case starts pending, then each gate says pass or fail and why', async ()
   assert.equal(v.json.overall, 'pending');
   assert.ok(v.json.gates.every((g) => g.status === 'pending' && g.why.length > 10));
 
-  const cov = await call(srv.url, `/api/v1/qc/files/${f1}/coverage`, { token: tok, body: { role: 'tumour' } });
-  assert.equal(cov.status, 201, cov.text);
-  assert.equal(cov.json.mean_autosome_coverage, 16.21);
-  assert.equal(cov.json.contigs[0].name, 'demo20');
+  // a whole-file pass runs as a background job: 202, then poll its Location
+  const sub = await call(srv.url, `/api/v1/qc/files/${f1}/coverage`, { token: tok, body: { role: 'tumour' } });
+  assert.equal(sub.status, 202, sub.text);
+  assert.equal(sub.json.kind, 'qc.coverage');
+  let job;
+  for (let i = 0; i < 400; i++) {
+    job = (await call(srv.url, sub.headers.get('location'), { token: tok })).json;
+    if (job.state === 'succeeded' || job.state === 'failed') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
+  assertSchema('QcCoverage', job.result);
+  assert.equal(job.result.mean_autosome_coverage, 16.21);
+  assert.equal(job.result.contigs[0].name, 'demo20');
+  assert.equal(job.result.role, 'tumour');
+  // checked at once, before any job: role, format, visibility
+  const badRole = await call(srv.url, `/api/v1/qc/files/${f1}/coverage`, { token: tok, body: { role: 'blood' } });
+  assert.equal(badRole.status, 422);
+  assert.equal(badRole.json.errors[0].pointer, '/role');
 
   const met = await call(srv.url, `/api/v1/qc/cases/${caseId}/metrics`, {
     token: tok, body: { role: 'normal', metrics: { mean_autosome_coverage: 35.5, raw_reads: 700000000, pct_reads_mapped: 99.1 } },

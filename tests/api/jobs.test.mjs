@@ -86,6 +86,13 @@ test('import a registered VCF as a job: 202, Location, progress to success, vari
   assert.equal((await call(srv.url, '/api/v1/jobs?state=succeeded&limit=1', { token: tokSeq })).json.jobs.length, 1);
   assertProblem(await call(srv.url, '/api/v1/jobs?state=done', { token: tokSeq }), 422, 'validation');
   assertProblem(await call(srv.url, `/api/v1/jobs/${job.id}`, { token: tokOther }), 404, 'not-found');
+  assert.equal(job.tier, 'detailed-genome');
+  // a token scoped for the job's tier alone can poll it; one without that tier cannot see it
+  const genomeOnly = cliToken(srv.dataDir, seq.login, 'genome-only', { scope: 'detailed-genome' });
+  assert.equal((await call(srv.url, `/api/v1/jobs/${job.id}`, { token: genomeOnly })).json.state, 'succeeded');
+  const overviewOnly = cliToken(srv.dataDir, seq.login, 'overview-only', { scope: 'overview' });
+  assertProblem(await call(srv.url, `/api/v1/jobs/${job.id}`, { token: overviewOnly }), 404, 'not-found');
+  assert.equal((await call(srv.url, '/api/v1/jobs', { token: overviewOnly })).json.jobs.length, 0);
   assert.equal((await call(srv.url, '/api/v1/jobs', { token: tokOther })).json.jobs.length, 0);
   // each run is audited under the submitter, with the file and case it touched
   const ev = await auditEvents(srv.url, { token: tokAud }, { action: 'genome.import.run' });
