@@ -9,3 +9,4 @@ export const domains = [participant];
 import * as clinical from './clinical.js'; domains.push(clinical);
 import * as genome from './genome.js'; domains.push(genome);
 import * as htsget from './htsget.js'; domains.push(htsget);
+import * as jobs from './jobs.js'; domains.push(jobs);

@@ -2,6 +2,7 @@
 // the reason, coverage measured from its files (per contig) and the tumour/normal identity.
 import { h, replace, table } from '../dom.js';
 import { api, showError, errorBox } from '../api.js';
+import { follow } from '../jobs.js';
 
 const status = (s) => h('span', { class: `badge qc-${s}`, dataset: { status: s }, i18n: `qc.status.${s}` });
 const num = (v) => (typeof v === 'number' ? String(Math.round(v * 100) / 100) : '');
@@ -32,6 +33,36 @@ function coverage(view) {
       }))));
 }
 
+// Measuring coverage reads a whole BAM/CRAM: it runs as a background job, followed here.
+function measureSection(files, rerender) {
+  const reads = files.filter((f) => f.format === 'bam' || f.format === 'cram');
+  if (!reads.length) return h('p', { class: 'empty', id: 'qc-measure-none', i18n: 'qc.measure.none' });
+  const err = errorBox('qc-measure-error');
+  return h('div', { id: 'qc-measure' }, err, table({
+    id: 'qc-measure-table', caption: 'qc.measure',
+    headers: ['qc.file', 'qc.role', 'qc.measure.action'],
+    rows: reads.map((f) => {
+      const role = h('select', { class: 'qc-role', dataset: { file: f.id }, 'aria-label': f.id },
+        ...['tumour', 'normal', 'rna'].map((r) => h('option', { value: r, i18n: `qc.role.${r}` })));
+      const state = h('span', { class: 'qc-job', dataset: { file: f.id } });
+      const btn = h('button', {
+        type: 'button', class: 'qc-measure-btn', dataset: { file: f.id }, i18n: 'qc.measure.start',
+        on: {
+          click: async () => {
+            btn.disabled = true;
+            try {
+              const job = await api('POST', `/qc/files/${encodeURIComponent(f.id)}/coverage`, { role: role.value });
+              const done = await follow(job, state);
+              if (done.state === 'succeeded') rerender();
+            } catch (e) { showError(err, e); } finally { btn.disabled = false; }
+          },
+        },
+      });
+      return [h('code', {}, `${f.id} ${f.format}`), role, h('span', {}, btn, ' ', state)];
+    }),
+  }));
+}
+
 export async function render({ params, navigate }) {
   const id = params?.id;
   const err = errorBox('qc-error');
@@ -49,16 +80,23 @@ export async function render({ params, navigate }) {
   });
   try {
     if (id) {
-      const view = await api('GET', `/qc/cases/${encodeURIComponent(id)}`);
-      replace(body,
-        h('section', { class: 'card section' },
-          h('h2', {}, h('span', { i18n: 'qc.overall' }), ' ', status(view.overall)), gatesTable(view)),
-        h('section', { class: 'card section' }, h('h2', { i18n: 'qc.coverage' }), coverage(view)),
-        h('section', { class: 'card section' }, h('h2', { i18n: 'qc.identity' }),
-          view.identity
-            ? h('p', { id: 'qc-identity' }, status(view.identity.verdict === 'match' ? 'pass' : view.identity.verdict === 'mismatch' ? 'fail' : 'pending'),
-              ' ', view.identity.reason)
-            : h('p', { class: 'empty', i18n: 'qc.identity.none' })));
+      let files = [];
+      try { files = (await api('GET', `/genome/cases/${encodeURIComponent(id)}/files`))?.files || []; } catch { files = []; }
+      const show = async () => {
+        const view = await api('GET', `/qc/cases/${encodeURIComponent(id)}`);
+        replace(body,
+          h('section', { class: 'card section' },
+            h('h2', {}, h('span', { i18n: 'qc.overall' }), ' ', status(view.overall)), gatesTable(view)),
+          h('section', { class: 'card section' }, h('h2', { i18n: 'qc.coverage' }), coverage(view)),
+          h('section', { class: 'card section' }, h('h2', { i18n: 'qc.measure' }),
+            h('p', { class: 'hint', i18n: 'qc.measure.intro' }), measureSection(files, () => show().catch((e) => showError(err, e)))),
+          h('section', { class: 'card section' }, h('h2', { i18n: 'qc.identity' }),
+            view.identity
+              ? h('p', { id: 'qc-identity' }, status(view.identity.verdict === 'match' ? 'pass' : view.identity.verdict === 'mismatch' ? 'fail' : 'pending'),
+                ' ', view.identity.reason)
+              : h('p', { class: 'empty', i18n: 'qc.identity.none' })));
+      };
+      await show();
     } else {
       const g = await api('GET', '/qc/gates');
       replace(body, h('section', { class: 'card section' }, h('h2', { i18n: 'qc.gates' }),
