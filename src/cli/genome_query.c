@@ -45,6 +45,12 @@ static void print_genes_table(json_t *j)
            (long long)json_integer_value(json_object_get(j, "altered")));
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 int zg_cmd_query(int argc, char **argv)
 {
     static const char *u =
@@ -174,12 +180,7 @@ int zg_cmd_query(int argc, char **argv)
         if (!j)
             break;
     }
-    for (long x = 1; x < reps; x++) /* insertion sort: reps is small */
-        for (long y = x; y > 0 && times[y - 1] > times[y]; y--) {
-            int64_t t = times[y];
-            times[y] = times[y - 1];
-            times[y - 1] = t;
-        }
+    qsort(times, (size_t)reps, sizeof(*times), cmp_i64);
     int64_t us = times[reps / 2], p95 = times[(reps * 95) / 100 < reps ? (reps * 95) / 100 : reps - 1];
     free(times);
     zg_gene_counts_free(gc);
@@ -263,6 +264,23 @@ int zg_cmd_genome_index(int argc, char **argv)
                (long long)zg_cohort_generation(c),
                (unsigned long long)(all ? roaring_bitmap_get_cardinality(all) : 0),
                (long long)(zg_clock_mono_ms() - t0));
+        zg_cohort_release(c);
+        /* the live view: case-level sets (clinical cancer type, consent) from the database */
+        int64_t t1 = zg_clock_mono_us();
+        if (zg_cohort_acquire(&dd, db, &c, &err)) {
+            rc = zg_cli_fail(&err);
+            goto out;
+        }
+        int64_t t2 = zg_clock_mono_us();
+        printf("case-level view from the database in %.1f ms:", (double)(t2 - t1) / 1000.0);
+        for (int k = 0; k < ZG_CONSENT__COUNT; k++) {
+            char key[40];
+            snprintf(key, sizeof(key), "cs\t%s", zg_consent_name((enum zg_consent)k));
+            const roaring_bitmap_t *b = zg_cohort_get(c, key);
+            printf(" %s %llu", zg_consent_name((enum zg_consent)k),
+                   (unsigned long long)(b ? roaring_bitmap_get_cardinality(b) : 0));
+        }
+        putchar('\n');
         zg_cohort_release(c);
     } else {
         rc = zg_cli_usage(u, "unknown index command '%s'", sub);

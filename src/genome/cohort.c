@@ -302,14 +302,20 @@ void zg_cohort_each(const struct zg_cohort *c, const char *prefix,
             fn(ctx, c->tab[i].key, c->tab[i].bm);
 }
 
+static roaring_bitmap_t *empty_set; /* for an empty snapshot: created once, never written */
+static pthread_once_t empty_once = PTHREAD_ONCE_INIT;
+
+static void make_empty(void)
+{
+    empty_set = roaring_bitmap_create();
+}
+
 const roaring_bitmap_t *zg_cohort_profiled(const struct zg_cohort *c)
 {
-    static roaring_bitmap_t *empty; /* for an empty snapshot: created once, never written */
     if (c && c->profiled)
         return c->profiled;
-    if (!empty)
-        empty = roaring_bitmap_create();
-    return empty;
+    pthread_once(&empty_once, make_empty);
+    return empty_set;
 }
 
 int64_t zg_cohort_generation(const struct zg_cohort *c)
