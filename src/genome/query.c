@@ -224,21 +224,23 @@ static void sort_groups(struct group_ctx *g)
 
 /* --- gene × group counts ----------------------------------------------------------------
  * One pass over each gene's sets: every member adds to the count of its group (cancer type,
- * dataset). The group of a case comes from a map (the snapshot's case → cancer type map when
- * the whole profiled cohort is in scope, else a per-query map where cases outside the scope
- * are NONE); the union over genes is counted in the same pass with an epoch stamp per case.
+ * dataset). The group of a case comes from a map: the snapshot's case → cancer type map (sets
+ * are first intersected with the scope when it is narrower than the profiled cohort), or a
+ * per-query case → dataset map where cases outside the scope map to the spare group ngroups.
+ * The union over genes is counted in the same pass with a bit per case.
  * Counts per group k: [profiled, altered, then per gene: altered, class 0..NAC-1]. */
 
 #define NAC ZG_AC_OTHER
-#define NONE 0xffffu
 
 struct zg_gene_counts {
     /* working memory, reused */
-    uint16_t *grp;        /* per-query case → group map (NONE = not in scope) */
-    uint32_t *seen_any;   /* epoch stamps: counted in the union already */
-    uint32_t *seen_gene;  /* epoch stamps: counted for the current gene already */
-    size_t slots;         /* capacity of the three arrays */
-    uint32_t epoch;
+    uint16_t *grp;        /* per-query case → group map (ngroups = not in scope) */
+    uint64_t *seen_any;   /* bit per case: counted in the union already (cleared per query) */
+    uint64_t *seen_gene;  /* bit per case: counted for the current gene already */
+    size_t slots;         /* capacity of grp (cases); the bit arrays hold slots bits */
+    uint32_t *vals;       /* members of the set being counted */
+    size_t vals_cap;
+    uint32_t *bank;       /* 4 × (groups + 1) scratch counters, kept zero */
     uint64_t *cnt;
     size_t cnt_cap;
     const char **names;   /* group names (into the snapshot) */
@@ -264,6 +266,8 @@ void zg_gene_counts_free(struct zg_gene_counts *r)
     free(r->grp);
     free(r->seen_any);
     free(r->seen_gene);
+    free(r->vals);
+    free(r->bank);
     free(r->cnt);
     free(r->names);
     free(r);
@@ -276,7 +280,8 @@ static int counts_reserve(struct zg_gene_counts *r, size_t slots, size_t ncnt, s
         uint16_t *g = realloc(r->grp, n * sizeof(*g));
         if (g)
             r->grp = g;
-        uint32_t *a = calloc(n, sizeof(*a)), *b = calloc(n, sizeof(*b));
+        n = (n + 63) & ~(size_t)63;
+        uint64_t *a = calloc(n / 64, sizeof(*a)), *b = calloc(n / 64, sizeof(*b));
         if (!g || !a || !b) {
             free(a);
             free(b);
@@ -287,7 +292,13 @@ static int counts_reserve(struct zg_gene_counts *r, size_t slots, size_t ncnt, s
         r->seen_any = a;
         r->seen_gene = b;
         r->slots = n;
-        r->epoch = 0;
+    }
+    if (slots > r->vals_cap) { /* a set holds at most every case of the snapshot */
+        uint32_t *v = realloc(r->vals, slots * sizeof(*v));
+        if (!v)
+            return ZG_ENOMEM;
+        r->vals = v;
+        r->vals_cap = slots;
     }
     if (ncnt > r->cnt_cap) {
         uint64_t *p = realloc(r->cnt, ncnt * sizeof(*p));
@@ -301,25 +312,15 @@ static int counts_reserve(struct zg_gene_counts *r, size_t slots, size_t ncnt, s
         if (!p)
             return ZG_ENOMEM;
         r->names = p;
+        uint32_t *bk = calloc(4 * (ngroups + 1), sizeof(*bk));
+        if (!bk)
+            return ZG_ENOMEM;
+        free(r->bank);
+        r->bank = bk;
         r->names_cap = ngroups;
     }
     memset(r->cnt, 0, ncnt * sizeof(*r->cnt));
     return 0;
-}
-
-/* Makes room for n more epochs of the stamp arrays (cleared before the counter would wrap). */
-static void reserve_epochs(struct zg_gene_counts *r, uint32_t n)
-{
-    if (r->epoch > UINT32_MAX - n) {
-        memset(r->seen_any, 0, r->slots * sizeof(uint32_t));
-        memset(r->seen_gene, 0, r->slots * sizeof(uint32_t));
-        r->epoch = 0;
-    }
-}
-
-static uint32_t next_epoch(struct zg_gene_counts *r)
-{
-    return ++r->epoch;
 }
 
 struct pass {
@@ -327,53 +328,84 @@ struct pass {
     uint32_t n;      /* cases covered by grp */
     uint64_t *cnt;
     size_t stride;
+    uint32_t *vals;  /* room for n values */
+    uint32_t *bank;  /* 4 × ngroups scratch counters, zero between uses */
+    size_t ngroups;
 };
 
-/* cnt[group(v)·stride + off]++ for every member v in scope. */
-static void tally(const struct pass *p, const roaring_bitmap_t *b, size_t off)
+/* The members of b below p->n into p->vals (bulk extraction); their number. */
+static size_t members(const struct pass *p, const roaring_bitmap_t *b)
 {
-    uint32_t buf[512], m;
+    uint64_t card = roaring_bitmap_get_cardinality(b);
+    if (card == 0)
+        return 0;
+    uint32_t last = roaring_bitmap_maximum(b);
+    if (card <= p->n && last < p->n) {
+        roaring_bitmap_to_uint32_array(b, p->vals);
+        return (size_t)card;
+    }
+    /* members beyond the case table (a snapshot newer than this view): skip them */
+    size_t m = 0;
     roaring_uint32_iterator_t it;
     roaring_init_iterator(b, &it);
-    uint64_t *cnt = p->cnt + off;
-    while ((m = roaring_read_uint32_iterator(&it, buf, 512)) > 0)
-        for (uint32_t i = 0; i < m; i++) {
-            uint32_t v = buf[i];
-            unsigned g = v < p->n ? p->grp[v] : NONE;
-            if (g != NONE)
-                cnt[g * p->stride]++;
-        }
+    while (it.has_value && it.current_value < p->n) {
+        p->vals[m++] = it.current_value;
+        roaring_advance_uint32_iterator(&it);
+    }
+    return m;
 }
 
-/* As tally, and also: the gene count (off_gene) once per case per gene (seen_gene == ge) and
- * the union count (column 1) once per case per query (seen_any == qe). */
-static void tally_gene(const struct pass *p, const roaring_bitmap_t *b, size_t off,
-                       size_t off_gene, uint32_t *seen_gene, uint32_t ge, uint32_t *seen_any,
-                       uint32_t qe)
+/* cnt[group(v)·stride + off]++ for every member v in scope. Four interleaved banks of
+ * counters, so that consecutive members of the same group do not wait on each other. */
+static void tally(const struct pass *p, const roaring_bitmap_t *b, size_t off)
 {
-    uint32_t buf[512], m;
-    roaring_uint32_iterator_t it;
-    roaring_init_iterator(b, &it);
-    while ((m = roaring_read_uint32_iterator(&it, buf, 512)) > 0)
-        for (uint32_t i = 0; i < m; i++) {
-            uint32_t v = buf[i];
-            unsigned g = v < p->n ? p->grp[v] : NONE;
-            if (g == NONE)
-                continue;
-            uint64_t *row = p->cnt + g * p->stride;
-            if (off)
-                row[off]++;
-            if (seen_gene) {
-                if (seen_gene[v] == ge)
-                    continue;
-                seen_gene[v] = ge;
-            }
-            row[off_gene]++;
-            if (seen_any[v] != qe) {
-                seen_any[v] = qe;
-                row[1]++;
-            }
-        }
+    size_t m = members(p, b), ng = p->ngroups;
+    uint32_t *b0 = p->bank, *b1 = b0 + ng + 1, *b2 = b1 + ng + 1, *b3 = b2 + ng + 1;
+    const uint32_t *v = p->vals;
+    const uint16_t *grp = p->grp;
+    size_t i = 0;
+    /* cases out of scope map to group ngroups: a spare slot in each bank */
+    for (; i + 4 <= m; i += 4) {
+        b0[grp[v[i]]]++;
+        b1[grp[v[i + 1]]]++;
+        b2[grp[v[i + 2]]]++;
+        b3[grp[v[i + 3]]]++;
+    }
+    for (; i < m; i++)
+        b0[grp[v[i]]]++;
+    uint64_t *cnt = p->cnt + off;
+    for (size_t k = 0; k < ng; k++)
+        cnt[k * p->stride] += (uint64_t)b0[k] + b1[k] + b2[k] + b3[k];
+    memset(p->bank, 0, 4 * (ng + 1) * sizeof(*p->bank));
+}
+
+static bool test_and_set(uint64_t *bits, uint32_t v)
+{
+    uint64_t w = bits[v >> 6], bit = UINT64_C(1) << (v & 63);
+    bits[v >> 6] = w | bit;
+    return (w & bit) != 0;
+}
+
+/* As tally, and also: the gene count (off_gene) once per case per gene (seen_gene, NULL when
+ * every member counts once anyway) and the union count (column 1) once per case per query
+ * (seen_any). */
+static void tally_gene(const struct pass *p, const roaring_bitmap_t *b, size_t off,
+                       size_t off_gene, uint64_t *seen_gene, uint64_t *seen_any)
+{
+    size_t m = members(p, b);
+    for (size_t i = 0; i < m; i++) {
+        uint32_t v = p->vals[i];
+        unsigned g = p->grp[v];
+        if (g >= p->ngroups)
+            continue;
+        uint64_t *row = p->cnt + g * p->stride;
+        if (off)
+            row[off]++;
+        if (seen_gene && test_and_set(seen_gene, v))
+            continue;
+        row[off_gene]++;
+        row[1] += !test_and_set(seen_any, v);
+    }
 }
 
 static int parse_classes(const char *classes, uint32_t *mask, struct zg_error *err)
@@ -400,6 +432,129 @@ static int parse_classes(const char *classes, uint32_t *mask, struct zg_error *e
                                 cl);
         *mask |= 1u << k;
         p = q ? q + 1 : p + l;
+    }
+    return 0;
+}
+
+/* The gene's sets: the "any alteration" set (classes NULL) and the class sets in mask. */
+static const roaring_bitmap_t *gene_sets(const struct zg_cohort *c, const char *gene,
+                                         uint32_t mask, const roaring_bitmap_t *cls[NAC])
+{
+    char key[128];
+    for (int ac = 0; ac < NAC; ac++) {
+        cls[ac] = NULL;
+        if (mask & (1u << ac)) {
+            snprintf(key, sizeof(key), "g\t%s\t%s", gene, zg_alt_class_name(ac));
+            cls[ac] = zg_cohort_get(c, key);
+        }
+    }
+    snprintf(key, sizeof(key), "g\t%s\t*", gene);
+    return zg_cohort_get(c, key);
+}
+
+/* Counting by cancer type: the snapshot's case → type map; one pass over each of the genes'
+ * sets (∧ scope first when the scope is narrower than the profiled cohort — gene sets only
+ * hold profiled cases), the union over genes counted in the same passes with epoch stamps. */
+static int count_by_type(const struct zg_cohort *c, const char *const *genes, size_t ngenes,
+                         bool by_class, uint32_t mask, const roaring_bitmap_t *base,
+                         struct zg_gene_counts *r, struct zg_error *err)
+{
+    const char *const *ctn;
+    const uint16_t *ct_of;
+    size_t nct = zg_cohort_cancer_types(c, &ctn, &ct_of);
+    const roaring_bitmap_t *const *cts = zg_cohort_cancer_type_sets(c);
+    bool whole = base == zg_cohort_profiled(c);
+    uint32_t slots = zg_cohort_slots(c);
+    struct pass p = {ct_of, slots, r->cnt, r->stride, r->vals, r->bank, nct};
+    size_t words = ((size_t)slots + 63) / 64;
+    memset(r->seen_any, 0, words * sizeof(uint64_t));
+    for (size_t k = 0; k < nct; k++)
+        r->cnt[k * r->stride] = whole ? zg_cohort_profiled_by_type(c)[k]
+                                      : roaring_bitmap_and_cardinality(cts[k], base);
+    int rc = 0;
+    for (size_t i = 0; i < ngenes && !rc; i++) {
+        size_t off_gene = 2 + i * (1 + NAC);
+        const roaring_bitmap_t *cls[NAC];
+        roaring_bitmap_t *x[NAC + 1] = {NULL};
+        const roaring_bitmap_t *any = gene_sets(c, genes[i], mask, cls);
+        if (!whole) { /* the sets within the scope */
+            for (int ac = 0; ac <= NAC && !rc; ac++) {
+                const roaring_bitmap_t *b = ac < NAC ? cls[ac] : any;
+                if (b && !(x[ac] = roaring_bitmap_and(b, base)))
+                    rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+                if (ac < NAC)
+                    cls[ac] = x[ac];
+                else
+                    any = x[ac];
+            }
+        }
+        if (!rc && !by_class) {
+            if (any)
+                tally_gene(&p, any, 0, off_gene, NULL, r->seen_any);
+            for (int ac = 0; ac < NAC; ac++)
+                if (cls[ac])
+                    tally(&p, cls[ac], off_gene + 1 + (size_t)ac);
+        } else if (!rc) { /* the gene counts when it has one of the chosen classes */
+            memset(r->seen_gene, 0, words * sizeof(uint64_t));
+            for (int ac = 0; ac < NAC; ac++)
+                if (cls[ac])
+                    tally_gene(&p, cls[ac], off_gene + 1 + (size_t)ac, off_gene, r->seen_gene,
+                               r->seen_any);
+        }
+        for (int ac = 0; ac <= NAC; ac++)
+            if (x[ac])
+                roaring_bitmap_free(x[ac]);
+    }
+    return rc;
+}
+
+/* Counting by dataset (or one group, "none"): a per-query map of the cases in scope to their
+ * group, one pass over each set, the union counted in the same pass with epoch stamps. */
+static int count_by_map(const struct zg_cohort *c, const char *const *genes, size_t ngenes,
+                        bool by_class, uint32_t mask, const roaring_bitmap_t *base,
+                        const struct group_ctx *g, bool by_ds, struct zg_gene_counts *r,
+                        struct zg_error *err)
+{
+    (void)err;
+    uint32_t slots = zg_cohort_slots(c);
+    size_t ngroups = by_ds ? g->n : 1;
+    struct pass p = {r->grp, slots, r->cnt, r->stride, r->vals, r->bank, ngroups};
+    size_t words = ((size_t)slots + 63) / 64;
+    memset(r->seen_any, 0, words * sizeof(uint64_t));
+    for (uint32_t v = 0; v < slots; v++)
+        r->grp[v] = (uint16_t)ngroups; /* out of scope */
+    uint32_t buf[512], m;
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(base, &it);
+    while ((m = roaring_read_uint32_iterator(&it, buf, 512)) > 0)
+        for (uint32_t i = 0; i < m; i++)
+            if (buf[i] < slots)
+                r->grp[buf[i]] = 0;
+    for (size_t k = 0; by_ds && k < g->n; k++) {
+        roaring_init_iterator(g->sets[k], &it);
+        while ((m = roaring_read_uint32_iterator(&it, buf, 512)) > 0)
+            for (uint32_t i = 0; i < m; i++)
+                if (buf[i] < slots && r->grp[buf[i]] != ngroups)
+                    r->grp[buf[i]] = (uint16_t)k;
+    }
+    tally(&p, base, 0);
+    for (size_t i = 0; i < ngenes; i++) {
+        size_t off_gene = 2 + i * (1 + NAC);
+        const roaring_bitmap_t *cls[NAC];
+        const roaring_bitmap_t *any = gene_sets(c, genes[i], mask, cls);
+        if (!by_class) {
+            if (any)
+                tally_gene(&p, any, 0, off_gene, NULL, r->seen_any);
+            for (int ac = 0; ac < NAC; ac++)
+                if (cls[ac])
+                    tally(&p, cls[ac], off_gene + 1 + (size_t)ac);
+        } else {
+            memset(r->seen_gene, 0, words * sizeof(uint64_t));
+            for (int ac = 0; ac < NAC; ac++)
+                if (cls[ac])
+                    tally_gene(&p, cls[ac], off_gene + 1 + (size_t)ac, off_gene, r->seen_gene,
+                               r->seen_any);
+        }
     }
     return 0;
 }
@@ -447,7 +602,7 @@ int zg_query_genes_count(const struct zg_cohort *c, const char *const *genes, si
         sort_groups(&g);
     }
     size_t ngroups = mode == BY_CT ? nct : mode == BY_DS ? g.n : 1;
-    if (ngroups >= NONE ||
+    if (ngroups >= UINT16_MAX ||
         counts_reserve(r, slots, (ngroups ? ngroups : 1) * r->stride, ngroups ? ngroups : 1)) {
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         goto out;
@@ -455,64 +610,13 @@ int zg_query_genes_count(const struct zg_cohort *c, const char *const *genes, si
     r->ngroups = mode == BY_NONE ? 0 : ngroups;
     for (size_t k = 0; k < ngroups && mode != BY_NONE; k++)
         r->names[k] = mode == BY_CT ? ctn[k] : g.names[k];
-    struct pass p = {r->grp, slots, r->cnt, r->stride};
-    if (mode == BY_CT && base == zg_cohort_profiled(c)) {
-        /* the whole profiled cohort: the snapshot's map and per-type counts serve as they are
-         * (gene sets only hold profiled cases) */
-        p.grp = ct_of;
-        const uint64_t *pre = zg_cohort_profiled_by_type(c);
-        for (size_t k = 0; k < nct; k++)
-            r->cnt[k * r->stride] = pre[k];
-    } else {
-        /* a map of the cases in scope; everything else is NONE */
-        memset(r->grp, 0xff, (size_t)slots * sizeof(*r->grp));
-        uint32_t buf[512], m;
-        roaring_uint32_iterator_t it;
-        roaring_init_iterator(base, &it);
-        while ((m = roaring_read_uint32_iterator(&it, buf, 512)) > 0)
-            for (uint32_t i = 0; i < m; i++)
-                if (buf[i] < slots)
-                    r->grp[buf[i]] = mode == BY_CT ? ct_of[buf[i]] : 0;
-        for (size_t k = 0; mode == BY_DS && k < g.n; k++) {
-            roaring_init_iterator(g.sets[k], &it);
-            while ((m = roaring_read_uint32_iterator(&it, buf, 512)) > 0)
-                for (uint32_t i = 0; i < m; i++)
-                    if (buf[i] < slots && r->grp[buf[i]] != NONE)
-                        r->grp[buf[i]] = (uint16_t)k;
-        }
-        tally(&p, base, 0);
-    }
-    reserve_epochs(r, (uint32_t)ngenes + 1);
-    uint32_t qe = next_epoch(r);
-    for (size_t i = 0; i < ngenes; i++) {
-        size_t off_gene = 2 + i * (1 + NAC);
-        char key[128];
-        const roaring_bitmap_t *cls[NAC];
-        for (int ac = 0; ac < NAC; ac++) {
-            cls[ac] = NULL;
-            if (mask & (1u << ac)) {
-                snprintf(key, sizeof(key), "g\t%s\t%s", genes[i], zg_alt_class_name(ac));
-                cls[ac] = zg_cohort_get(c, key);
-            }
-        }
-        if (!classes) {
-            /* the gene's "any alteration" set, then each class */
-            snprintf(key, sizeof(key), "g\t%s\t*", genes[i]);
-            const roaring_bitmap_t *any = zg_cohort_get(c, key);
-            if (any)
-                tally_gene(&p, any, 0, off_gene, NULL, 0, r->seen_any, qe);
-            for (int ac = 0; ac < NAC; ac++)
-                if (cls[ac])
-                    tally(&p, cls[ac], off_gene + 1 + (size_t)ac);
-        } else {
-            /* the union of the chosen classes, counted once per case */
-            uint32_t ge = next_epoch(r);
-            for (int ac = 0; ac < NAC; ac++)
-                if (cls[ac])
-                    tally_gene(&p, cls[ac], off_gene + 1 + (size_t)ac, off_gene, r->seen_gene,
-                               ge, r->seen_any, qe);
-        }
-    }
+    if (mode == BY_CT)
+        rc = count_by_type(c, genes, ngenes, classes != NULL, mask, base, r, err);
+    else
+        rc = count_by_map(c, genes, ngenes, classes != NULL, mask, base, &g, mode == BY_DS, r,
+                          err);
+    if (rc)
+        goto out;
     r->profiled = roaring_bitmap_get_cardinality(base);
     r->altered = 0;
     for (size_t k = 0; k < ngroups; k++)

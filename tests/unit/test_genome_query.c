@@ -231,6 +231,32 @@ static void check_all(struct fx *f, const struct zg_decision *d)
     json_decref(j);
     j = zg_query_genes(c, genes, 5, "dataset", NULL, &s, &err);
     assert_int_equal(jint(j, "altered"), want_alt);
+    int64_t dsum[5][3] = {{0}}; /* per gene: altered, missense, truncating over the datasets */
+    size_t di;
+    json_t *dg;
+    json_array_foreach(json_object_get(j, "groups"), di, dg)
+    {
+        for (int g = 0; g < 5; g++) {
+            json_t *gj = json_object_get(json_object_get(dg, "genes"), genes[g]);
+            json_t *cl = json_object_get(gj, "classes");
+            json_t *m = json_object_get(cl, "missense"), *t = json_object_get(cl, "truncating");
+            dsum[g][0] += jint(gj, "altered");
+            dsum[g][1] += m ? json_integer_value(m) : 0;
+            dsum[g][2] += t ? json_integer_value(t) : 0;
+        }
+    }
+    for (int g = 0; g < 5; g++) {
+        int64_t want[3] = {0};
+        for (int k = 0; k < MAXC; k++)
+            if (permitted(k, d) && cs[k].prof) {
+                want[0] += cs[k].alt[g];
+                want[1] += cs[k].cls[g][0];
+                want[2] += cs[k].cls[g][1];
+            }
+        assert_int_equal(dsum[g][0], want[0]);
+        assert_int_equal(dsum[g][1], want[1]);
+        assert_int_equal(dsum[g][2], want[2]);
+    }
     json_decref(j);
 
     /* co-occurrence of TP53 and KRAS */
