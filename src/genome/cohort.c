@@ -1061,9 +1061,72 @@ static int clinical_mark(sqlite3 *db, int64_t *mark, struct zg_error *err)
     return rc;
 }
 
-/* A view of base whose case-level sets are read from db now (base gains a reference). */
-static int make_view(struct zg_cohort *base, sqlite3 *db, int64_t mark, struct zg_cohort **out,
-                     struct zg_error *err)
+/* The case-level sets of prev (a view over the same base, built at an earlier clinical mark)
+ * copied into the builder tmp, with the cases whose clinical record changed since then read
+ * again (cancer type, consent). Returns 0, ZG_ETOOBIG when so many changed that a full build
+ * is cheaper, or an error. */
+static int patch_case_level(struct zg_cohort *tmp, const struct zg_cohort *prev, sqlite3 *db,
+                            struct zg_error *err)
+{
+    for (size_t i = 0; i < prev->nsmall; i++) {
+        roaring_bitmap_t *b = get_or_add(tmp, prev->small[i].key);
+        if (!b)
+            return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        roaring_bitmap_or_inplace(b, prev->small[i].bm);
+    }
+    if (!(tmp->cases = malloc((prev->nslots ? prev->nslots : 1) * sizeof(*tmp->cases))))
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    memcpy(tmp->cases, prev->cases, (size_t)prev->nslots * sizeof(*tmp->cases));
+    tmp->nslots = prev->nslots;
+    sqlite3_stmt *st = zg_db_prepare(
+        db,
+        "SELECT g.case_no, coalesce(nullif(r.oncotree, ''), g.cancer_type),"
+        " json_extract(v.doc, '$.consent.status')"
+        " FROM (SELECT DISTINCT case_id FROM clinical_versions WHERE rowid > ?1) ch"
+        " JOIN genome_cases g ON g.case_id = ch.case_id"
+        " LEFT JOIN clinical_records r ON r.case_id = g.case_id"
+        " LEFT JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version",
+        err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, prev->clin_mark);
+    int r, rc = 0;
+    uint32_t changed = 0;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t no = sqlite3_column_int64(st, 0);
+        if (no < 0 || no >= tmp->nslots || ++changed > 64 + tmp->nslots / 16) {
+            rc = ZG_ETOOBIG; /* a case the view does not know, or a bulk change */
+            break;
+        }
+        uint32_t cn = (uint32_t)no;
+        for (size_t i = 0; i < tmp->cap; i++) /* out of its old type and consent sets */
+            if (tmp->tab[i].key && (!strncmp(tmp->tab[i].key, "ct\t", 3) ||
+                                    !strncmp(tmp->tab[i].key, "cs\t", 3)))
+                roaring_bitmap_remove(tmp->tab[i].bm, cn);
+        enum zg_consent cs = ZG_CONSENT_UNRECORDED;
+        if (sqlite3_column_type(st, 2) == SQLITE_TEXT && zg_consent_parse(zg_db_text(st, 2), &cs))
+            cs = ZG_CONSENT_UNRECORDED;
+        snprintf(tmp->cases[cn].ct, sizeof(tmp->cases[cn].ct), "%s", zg_db_text(st, 1));
+        if (!(rc = addk(tmp, cn, err, "ct\t%s", zg_db_text(st, 1))))
+            rc = addk(tmp, cn, err, "cs\t%s", zg_consent_name(cs));
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    /* a type left without cases is no longer a type: the open-addressing table cannot drop a
+     * key in place, so build from the tables */
+    for (size_t i = 0; !rc && i < tmp->cap; i++)
+        if (tmp->tab[i].key && !strncmp(tmp->tab[i].key, "ct\t", 3) &&
+            roaring_bitmap_is_empty(tmp->tab[i].bm))
+            rc = ZG_ETOOBIG;
+    return rc;
+}
+
+/* A view of base whose case-level sets are read from db now (base gains a reference): from
+ * prev (a view over base at an earlier mark, or NULL) and the clinical records changed since,
+ * else from the tables. */
+static int make_view(struct zg_cohort *base, const struct zg_cohort *prev, sqlite3 *db,
+                     int64_t mark, struct zg_cohort **out, struct zg_error *err)
 {
     struct zg_cohort *tmp = cohort_new(), *v = calloc(1, sizeof(*v));
     int rc = 0;
@@ -1071,10 +1134,20 @@ static int make_view(struct zg_cohort *base, sqlite3 *db, int64_t mark, struct z
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         goto out;
     }
-    if ((rc = build_case_level(tmp, db, err)))
+    if (prev && (rc = patch_case_level(tmp, prev, db, err)) == ZG_ETOOBIG) {
+        cohort_free(tmp);
+        if (!(tmp = cohort_new())) {
+            rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            goto out;
+        }
+        prev = NULL;
+    }
+    if (rc == ZG_ETOOBIG)
+        rc = 0;
+    if (rc || (!prev && (rc = build_case_level(tmp, db, err))))
         goto out;
     static const char *const prof[] = {"p\tsomatic", "p\tgermline", "p\tsv", "p\tcnv"};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 4 && !prev; i++) { /* (a patched copy has them already) */
         const roaring_bitmap_t *b = zg_cohort_get(base, prof[i]);
         roaring_bitmap_t *t = b ? get_or_add(tmp, prof[i]) : NULL;
         if (b && !t) {
@@ -1201,9 +1274,16 @@ int zg_cohort_acquire(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort
         zg_cohort_release(base);
         return 0;
     }
+    /* the cached view over this base, when it is older than what db sees: patched */
+    struct zg_cohort *prev = cache.view && cache.view->base == base && cache.view->clin_mark < mark
+                                 ? cache.view
+                                 : NULL;
+    if (prev)
+        atomic_fetch_add(&prev->refs, 1);
     pthread_mutex_unlock(&cache_mu);
     /* built outside the lock from what db sees; concurrent builders each use their own */
-    rc = make_view(base, db, mark, &v, err);
+    rc = make_view(base, prev, db, mark, &v, err);
+    zg_cohort_release(prev);
     zg_cohort_release(base);
     if (rc)
         return rc;
