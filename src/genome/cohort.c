@@ -1,5 +1,7 @@
 /* Cohort index snapshots: building (incremental or from scratch), persisting under DATA/index/,
- * loading and the per-process current-snapshot cache. Queries are in query.c. */
+ * loading, live views (the published gene sets + case-level sets read from the database, so
+ * clinical changes such as a withdrawn consent count at once) and the per-process cache of the
+ * current snapshot and view. Queries are in query.c. */
 #include "cohort.h"
 #include "files_internal.h"
 #include "ids/ids.h"

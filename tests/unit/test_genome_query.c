@@ -52,11 +52,11 @@ static int teardown(void **state)
 static struct {
     bool exists, prof, som;
     char id[ZG_ID_LEN];
-    char ct[17];     /* effective cancer type */
-    int consent;     /* enum zg_consent */
+    char ct[17]; /* effective cancer type */
+    int consent; /* enum zg_consent */
     int64_t org;
-    bool alt[5];     /* per gene of genes[] */
-    bool cls[5][2];  /* missense, truncating (somatic) */
+    bool alt[5];    /* per gene of genes[] */
+    bool cls[5][2]; /* missense, truncating (somatic) */
     double tmb;
 } cs[MAXC];
 
@@ -124,9 +124,9 @@ static void brute_load(sqlite3 *db)
         cs[no].consent = (int)k;
     }
     sqlite3_finalize(st);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT case_no, kind FROM genome_imports", -1, &st,
-                                        NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT case_no, kind FROM genome_imports", -1, &st, NULL),
+        SQLITE_OK);
     while (sqlite3_step(st) == SQLITE_ROW) {
         int64_t no = sqlite3_column_int64(st, 0);
         const char *kind = (const char *)sqlite3_column_text(st, 1);
@@ -309,8 +309,8 @@ static int put_record(struct fx *f, const char *case_id, const char *status, con
     if (oncotree)
         json_object_set_new(rec, "diagnosis", json_pack("{s:s}", "oncotree", oncotree));
     struct zg_clinical_actor who = {.login = "test", .org_id = f->org};
-    struct zg_clinical_push p = {.case_id = case_id, .record = rec, .merge = true,
-                                 .source_system = "test"};
+    struct zg_clinical_push p = {
+        .case_id = case_id, .record = rec, .merge = true, .source_system = "test"};
     struct zg_clinical_result res;
     struct zg_error err;
     int rc = zg_db_begin(f->db, &err);
@@ -339,8 +339,8 @@ static void permitted_set_matches_brute_force(void **state)
 
     /* clinical records: consent by case_no % 5 (the fifth has none), some diagnoses that
      * differ from the genome's cancer type */
-    static const char *const status[] = {"consented", "partially-consented", "withdrawn",
-                                         "pending", NULL};
+    static const char *const status[] = {"consented", "partially-consented", "withdrawn", "pending",
+                                         NULL};
     brute_load(f->db);
     for (int k = 0; k < MAXC; k++) {
         if (!cs[k].exists)
@@ -358,12 +358,15 @@ static void permitted_set_matches_brute_force(void **state)
 
     /* what the PDP decides for these callers, and an unrestricted operator */
     struct zg_policy_config cfg = {.k_min = 5};
-    struct zg_identity acad = {.kind = ZG_AUTH_SESSION, .role = ZG_ROLE_ACADEMIC, .mfa = true,
+    struct zg_identity acad = {
+        .kind = ZG_AUTH_SESSION, .role = ZG_ROLE_ACADEMIC, .mfa = true, .scopes = ~0u};
+    struct zg_identity clin = {.kind = ZG_AUTH_SESSION,
+                               .role = ZG_ROLE_CLINICIAN,
+                               .mfa = true,
+                               .org_id = f->org,
                                .scopes = ~0u};
-    struct zg_identity clin = {.kind = ZG_AUTH_SESSION, .role = ZG_ROLE_CLINICIAN, .mfa = true,
-                               .org_id = f->org, .scopes = ~0u};
-    struct zg_identity op = {.kind = ZG_AUTH_SESSION, .role = ZG_ROLE_OPERATOR, .mfa = true,
-                             .scopes = ~0u};
+    struct zg_identity op = {
+        .kind = ZG_AUTH_SESSION, .role = ZG_ROLE_OPERATOR, .mfa = true, .scopes = ~0u};
     struct zg_decision dacad, dclin, dop, dboth;
     struct zg_policy_request r1 = {&acad, ZG_TIER_AGGREGATE, "genome.query", "cohort"};
     struct zg_policy_request r2 = {&clin, ZG_TIER_AGGREGATE, "genome.query", "cohort"};
