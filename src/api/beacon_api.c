@@ -5,6 +5,7 @@
 #include "api.h"
 #include "common/error.h"
 #include "genome/beacon.h"
+#include "genome/cohort.h"
 
 #include <errno.h>
 
@@ -165,14 +166,29 @@ static int g_variants(struct zg_req *req, struct gv_params *p)
     if (strcmp(want, "boolean") && strcmp(want, "count") && strcmp(want, "record"))
         return beacon_error(req, 400, "requestedGranularity must be boolean, count or record");
     const char *gran = !strcmp(want, "record") && !rec.allow ? "count" : want;
-    if (!strcmp(gran, "record") && (rec.obligations & ZG_OBL_OWN_ORG))
-        p->q.org_id = rec.org_id;
 
+    /* the cases the caller may count (this request's decision) or see (the records decision),
+     * as a bitmap over the cohort's case numbers */
     struct zg_error e;
     zg_error_clear(&e);
+    struct zg_cohort *c;
+    struct zg_query_scope scope;
+    int rc = zg_cohort_acquire(&req->app->dd, req->conns->db, &c, &e);
+    if (rc)
+        return rc;
+    if ((rc = zg_query_scope_init(&scope, c, !strcmp(gran, "record") ? &rec : &req->decision,
+                                  &e))) {
+        zg_query_scope_release(&scope);
+        zg_cohort_release(c);
+        return rc;
+    }
+    p->q.permitted = scope.permitted;
     int64_t nv = 0, nc = 0;
     json_t *records = !strcmp(gran, "record") ? json_array() : NULL;
-    int rc = zg_beacon_variants(req->conns->db, &p->q, &nv, &nc, records, &e);
+    rc = zg_beacon_variants(req->conns->db, &p->q, &nv, &nc, records, &e);
+    p->q.permitted = NULL;
+    zg_query_scope_release(&scope);
+    zg_cohort_release(c);
     if (rc == ZG_EINVAL) {
         json_decref(records);
         char msg[600];

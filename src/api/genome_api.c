@@ -10,14 +10,22 @@
 
 #include <sodium.h>
 
-static void scope_of(struct zg_req *req, struct zg_query_scope *s)
+/* The snapshot as this request's read transaction sees it, and the scope the policy decision
+ * grants over it (the permitted case set as a bitmap, small-count suppression). Aggregate
+ * routes never name cases. */
+static int with_cohort(struct zg_req *req, struct zg_cohort **c, struct zg_query_scope *s,
+                       struct zg_error *err)
 {
     memset(s, 0, sizeof(*s));
-    if (req->decision.obligations & ZG_OBL_OWN_ORG)
-        s->org_id = req->decision.org_id > 0 ? req->decision.org_id : req->who.org_id;
-    if (req->decision.obligations & ZG_OBL_SUPPRESS_SMALL)
-        s->k_min = req->decision.k_min > 0 ? req->decision.k_min : 5;
-    s->detailed = false; /* aggregate routes never name cases */
+    int rc = zg_cohort_acquire(&req->app->dd, req->conns->db, c, err);
+    if (rc)
+        return rc;
+    if ((rc = zg_query_scope_init(s, *c, &req->decision, err))) {
+        zg_query_scope_release(s);
+        zg_cohort_release(*c);
+        return rc;
+    }
+    return 0;
 }
 
 /* Splits ?genes=A,B,C into the arena (the query layer resolves case: tp53 → TP53). */
@@ -54,13 +62,10 @@ static int gene_list(struct zg_req *req, const char **out, size_t max, size_t *n
     return 0;
 }
 
-static int with_cohort(struct zg_req *req, struct zg_cohort **c, struct zg_error *err)
+static int finish(struct zg_req *req, struct zg_cohort *c, struct zg_query_scope *s, json_t *j,
+                  struct zg_error *err)
 {
-    return zg_cohort_acquire(&req->app->dd, c, err);
-}
-
-static int finish(struct zg_req *req, struct zg_cohort *c, json_t *j, struct zg_error *err)
-{
+    zg_query_scope_release(s);
     zg_cohort_release(c);
     if (!j) {
         if (err->code == ZG_EINVAL && err->field[0] == '/')
@@ -73,10 +78,9 @@ static int finish(struct zg_req *req, struct zg_cohort *c, json_t *j, struct zg_
 int zg_api_genome_overview(struct zg_req *req, struct zg_error *err)
 {
     struct zg_query_scope s;
-    scope_of(req, &s);
     struct zg_cohort *c;
-    int rc = with_cohort(req, &c, err);
-    return rc ? rc : finish(req, c, zg_query_overview(c, &s, err), err);
+    int rc = with_cohort(req, &c, &s, err);
+    return rc ? rc : finish(req, c, &s, zg_query_overview(c, &s, err), err);
 }
 
 int zg_api_genome_query_genes(struct zg_req *req, struct zg_error *err)
@@ -87,15 +91,14 @@ int zg_api_genome_query_genes(struct zg_req *req, struct zg_error *err)
     if (rc)
         return rc;
     struct zg_query_scope s;
-    scope_of(req, &s);
-    s.cancer_type = zg_req_query(req, "cancer_type");
     const char *by = zg_req_query(req, "by"), *classes = zg_req_query(req, "classes");
     if (by)
         zg_req_audit_option(req, "by", json_string(by));
     struct zg_cohort *c;
-    if ((rc = with_cohort(req, &c, err)))
+    if ((rc = with_cohort(req, &c, &s, err)))
         return rc;
-    return finish(req, c, zg_query_genes(c, genes, n, by, classes, &s, err), err);
+    s.cancer_type = zg_req_query(req, "cancer_type");
+    return finish(req, c, &s, zg_query_genes(c, genes, n, by, classes, &s, err), err);
 }
 
 int zg_api_genome_query_cooccurrence(struct zg_req *req, struct zg_error *err)
@@ -106,12 +109,11 @@ int zg_api_genome_query_cooccurrence(struct zg_req *req, struct zg_error *err)
     if (rc)
         return rc;
     struct zg_query_scope s;
-    scope_of(req, &s);
-    s.cancer_type = zg_req_query(req, "cancer_type");
     struct zg_cohort *c;
-    if ((rc = with_cohort(req, &c, err)))
+    if ((rc = with_cohort(req, &c, &s, err)))
         return rc;
-    return finish(req, c, zg_query_cooccurrence(c, genes, n, &s, err), err);
+    s.cancer_type = zg_req_query(req, "cancer_type");
+    return finish(req, c, &s, zg_query_cooccurrence(c, genes, n, &s, err), err);
 }
 
 int zg_api_genome_query_oncoprint(struct zg_req *req, struct zg_error *err)
@@ -123,12 +125,11 @@ int zg_api_genome_query_oncoprint(struct zg_req *req, struct zg_error *err)
     if (rc || (rc = zg_query_int(req, "max", 500, 1, 5000, &max, err)))
         return rc;
     struct zg_query_scope s;
-    scope_of(req, &s);
-    s.cancer_type = zg_req_query(req, "cancer_type");
     struct zg_cohort *c;
-    if ((rc = with_cohort(req, &c, err)))
+    if ((rc = with_cohort(req, &c, &s, err)))
         return rc;
-    return finish(req, c, zg_query_oncoprint(c, genes, n, (int)max, &s, err), err);
+    s.cancer_type = zg_req_query(req, "cancer_type");
+    return finish(req, c, &s, zg_query_oncoprint(c, genes, n, (int)max, &s, err), err);
 }
 
 int zg_api_genome_query_variants(struct zg_req *req, struct zg_error *err)
@@ -140,25 +141,46 @@ int zg_api_genome_query_variants(struct zg_req *req, struct zg_error *err)
     if (rc || (rc = zg_query_int(req, "limit", 25, 1, 500, &limit, err)))
         return rc;
     struct zg_query_scope s;
-    scope_of(req, &s);
     struct zg_cohort *c;
-    if ((rc = with_cohort(req, &c, err)))
+    if ((rc = with_cohort(req, &c, &s, err)))
         return rc;
-    return finish(req, c, zg_query_variants(c, req->conns->db, genes[0], (int)limit, &s, err),
+    return finish(req, c, &s, zg_query_variants(c, req->conns->db, genes[0], (int)limit, &s, err),
                   err);
 }
 
 int zg_api_genome_query_tmb(struct zg_req *req, struct zg_error *err)
 {
     struct zg_query_scope s;
-    scope_of(req, &s);
-    s.cancer_type = zg_req_query(req, "cancer_type");
     struct zg_cohort *c;
-    int rc = with_cohort(req, &c, err);
-    return rc ? rc : finish(req, c, zg_query_tmb(c, &s, err), err);
+    int rc = with_cohort(req, &c, &s, err);
+    if (rc)
+        return rc;
+    s.cancer_type = zg_req_query(req, "cancer_type");
+    return finish(req, c, &s, zg_query_tmb(c, &s, err), err);
 }
 
-/* {id} as a case the caller may see (another organisation's case is "not found"). */
+/* Whether the decision's consent obligation lets the caller see case_id (ZG_ENOTFOUND if
+ * not): the case must be in the permitted set of the current snapshot. */
+static int consent_allows(struct zg_req *req, const char *case_id, struct zg_error *err)
+{
+    if (!(req->decision.obligations & ZG_OBL_CONSENT))
+        return 0;
+    struct zg_cohort *c;
+    struct zg_query_scope s;
+    int rc = with_cohort(req, &c, &s, err);
+    if (rc)
+        return rc;
+    bool ok = false;
+    for (uint32_t n = 0; n < zg_cohort_slots(c) && !ok; n++)
+        ok = !strcmp(zg_cohort_case_id(c, n), case_id) &&
+             (!s.permitted || roaring_bitmap_contains(s.permitted, n));
+    zg_query_scope_release(&s);
+    zg_cohort_release(c);
+    return ok ? 0 : zg_error_set(err, ZG_ENOTFOUND, "id", "no such case");
+}
+
+/* {id} as a case the caller may see (another organisation's case, or one whose consent does
+ * not cover the caller's use, is "not found"). */
 static int case_param(struct zg_req *req, char out[ZG_ID_LEN], struct zg_error *err)
 {
     enum zg_id_kind kind;
@@ -173,7 +195,7 @@ static int case_param(struct zg_req *req, char out[ZG_ID_LEN], struct zg_error *
         return zg_error_set(err, ZG_ENOTFOUND, "id", "no such case");
     if ((req->decision.obligations & ZG_OBL_OWN_ORG) && owner != req->decision.org_id)
         return zg_error_set(err, ZG_ENOTFOUND, "id", "no such case");
-    return 0;
+    return consent_allows(req, out, err);
 }
 
 int zg_api_genome_case(struct zg_req *req, struct zg_error *err)
@@ -205,6 +227,8 @@ int zg_api_genome_file_get(struct zg_req *req, struct zg_error *err)
     if (rc)
         return rc;
     if ((req->decision.obligations & ZG_OBL_OWN_ORG) && f.org_id != req->decision.org_id)
+        return zg_error_set(err, ZG_ENOTFOUND, "id", "no such file");
+    if (consent_allows(req, f.case_id, err))
         return zg_error_set(err, ZG_ENOTFOUND, "id", "no such file");
     zg_req_audit_data(req, f.id);
     zg_req_audit_data(req, f.case_id);

@@ -45,17 +45,18 @@ static int check(const struct zg_beacon_query *q, struct zg_error *err)
     return 0;
 }
 
-/* The matching (site, case, origin) rows as a CTE; parameters ?1..?7 (see bind). */
+/* The matching (site, case, origin) rows as a CTE; parameters ?1..?6, ?8 (see bind). The
+ * permitted case set is applied to the rows in C (a bitmap, not SQL). */
 static const char *const HITS =
     "WITH s AS (SELECT site_no, chrom, pos, ref, alt, gene, consequence, hgvsp FROM genome_sites"
     " WHERE (?1 IS NULL OR (chrom = ?1 AND pos BETWEEN ?2 AND ?3))"
     " AND (?4 IS NULL OR ref = ?4) AND (?5 IS NULL OR alt = ?5) AND (?6 IS NULL OR gene = ?6)),"
-    " h AS (SELECT s.*, c.case_id, 'somatic' AS origin FROM s"
+    " h AS (SELECT s.*, c.case_no, c.case_id, 'somatic' AS origin FROM s"
     " JOIN genome_somatic v ON v.site_no = s.site_no JOIN genome_cases c ON c.case_no = v.case_no"
-    " WHERE (?7 <= 0 OR c.org_id = ?7) AND (?8 IS NULL OR ?8 = 'somatic')"
-    " UNION ALL SELECT s.*, c.case_id, 'germline' FROM s"
+    " WHERE (?8 IS NULL OR ?8 = 'somatic')"
+    " UNION ALL SELECT s.*, c.case_no, c.case_id, 'germline' FROM s"
     " JOIN genome_germline v ON v.site_no = s.site_no JOIN genome_cases c ON c.case_no = v.case_no"
-    " WHERE (?7 <= 0 OR c.org_id = ?7) AND (?8 IS NULL OR ?8 = 'germline')) ";
+    " WHERE (?8 IS NULL OR ?8 = 'germline')) ";
 
 static void bind(sqlite3_stmt *st, const struct zg_beacon_query *q, const char *chrom)
 {
@@ -70,7 +71,6 @@ static void bind(sqlite3_stmt *st, const struct zg_beacon_query *q, const char *
         sqlite3_bind_text(st, 5, q->alt, -1, SQLITE_STATIC);
     if (q->gene)
         sqlite3_bind_text(st, 6, q->gene, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, q->org_id);
     if (q->origin)
         sqlite3_bind_text(st, 8, q->origin, -1, SQLITE_STATIC);
 }
@@ -85,6 +85,60 @@ static const char *variant_type(const char *ref, const char *alt)
     return r > a ? "DEL" : "INS";
 }
 
+static bool allowed(const struct zg_beacon_query *q, int64_t case_no)
+{
+    return !q->permitted ||
+           (case_no >= 0 && case_no <= UINT32_MAX &&
+            roaring_bitmap_contains(q->permitted, (uint32_t)case_no));
+}
+
+/* One Beacon genomicVariation from the current row (columns as in the records query) and its
+ * permitted carriers in cases (consumed). */
+static json_t *variation(sqlite3_stmt *st, json_t *cases)
+{
+    const char *c = zg_db_text(st, 1), *ref = zg_db_text(st, 3), *alt = zg_db_text(st, 4);
+    int64_t pos = sqlite3_column_int64(st, 2);
+    char id[200];
+    snprintf(id, sizeof(id), "%s:%lld:%s:%s", c, (long long)pos, ref, alt);
+    /* location in the Beacon "legacy" form: a VRS-style sequence interval, 0-based */
+    json_t *v = json_pack(
+        "{s:s,s:{s:s,s:s,s:s,s:{s:s,s:s,s:{s:s,s:{s:s,s:I},s:{s:s,s:I}}}},s:o}",
+        "variantInternalId", id, "variation", "variantType", variant_type(ref, alt),
+        "referenceBases", ref, "alternateBases", alt, "location", "type", "SequenceLocation",
+        "sequence_id", c, "interval", "type", "SequenceInterval", "start", "type", "Number",
+        "value", (json_int_t)(pos - 1), "end", "type", "Number", "value",
+        (json_int_t)(pos - 1 + (int64_t)strlen(ref)), "caseLevelData", cases);
+    const char *gene = zg_db_text(st, 5), *hp = zg_db_text(st, 7);
+    if (*gene || *hp) {
+        json_t *m = json_object();
+        if (*gene)
+            json_object_set_new(m, "geneIds", json_pack("[s]", gene));
+        if (*hp)
+            json_object_set_new(m, "aminoacidChanges", json_pack("[s]", hp));
+        json_object_set_new(v, "molecularAttributes", m);
+    }
+    return v;
+}
+
+static json_t *case_level(const char *case_id, bool somatic)
+{
+    return json_pack("{s:s,s:s,s:{s:s,s:s}}", "biosampleId", case_id, "individualId", case_id,
+                     "alleleOrigin", "id", somatic ? "SO:0001777" : "SO:0001778", "label",
+                     somatic ? "somatic variant" : "germline variant");
+}
+
+/* Ends the variant being collected: appended when it has a permitted carrier and is past the
+ * first skip such variants. */
+static void flush(json_t *records, json_t **pending, json_t **carriers, int64_t *seen,
+                  int64_t skip)
+{
+    if (*pending && json_array_size(*carriers) && (*seen)++ >= skip)
+        json_array_append(records, *pending);
+    json_decref(*pending);
+    json_decref(*carriers);
+    *pending = *carriers = NULL;
+}
+
 int zg_beacon_variants(sqlite3 *db, const struct zg_beacon_query *q, int64_t *n_variants,
                        int64_t *n_cases, json_t *records, struct zg_error *err)
 {
@@ -95,78 +149,58 @@ int zg_beacon_variants(sqlite3 *db, const struct zg_beacon_query *q, int64_t *n_
     if (q->chrom)
         norm_chrom(q->chrom, chrom, sizeof(chrom));
     char sql[2400];
-    snprintf(sql, sizeof(sql), "%sSELECT count(DISTINCT site_no), count(DISTINCT case_id) FROM h",
-             HITS);
+    /* counts: distinct sites and cases among the permitted rows */
+    snprintf(sql, sizeof(sql), "%sSELECT site_no, case_no FROM h", HITS);
     sqlite3_stmt *st = zg_db_prepare(db, sql, err);
     if (!st)
         return ZG_EIO;
     bind(st, q, q->chrom ? chrom : NULL);
-    int r = sqlite3_step(st);
-    if (r != SQLITE_ROW) {
-        rc = zg_db_fail(db, r, err);
-        zg_db_release(st);
-        return rc;
+    roaring_bitmap_t *sites = roaring_bitmap_create(), *cases = roaring_bitmap_create();
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t site = sqlite3_column_int64(st, 0), cno = sqlite3_column_int64(st, 1);
+        if (!allowed(q, cno) || site < 0 || site > UINT32_MAX || cno < 0 || cno > UINT32_MAX)
+            continue;
+        roaring_bitmap_add(sites, (uint32_t)site);
+        roaring_bitmap_add(cases, (uint32_t)cno);
     }
-    *n_variants = sqlite3_column_int64(st, 0);
-    *n_cases = sqlite3_column_int64(st, 1);
+    rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
     zg_db_release(st);
-    if (!records || *n_variants == 0)
-        return 0;
+    *n_variants = (int64_t)roaring_bitmap_get_cardinality(sites);
+    *n_cases = (int64_t)roaring_bitmap_get_cardinality(cases);
+    roaring_bitmap_free(sites);
+    roaring_bitmap_free(cases);
+    if (rc || !records || *n_variants == 0)
+        return rc;
+    /* records: rows in variant order, grouped by site; sites without a permitted carrier are
+     * not there for this caller (and do not count towards skip) */
     snprintf(sql, sizeof(sql),
-             "%sSELECT site_no, chrom, pos, ref, alt, gene, consequence, hgvsp,"
-             " group_concat(case_id || ' ' || origin, ',') FROM h GROUP BY site_no"
-             " ORDER BY chrom, pos, ref, alt LIMIT ?9 OFFSET ?10",
+             "%sSELECT site_no, chrom, pos, ref, alt, gene, consequence, hgvsp, case_no, case_id,"
+             " origin FROM h ORDER BY chrom, pos, ref, alt, site_no, case_id, origin",
              HITS);
     st = zg_db_prepare(db, sql, err);
     if (!st)
         return ZG_EIO;
     bind(st, q, q->chrom ? chrom : NULL);
-    sqlite3_bind_int64(st, 9, q->limit > 0 ? q->limit : 10);
-    sqlite3_bind_int64(st, 10, q->skip > 0 ? q->skip : 0);
+    int64_t skip = q->skip > 0 ? q->skip : 0, limit = q->limit > 0 ? q->limit : 10, seen = 0;
+    int64_t cur = -1;
+    json_t *carriers = NULL, *pending = NULL;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *c = zg_db_text(st, 1), *ref = zg_db_text(st, 3), *alt = zg_db_text(st, 4);
-        int64_t pos = sqlite3_column_int64(st, 2);
-        char id[200];
-        snprintf(id, sizeof(id), "%s:%lld:%s:%s", c, (long long)pos, ref, alt);
-        json_t *cases = json_array();
-        const char *p = zg_db_text(st, 8);
-        while (*p) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma ? (size_t)(comma - p) : strlen(p);
-            char one[96];
-            snprintf(one, sizeof(one), "%.*s", (int)(n < 95 ? n : 95), p);
-            char *sp = strchr(one, ' ');
-            if (sp) {
-                *sp = '\0';
-                bool som = !strcmp(sp + 1, "somatic");
-                json_array_append_new(
-                    cases, json_pack("{s:s,s:s,s:{s:s,s:s}}", "biosampleId", one,
-                                     "individualId", one, "alleleOrigin", "id",
-                                     som ? "SO:0001777" : "SO:0001778", "label",
-                                     som ? "somatic variant" : "germline variant"));
-            }
-            p += n + (comma ? 1 : 0);
+        int64_t site = sqlite3_column_int64(st, 0);
+        if (site != cur) {
+            flush(records, &pending, &carriers, &seen, skip);
+            if ((int64_t)json_array_size(records) >= limit)
+                break;
+            cur = site;
+            carriers = json_array();
+            pending = variation(st, json_incref(carriers));
         }
-        /* location in the Beacon "legacy" form: a VRS-style sequence interval, 0-based */
-        json_t *v = json_pack(
-            "{s:s,s:{s:s,s:s,s:s,s:{s:s,s:s,s:{s:s,s:{s:s,s:I},s:{s:s,s:I}}}},s:o}",
-            "variantInternalId", id, "variation", "variantType", variant_type(ref, alt),
-            "referenceBases", ref, "alternateBases", alt, "location", "type",
-            "SequenceLocation", "sequence_id", c, "interval", "type", "SequenceInterval",
-            "start", "type", "Number", "value", (json_int_t)(pos - 1), "end", "type", "Number",
-            "value", (json_int_t)(pos - 1 + (int64_t)strlen(ref)), "caseLevelData", cases);
-        const char *gene = zg_db_text(st, 5), *hp = zg_db_text(st, 7);
-        if (*gene || *hp) {
-            json_t *m = json_object();
-            if (*gene)
-                json_object_set_new(m, "geneIds", json_pack("[s]", gene));
-            if (*hp)
-                json_object_set_new(m, "aminoacidChanges", json_pack("[s]", hp));
-            json_object_set_new(v, "molecularAttributes", m);
-        }
-        json_array_append_new(records, v);
+        if (allowed(q, sqlite3_column_int64(st, 8)))
+            json_array_append_new(carriers, case_level(zg_db_text(st, 9),
+                                                       !strcmp(zg_db_text(st, 10), "somatic")));
     }
-    rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
+    flush(records, &pending, &carriers, &seen, skip);
+    rc = r == SQLITE_DONE || r == SQLITE_ROW ? 0 : zg_db_fail(db, r, err);
     zg_db_release(st);
     return rc;
 }

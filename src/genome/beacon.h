@@ -6,6 +6,7 @@
 
 #include "common/compat.h"
 #include <jansson.h>
+#include <roaring/roaring.h>
 #include <sqlite3.h>
 
 struct zg_error;
@@ -16,13 +17,15 @@ struct zg_beacon_query {
     const char *ref, *alt;   /* referenceBases / alternateBases, or NULL */
     const char *gene;        /* geneId, or NULL */
     const char *origin;      /* "somatic", "germline" or NULL for both */
-    int64_t org_id;          /* > 0: only cases of this organisation */
+    const roaring_bitmap_t *permitted; /* NULL: every case; else only these genome case_no
+                                        * (the PDP's permitted set, zg_query_scope_init) */
     int64_t skip, limit;     /* records page */
 };
 
 /* Validates q (ZG_EINVAL with the parameter name in err->field), then counts the distinct
- * matching variants and the cases carrying them; when records is an array, appends up to
- * q->limit variants as Beacon genomicVariations (legacy variation form) with caseLevelData.
+ * matching variants carried by permitted cases and those cases; when records is an array,
+ * appends up to q->limit such variants (after q->skip) as Beacon genomicVariations (legacy
+ * variation form) with caseLevelData naming permitted cases only.
  * Returns 0, ZG_EINVAL or ZG_EIO. */
 int zg_beacon_variants(sqlite3 *db, const struct zg_beacon_query *q, int64_t *n_variants,
                        int64_t *n_cases, json_t *records, struct zg_error *err) ZG_MUST_CHECK;

@@ -1,5 +1,7 @@
 /* Cohort index snapshots: building (incremental or from scratch), persisting under DATA/index/,
- * loading and the per-process current-snapshot cache. Queries are in query.c. */
+ * loading, live views (the published gene sets + case-level sets read from the database, so
+ * clinical changes such as a withdrawn consent count at once) and the per-process cache of the
+ * current snapshot and view. Queries are in query.c. */
 #include "cohort.h"
 #include "files_internal.h"
 #include "ids/ids.h"
@@ -32,6 +34,10 @@ struct case_slot {
 
 struct zg_cohort {
     atomic_int refs;
+    /* A live view (zg_cohort_acquire with a database): the gene sets (tab) are borrowed from
+     * base, the case-level sets (small, owned), case table and derived arrays are its own. */
+    struct zg_cohort *base;
+    int64_t clin_mark; /* the clinical_versions high-water mark the view was built at */
     int64_t generation;
     int64_t max_import;
     struct entry *tab; /* open addressing, capacity power of two */
@@ -45,6 +51,7 @@ struct zg_cohort {
     const char **ct_names;      /* cancer types in name order (into the keys) */
     size_t nct;
     uint16_t *ct_of;            /* case_no → index into ct_names */
+    const roaring_bitmap_t **ct_sets; /* the set of each cancer type, in ct_names order */
     uint64_t *prof_ct;          /* profiled cases per cancer type */
 };
 
@@ -62,8 +69,9 @@ static int list_types(struct zg_cohort *c)
     if (n > 65535)
         return ZG_ETOOBIG;
     c->ct_names = calloc(n ? n : 1, sizeof(*c->ct_names));
+    c->ct_sets = calloc(n ? n : 1, sizeof(*c->ct_sets));
     c->ct_of = calloc(c->nslots ? c->nslots : 1, sizeof(*c->ct_of));
-    if (!c->ct_names || !c->ct_of)
+    if (!c->ct_names || !c->ct_of || !c->ct_sets)
         return ZG_ENOMEM;
     for (size_t i = 0; i < c->nsmall; i++)
         if (!strncmp(c->small[i].key, "ct\t", 3))
@@ -73,6 +81,7 @@ static int list_types(struct zg_cohort *c)
         char key[64];
         snprintf(key, sizeof(key), "ct\t%s", c->ct_names[k]);
         const roaring_bitmap_t *b = zg_cohort_get(c, key);
+        c->ct_sets[k] = b;
         roaring_uint32_iterator_t *it = b ? roaring_create_iterator(b) : NULL;
         while (it && it->has_value) {
             if (it->current_value < c->nslots)
@@ -89,6 +98,11 @@ const uint64_t *zg_cohort_profiled_by_type(const struct zg_cohort *c)
     return c ? c->prof_ct : NULL;
 }
 
+const roaring_bitmap_t *const *zg_cohort_cancer_type_sets(const struct zg_cohort *c)
+{
+    return c ? c->ct_sets : NULL;
+}
+
 size_t zg_cohort_cancer_types(const struct zg_cohort *c, const char *const **names,
                               const uint16_t **group_of)
 {
@@ -100,7 +114,8 @@ size_t zg_cohort_cancer_types(const struct zg_cohort *c, const char *const **nam
 static bool case_level(const char *key)
 {
     return !strncmp(key, "ct\t", 3) || !strncmp(key, "ds\t", 3) || !strncmp(key, "org\t", 4) ||
-           !strncmp(key, "a\t", 2) || !strncmp(key, "p\t", 2) || !strcmp(key, "all");
+           !strncmp(key, "a\t", 2) || !strncmp(key, "p\t", 2) || !strncmp(key, "cs\t", 3) ||
+           !strcmp(key, "all");
 }
 
 /* Lists the case-level entries (after a load or a build; the table no longer changes). */
@@ -145,19 +160,30 @@ static struct zg_cohort *cohort_new(void)
     return c;
 }
 
+void zg_cohort_release(struct zg_cohort *c);
+
 static void cohort_free(struct zg_cohort *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->cap; i++)
-        if (c->tab[i].key) {
-            free(c->tab[i].key);
-            roaring_bitmap_free(c->tab[i].bm);
+    if (c->base) { /* a view: its case-level entries are its own, the table is the base's */
+        for (size_t i = 0; i < c->nsmall; i++) {
+            free(c->small[i].key);
+            roaring_bitmap_free(c->small[i].bm);
         }
-    free(c->tab);
+        zg_cohort_release(c->base);
+    } else {
+        for (size_t i = 0; i < c->cap; i++)
+            if (c->tab[i].key) {
+                free(c->tab[i].key);
+                roaring_bitmap_free(c->tab[i].bm);
+            }
+        free(c->tab);
+    }
     free(c->cases);
     free(c->small);
     free(c->ct_names);
+    free(c->ct_sets);
     free(c->ct_of);
     free(c->prof_ct);
     if (c->profiled)
@@ -183,6 +209,12 @@ const roaring_bitmap_t *zg_cohort_get(const struct zg_cohort *c, const char *key
 {
     if (!c)
         return NULL;
+    if (c->base && case_level(key)) {
+        for (size_t i = 0; i < c->nsmall; i++)
+            if (!strcmp(c->small[i].key, key))
+                return c->small[i].bm;
+        return NULL;
+    }
     struct entry *e = slot_for(c, key);
     return e->key ? e->bm : NULL;
 }
@@ -272,14 +304,20 @@ void zg_cohort_each(const struct zg_cohort *c, const char *prefix,
             fn(ctx, c->tab[i].key, c->tab[i].bm);
 }
 
+static roaring_bitmap_t *empty_set; /* for an empty snapshot: created once, never written */
+static pthread_once_t empty_once = PTHREAD_ONCE_INIT;
+
+static void make_empty(void)
+{
+    empty_set = roaring_bitmap_create();
+}
+
 const roaring_bitmap_t *zg_cohort_profiled(const struct zg_cohort *c)
 {
-    static roaring_bitmap_t *empty; /* for an empty snapshot: created once, never written */
     if (c && c->profiled)
         return c->profiled;
-    if (!empty)
-        empty = roaring_bitmap_create();
-    return empty;
+    pthread_once(&empty_once, make_empty);
+    return empty_set;
 }
 
 int64_t zg_cohort_generation(const struct zg_cohort *c)
@@ -347,14 +385,19 @@ static int add_gene_class(struct zg_cohort *c, uint32_t case_no, const char *gen
 /* Case-level sets and the case table, from genome_cases (cheap: one row per case). */
 static int build_case_level(struct zg_cohort *c, sqlite3 *db, struct zg_error *err)
 {
-    static const char *const drop[] = {"ct\t", "ds\t", "org\t", "a\t", "all", NULL};
+    static const char *const drop[] = {"ct\t", "ds\t", "org\t", "a\t", "cs\t", "all", NULL};
     int rc = drop_prefixes(c, drop);
     if (rc)
         return zg_error_set(err, rc, "", "out of memory");
+    /* the clinical record is the source of truth for the cancer type and the consent */
     sqlite3_stmt *st = zg_db_prepare(
         db,
-        "SELECT case_no,case_id,org_id,cancer_type,dataset,n_somatic,callable_mb"
-        " FROM genome_cases ORDER BY case_no",
+        "SELECT g.case_no, g.case_id, g.org_id,"
+        " coalesce(nullif(r.oncotree, ''), g.cancer_type), g.dataset, g.n_somatic,"
+        " g.callable_mb, json_extract(v.doc, '$.consent.status')"
+        " FROM genome_cases g LEFT JOIN clinical_records r ON r.case_id = g.case_id"
+        " LEFT JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version"
+        " ORDER BY g.case_no",
         err);
     if (!st)
         return err->code;
@@ -386,6 +429,12 @@ static int build_case_level(struct zg_cohort *c, sqlite3 *db, struct zg_error *e
             (rc = addk(c, cn, err, "ct\t%s", zg_db_text(st, 3))) ||
             (rc = addk(c, cn, err, "ds\t%s", zg_db_text(st, 4))) ||
             (rc = addk(c, cn, err, "org\t%lld", (long long)sqlite3_column_int64(st, 2))))
+            break;
+        enum zg_consent cs = ZG_CONSENT_UNRECORDED;
+        if (sqlite3_column_type(st, 7) == SQLITE_TEXT &&
+            zg_consent_parse(zg_db_text(st, 7), &cs))
+            cs = ZG_CONSENT_UNRECORDED;
+        if ((rc = addk(c, cn, err, "cs\t%s", zg_consent_name(cs))))
             break;
     }
     if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
@@ -700,6 +749,30 @@ static int save(const struct zg_datadir *dd, struct zg_cohort *c, int64_t *bytes
     return 0;
 }
 
+/* Cancer-type list, case → type map, profiled set and profiled cases per type, from the
+ * case-level entries (after a load or a view build). */
+static int derive_case_level(struct zg_cohort *c, struct zg_error *err)
+{
+    if (list_types(c) || !(c->profiled = roaring_bitmap_create()))
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    static const char *const prof[] = {"p\tsomatic", "p\tsv", "p\tcnv"};
+    for (int i = 0; i < 3; i++) {
+        const roaring_bitmap_t *b = zg_cohort_get(c, prof[i]);
+        if (b)
+            roaring_bitmap_or_inplace(c->profiled, b);
+    }
+    if (!(c->prof_ct = calloc(c->nct ? c->nct : 1, sizeof(uint64_t))))
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    roaring_uint32_iterator_t *it = roaring_create_iterator(c->profiled);
+    while (it && it->has_value) {
+        if (it->current_value < c->nslots && c->nct)
+            c->prof_ct[c->ct_of[it->current_value]]++;
+        roaring_advance_uint32_iterator(it);
+    }
+    roaring_free_uint32_iterator(it);
+    return 0;
+}
+
 struct rbuf {
     const char *p;
     size_t n, off;
@@ -801,27 +874,10 @@ int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *er
         }
         c->n++;
     }
-    if (list_small(c) || list_types(c))
+    if (list_small(c))
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-    if (!rc && !(c->profiled = roaring_bitmap_create()))
-        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-    static const char *const prof[] = {"p\tsomatic", "p\tsv", "p\tcnv"};
-    for (int i = 0; !rc && i < 3; i++) {
-        const roaring_bitmap_t *b = zg_cohort_get(c, prof[i]);
-        if (b)
-            roaring_bitmap_or_inplace(c->profiled, b);
-    }
-    if (!rc && !(c->prof_ct = calloc(c->nct ? c->nct : 1, sizeof(uint64_t))))
-        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-    if (!rc) {
-        roaring_uint32_iterator_t *it = roaring_create_iterator(c->profiled);
-        while (it && it->has_value) {
-            if (it->current_value < c->nslots && c->nct)
-                c->prof_ct[c->ct_of[it->current_value]]++;
-            roaring_advance_uint32_iterator(it);
-        }
-        roaring_free_uint32_iterator(it);
-    }
+    if (!rc)
+        rc = derive_case_level(c, err);
 out:
     free(buf);
     if (rc) {
@@ -988,18 +1044,168 @@ int zg_cohort_rebuild(const struct zg_datadir *dd, sqlite3 *db,
     return publish(dd, db, true, st, err);
 }
 
-/* --- the per-process current snapshot ------------------------------------------------- */
+/* --- live views and the per-process current snapshot ---------------------------------- */
 
+/* The clinical high-water mark: clinical_versions is append-only, so its largest rowid grows
+ * with every stored clinical change (an index seek). */
+static int clinical_mark(sqlite3 *db, int64_t *mark, struct zg_error *err)
+{
+    sqlite3_stmt *st = zg_db_prepare(db, "SELECT coalesce(max(rowid), 0) FROM clinical_versions",
+                                     err);
+    if (!st)
+        return err->code;
+    int r = sqlite3_step(st), rc = 0;
+    if (r == SQLITE_ROW)
+        *mark = sqlite3_column_int64(st, 0);
+    else
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    return rc;
+}
+
+/* The case-level sets of prev (a view over the same base, built at an earlier clinical mark)
+ * copied into the builder tmp, with the cases whose clinical record changed since then read
+ * again (cancer type, consent). Returns 0, ZG_ETOOBIG when so many changed that a full build
+ * is cheaper, or an error. */
+static int patch_case_level(struct zg_cohort *tmp, const struct zg_cohort *prev, sqlite3 *db,
+                            struct zg_error *err)
+{
+    for (size_t i = 0; i < prev->nsmall; i++) {
+        roaring_bitmap_t *b = get_or_add(tmp, prev->small[i].key);
+        if (!b)
+            return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        roaring_bitmap_or_inplace(b, prev->small[i].bm);
+    }
+    if (!(tmp->cases = malloc((prev->nslots ? prev->nslots : 1) * sizeof(*tmp->cases))))
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    memcpy(tmp->cases, prev->cases, (size_t)prev->nslots * sizeof(*tmp->cases));
+    tmp->nslots = prev->nslots;
+    sqlite3_stmt *st = zg_db_prepare(
+        db,
+        "SELECT g.case_no, coalesce(nullif(r.oncotree, ''), g.cancer_type),"
+        " json_extract(v.doc, '$.consent.status')"
+        " FROM (SELECT DISTINCT case_id FROM clinical_versions WHERE rowid > ?1) ch"
+        " JOIN genome_cases g ON g.case_id = ch.case_id"
+        " LEFT JOIN clinical_records r ON r.case_id = g.case_id"
+        " LEFT JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version",
+        err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, prev->clin_mark);
+    int r, rc = 0;
+    uint32_t changed = 0;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t no = sqlite3_column_int64(st, 0);
+        if (no < 0 || no >= tmp->nslots || ++changed > 64 + tmp->nslots / 16) {
+            rc = ZG_ETOOBIG; /* a case the view does not know, or a bulk change */
+            break;
+        }
+        uint32_t cn = (uint32_t)no;
+        for (size_t i = 0; i < tmp->cap; i++) /* out of its old type and consent sets */
+            if (tmp->tab[i].key && (!strncmp(tmp->tab[i].key, "ct\t", 3) ||
+                                    !strncmp(tmp->tab[i].key, "cs\t", 3)))
+                roaring_bitmap_remove(tmp->tab[i].bm, cn);
+        enum zg_consent cs = ZG_CONSENT_UNRECORDED;
+        if (sqlite3_column_type(st, 2) == SQLITE_TEXT && zg_consent_parse(zg_db_text(st, 2), &cs))
+            cs = ZG_CONSENT_UNRECORDED;
+        snprintf(tmp->cases[cn].ct, sizeof(tmp->cases[cn].ct), "%s", zg_db_text(st, 1));
+        if (!(rc = addk(tmp, cn, err, "ct\t%s", zg_db_text(st, 1))))
+            rc = addk(tmp, cn, err, "cs\t%s", zg_consent_name(cs));
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    /* a type left without cases is no longer a type: the open-addressing table cannot drop a
+     * key in place, so build from the tables */
+    for (size_t i = 0; !rc && i < tmp->cap; i++)
+        if (tmp->tab[i].key && !strncmp(tmp->tab[i].key, "ct\t", 3) &&
+            roaring_bitmap_is_empty(tmp->tab[i].bm))
+            rc = ZG_ETOOBIG;
+    return rc;
+}
+
+/* A view of base whose case-level sets are read from db now (base gains a reference): from
+ * prev (a view over base at an earlier mark, or NULL) and the clinical records changed since,
+ * else from the tables. */
+static int make_view(struct zg_cohort *base, const struct zg_cohort *prev, sqlite3 *db,
+                     int64_t mark, struct zg_cohort **out, struct zg_error *err)
+{
+    struct zg_cohort *tmp = cohort_new(), *v = calloc(1, sizeof(*v));
+    int rc = 0;
+    if (!tmp || !v) {
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    if (prev && (rc = patch_case_level(tmp, prev, db, err)) == ZG_ETOOBIG) {
+        cohort_free(tmp);
+        if (!(tmp = cohort_new())) {
+            rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            goto out;
+        }
+        prev = NULL;
+    }
+    if (rc == ZG_ETOOBIG)
+        rc = 0;
+    if (rc || (!prev && (rc = build_case_level(tmp, db, err))))
+        goto out;
+    static const char *const prof[] = {"p\tsomatic", "p\tgermline", "p\tsv", "p\tcnv"};
+    for (int i = 0; i < 4 && !prev; i++) { /* (a patched copy has them already) */
+        const roaring_bitmap_t *b = zg_cohort_get(base, prof[i]);
+        roaring_bitmap_t *t = b ? get_or_add(tmp, prof[i]) : NULL;
+        if (b && !t) {
+            rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            goto out;
+        }
+        if (t)
+            roaring_bitmap_or_inplace(t, b);
+    }
+    atomic_init(&v->refs, 1);
+    atomic_fetch_add(&base->refs, 1);
+    v->base = base;
+    v->tab = base->tab;
+    v->cap = base->cap;
+    v->n = base->n;
+    v->generation = base->generation;
+    v->max_import = base->max_import;
+    v->clin_mark = mark;
+    /* the builder's entries become the view's own case-level list */
+    if (!(v->small = calloc(tmp->n ? tmp->n : 1, sizeof(*v->small)))) {
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < tmp->cap; i++)
+        if (tmp->tab[i].key) {
+            v->small[v->nsmall++] = tmp->tab[i];
+            tmp->tab[i].key = NULL;
+        }
+    v->cases = tmp->cases;
+    v->nslots = tmp->nslots;
+    tmp->cases = NULL;
+    rc = derive_case_level(v, err);
+out:
+    cohort_free(tmp);
+    if (rc) {
+        cohort_free(v);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+/* One cache per process (module state: the server has one data directory). Holds the loaded
+ * file of the current generation and the latest view over it. */
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     char dir[1024];
     struct zg_cohort *cur;
+    struct zg_cohort *view; /* over cur, built at view->clin_mark */
     struct timespec mtime;
     ino_t ino;
     bool have;
 } cache;
 
-int zg_cohort_acquire(const struct zg_datadir *dd, struct zg_cohort **out, struct zg_error *err)
+/* The current file snapshot (a new reference). */
+static int acquire_file(const struct zg_datadir *dd, struct zg_cohort **out, struct zg_error *err)
 {
     char dir[1024], cur[1100];
     index_dir(dd, dir, sizeof(dir));
@@ -1025,8 +1231,9 @@ int zg_cohort_acquire(const struct zg_datadir *dd, struct zg_cohort **out, struc
         return rc;
     pthread_mutex_lock(&cache_mu);
     if (!cache.have || strcmp(cache.dir, dir) || c->generation >= zg_cohort_generation(cache.cur)) {
-        struct zg_cohort *old = cache.cur;
+        struct zg_cohort *old = cache.cur, *oldview = cache.view;
         cache.cur = c;
+        cache.view = NULL;
         snprintf(cache.dir, sizeof(cache.dir), "%s", dir);
         cache.ino = exists ? sb.st_ino : 0;
         if (exists)
@@ -1034,6 +1241,7 @@ int zg_cohort_acquire(const struct zg_datadir *dd, struct zg_cohort **out, struc
         cache.have = true;
         atomic_fetch_add(&c->refs, 1); /* the cache's reference + the caller's */
         pthread_mutex_unlock(&cache_mu);
+        zg_cohort_release(oldview);
         zg_cohort_release(old);
         *out = c;
         return 0;
@@ -1042,5 +1250,55 @@ int zg_cohort_acquire(const struct zg_datadir *dd, struct zg_cohort **out, struc
     *out = cache.cur;
     pthread_mutex_unlock(&cache_mu);
     zg_cohort_release(c);
+    return 0;
+}
+
+int zg_cohort_acquire(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort **out,
+                      struct zg_error *err)
+{
+    struct zg_cohort *base = NULL, *v = NULL;
+    int64_t mark = 0;
+    int rc = acquire_file(dd, &base, err);
+    if (rc || !db) {
+        if (!rc)
+            *out = base;
+        return rc;
+    }
+    if ((rc = clinical_mark(db, &mark, err))) {
+        zg_cohort_release(base);
+        return rc;
+    }
+    pthread_mutex_lock(&cache_mu);
+    if (cache.view && cache.view->base == base && cache.view->clin_mark == mark) {
+        atomic_fetch_add(&cache.view->refs, 1);
+        *out = cache.view;
+        pthread_mutex_unlock(&cache_mu);
+        zg_cohort_release(base);
+        return 0;
+    }
+    /* the cached view over this base, when it is older than what db sees: patched */
+    struct zg_cohort *prev = cache.view && cache.view->base == base && cache.view->clin_mark < mark
+                                 ? cache.view
+                                 : NULL;
+    if (prev)
+        atomic_fetch_add(&prev->refs, 1);
+    pthread_mutex_unlock(&cache_mu);
+    /* built outside the lock from what db sees; concurrent builders each use their own */
+    rc = make_view(base, prev, db, mark, &v, err);
+    zg_cohort_release(prev);
+    zg_cohort_release(base);
+    if (rc)
+        return rc;
+    struct zg_cohort *old = NULL;
+    pthread_mutex_lock(&cache_mu);
+    if (cache.cur == v->base &&
+        (!cache.view || cache.view->base != v->base || cache.view->clin_mark <= mark)) {
+        old = cache.view;
+        cache.view = v;
+        atomic_fetch_add(&v->refs, 1);
+    }
+    pthread_mutex_unlock(&cache_mu);
+    zg_cohort_release(old);
+    *out = v;
     return 0;
 }

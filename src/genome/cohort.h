@@ -7,11 +7,19 @@
  * "gv\tGENE" → site numbers of the gene; "v\tSITE" → cases (sites seen in ≥ 2 cases);
  * "gg\tGENE" → cases with a truncating/splice germline call; "ct\tCODE", "ds\tNAME",
  * "org\tID", "a\tKEY=VALUE" → cases; "p\tsomatic|germline|sv|cnv" → cases profiled so;
- * "all" → every genome case. */
+ * "cs\tSTATUS" → cases by consent status (zg_consent_name: consented, partially-consented,
+ * pending, withdrawn, unrecorded); "all" → every genome case.
+ *
+ * Case-level sets (ct, ds, org, a, cs, all, the case table) come from the database: the
+ * cancer type is the clinical diagnosis (clinical_records.oncotree) when there is one, else
+ * genome_cases.cancer_type; the consent status is the clinical record's /consent/status.
+ * A snapshot acquired with a database connection carries them as of that connection's view
+ * (rebuilt when a clinical record changes), over the gene sets of the published file. */
 #ifndef ZG_GENOME_COHORT_H
 #define ZG_GENOME_COHORT_H
 
 #include "common/compat.h"
+#include "policy/policy.h"
 #include "store/datadir.h"
 #include <jansson.h>
 #include <roaring/roaring.h>
@@ -40,10 +48,14 @@ int zg_cohort_rebuild(const struct zg_datadir *dd, sqlite3 *db,
                       struct zg_cohort_update_stats *st, struct zg_error *err) ZG_MUST_CHECK;
 
 /* The current snapshot of dd for this process, loaded on first use and reloaded when a newer
- * generation has been published. The caller holds a reference until zg_cohort_release.
- * With no index published yet, an empty snapshot. Thread-safe. */
-int zg_cohort_acquire(const struct zg_datadir *dd, struct zg_cohort **out, struct zg_error *err)
-    ZG_MUST_CHECK;
+ * generation has been published. With db (a connection to dd's zengen.db, possibly inside
+ * the caller's read transaction), the case-level sets are those of the database as db sees
+ * it: a clinical change (new clinical_versions row) or a new generation rebuilds them on the
+ * next acquire, so a withdrawn consent counts from the next query on; with db NULL, those
+ * stored in the file at publish time. The caller holds a reference until zg_cohort_release.
+ * With no index published yet, an empty snapshot. Thread-safe; never waits for ingest. */
+int zg_cohort_acquire(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort **out,
+                      struct zg_error *err) ZG_MUST_CHECK;
 void zg_cohort_release(struct zg_cohort *c);
 
 /* Loads one snapshot file (tests, tools). Free with zg_cohort_release. */
@@ -53,6 +65,10 @@ int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *er
  * zg_cohort_slots, the index of its cancer type in that list (*group_of). */
 size_t zg_cohort_cancer_types(const struct zg_cohort *c, const char *const **names,
                               const uint16_t **group_of);
+
+/* The case set of each cancer type, in zg_cohort_cancer_types order (owned by the snapshot;
+ * entries never NULL). */
+const roaring_bitmap_t *const *zg_cohort_cancer_type_sets(const struct zg_cohort *c);
 
 /* Profiled cases per cancer type, in zg_cohort_cancer_types order (precomputed at load). */
 const uint64_t *zg_cohort_profiled_by_type(const struct zg_cohort *c);
@@ -78,18 +94,46 @@ void zg_cohort_each(const struct zg_cohort *c, const char *prefix,
 /* --- queries (the "simple analyses") ----------------------------------------------------- */
 
 /* Who may see what: the PDP's permitted case set as one more bitmap, and small-count
- * suppression. */
+ * suppression. Fill with zg_query_scope_init (or by hand for tools), free with
+ * zg_query_scope_release. */
 struct zg_query_scope {
-    int64_t org_id;  /* > 0: only cases of this organisation (ZG_OBL_OWN_ORG) */
+    const roaring_bitmap_t *permitted; /* NULL: every case; else only these case_no */
+    roaring_bitmap_t *owned;           /* permitted when the scope built it (freed by release) */
+    int64_t org_id;  /* > 0: the set is restricted to this organisation (noted in answers) */
+    uint32_t consent; /* != 0: the set is restricted to these consent statuses (noted) */
     int k_min;       /* > 0: counts 1..k_min-1 are suppressed (ZG_OBL_SUPPRESS_SMALL) */
     bool detailed;   /* case ids may be shown (detailed-genome tier) */
     const char *cancer_type; /* restrict to one cancer type (NULL = all) */
 };
 
+/* The scope of a policy decision over c: ZG_OBL_OWN_ORG → the org's cases; ZG_OBL_CONSENT →
+ * the union of the "cs\t" sets of decision->consent; both → their intersection;
+ * ZG_OBL_OWN_PARTICIPANT → no case (participants never reach cohort queries); none → every
+ * case (permitted NULL). ZG_OBL_SUPPRESS_SMALL sets k_min. detailed and cancer_type are left
+ * false/NULL. Returns 0 or ZG_ENOMEM; release with zg_query_scope_release either way. */
+int zg_query_scope_init(struct zg_query_scope *s, const struct zg_cohort *c,
+                        const struct zg_decision *d, struct zg_error *err) ZG_MUST_CHECK;
+void zg_query_scope_release(struct zg_query_scope *s);
+
+/* Reusable working memory and result of a gene query (counts only): one per thread, reused
+ * across queries so the hot path does not allocate once warm. */
+struct zg_gene_counts;
+struct zg_gene_counts *zg_gene_counts_new(void);
+void zg_gene_counts_free(struct zg_gene_counts *r);
+
+/* The counting part of zg_query_genes into r (same arguments and errors). Returns 0 or an
+ * error. r refers to c's group names: render it while holding c. */
+int zg_query_genes_count(const struct zg_cohort *c, const char *const *genes, size_t ngenes,
+                         const char *by, const char *classes, const struct zg_query_scope *s,
+                         struct zg_gene_counts *r, struct zg_error *err) ZG_MUST_CHECK;
+/* The JSON answer of counted r (the shape of zg_query_genes), or NULL (out of memory). */
+json_t *zg_query_genes_json(const struct zg_gene_counts *r, const struct zg_query_scope *s);
+
 /* Genes altered by group: {genes,by,profiled,altered,percent,groups:[{group,profiled,altered,
  * percent,genes:{G:{altered,percent,classes:{…}}}}],k_min?}. by: "cancer-type" (default),
- * "dataset" or "none". classes: NULL = every alteration class, else a comma list. Unknown genes
- * simply count 0. ZG_EINVAL for bad input (no genes, > 50 genes, bad class, bad by). */
+ * "dataset" or "none". classes: NULL = every alteration class, else a comma list (a gene counts
+ * when it has one of those classes; "classes" lists only those). Unknown genes simply count 0.
+ * zg_query_genes_count + zg_query_genes_json. ZG_EINVAL for bad input (no genes, > 50 genes, bad class, bad by). */
 json_t *zg_query_genes(const struct zg_cohort *c, const char *const *genes, size_t ngenes,
                        const char *by, const char *classes, const struct zg_query_scope *s,
                        struct zg_error *err);

@@ -17,6 +17,9 @@ static const char *const tier_titles[ZG_TIER__COUNT] = {
     "detailed genome data", "detailed clinical data", "identifiable data", "the audit trail",
     "account administration"};
 
+static const char *const consent_names[ZG_CONSENT__COUNT] = {
+    "unrecorded", "consented", "partially-consented", "pending", "withdrawn"};
+
 #define T(x) ZG_TIER_BIT(ZG_TIER_##x)
 static const uint32_t role_tiers[ZG_ROLE__COUNT] = {
     [ZG_ROLE_ADMIN] = T(SELF) | T(OVERVIEW) | T(ADMIN),
@@ -72,6 +75,21 @@ int zg_tier_parse(const char *s, enum zg_tier *out)
     for (int i = 0; s && i < ZG_TIER__COUNT; i++)
         if (!strcmp(s, tier_names[i])) {
             *out = (enum zg_tier)i;
+            return 0;
+        }
+    return ZG_EINVAL;
+}
+
+const char *zg_consent_name(enum zg_consent s)
+{
+    return (unsigned)s < ZG_CONSENT__COUNT ? consent_names[s] : "unknown";
+}
+
+int zg_consent_parse(const char *s, enum zg_consent *out)
+{
+    for (int i = 0; s && i < ZG_CONSENT__COUNT; i++)
+        if (!strcmp(s, consent_names[i])) {
+            *out = (enum zg_consent)i;
             return 0;
         }
     return ZG_EINVAL;
@@ -199,4 +217,15 @@ void zg_policy_decide(const struct zg_policy_config *cfg, const struct zg_policy
     }
     if (who->role == ZG_ROLE_PARTICIPANT)
         out->obligations |= ZG_OBL_OWN_PARTICIPANT;
+    /* The permitted case set for data about cases: research use needs recorded consent. A
+     * partial consent covers counts (overview, aggregate), not per-case data. */
+    bool case_data = tier == ZG_TIER_OVERVIEW || tier == ZG_TIER_AGGREGATE ||
+                     tier == ZG_TIER_DETAILED_GENOME || tier == ZG_TIER_DETAILED_CLINICAL;
+    if (case_data && who->role != ZG_ROLE_OPERATOR && who->role != ZG_ROLE_PARTICIPANT &&
+        !(out->obligations & ZG_OBL_OWN_ORG)) {
+        out->obligations |= ZG_OBL_CONSENT;
+        out->consent = ZG_CONSENT_BIT(ZG_CONSENT_CONSENTED);
+        if (tier == ZG_TIER_OVERVIEW || tier == ZG_TIER_AGGREGATE)
+            out->consent |= ZG_CONSENT_BIT(ZG_CONSENT_PARTIAL);
+    }
 }

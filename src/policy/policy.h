@@ -63,7 +63,21 @@ enum zg_obligation {
     ZG_OBL_OWN_ORG = 1u << 0,         /* restrict results/writes to identity.org_id */
     ZG_OBL_SUPPRESS_SMALL = 1u << 1,  /* suppress counts below decision.k_min */
     ZG_OBL_OWN_PARTICIPANT = 1u << 2, /* restrict to the caller's own participant record */
+    ZG_OBL_CONSENT = 1u << 3,         /* only cases whose consent status is in decision.consent */
 };
+
+/* A case's consent status as its clinical record states it (/consent/status); a case without
+ * a record, or a record without a status, is "unrecorded". */
+enum zg_consent {
+    ZG_CONSENT_UNRECORDED,
+    ZG_CONSENT_CONSENTED,
+    ZG_CONSENT_PARTIAL, /* "partially-consented" */
+    ZG_CONSENT_PENDING,
+    ZG_CONSENT_WITHDRAWN,
+    ZG_CONSENT__COUNT
+};
+
+#define ZG_CONSENT_BIT(s) (1u << (s))
 
 struct zg_policy_config {
     int k_min; /* smallest count shown to roles with ZG_OBL_SUPPRESS_SMALL (default 5) */
@@ -76,6 +90,8 @@ struct zg_decision {
     uint32_t obligations;
     int k_min;
     int64_t org_id;     /* for ZG_OBL_OWN_ORG */
+    uint32_t consent;   /* for ZG_OBL_CONSENT: ZG_CONSENT_BIT mask of the statuses whose cases
+                         * may be counted or shown (never UNRECORDED, PENDING or WITHDRAWN) */
 };
 
 /* What is being asked. */
@@ -86,7 +102,17 @@ struct zg_policy_request {
     const char *resource_kind; /* e.g. "case" */
 };
 
-/* Decides req under cfg into *out. Never fails: unknown input is a deny. */
+/* Decides req under cfg into *out. Never fails: unknown input is a deny.
+ * Which cases an allowed caller may count or see is part of the decision (the permitted case
+ * set, applied by the data layer as one more bitmap / filter):
+ *  - operator: every case (the data custodian; processes withdrawals);
+ *  - hospital roles at detailed and identifiable tiers: own organisation (ZG_OBL_OWN_ORG), for
+ *    care of their own patients, whatever the research consent says;
+ *  - every other allowed caller at the overview, aggregate and detailed tiers (researchers,
+ *    DAC, hospital roles looking across the national cohort, admin, auditor):
+ *    ZG_OBL_CONSENT — overview/aggregate: consented or partially-consented cases; detailed
+ *    tiers: consented cases only. Withdrawn, pending and unrecorded consent never count.
+ *  - participant: own record only (ZG_OBL_OWN_PARTICIPANT). */
 void zg_policy_decide(const struct zg_policy_config *cfg, const struct zg_policy_request *req,
                       struct zg_decision *out);
 
@@ -103,6 +129,10 @@ int zg_role_parse(const char *s, enum zg_role *out) ZG_MUST_CHECK;
 const char *zg_tier_name(enum zg_tier tier);
 const char *zg_tier_title(enum zg_tier tier); /* "detailed clinical data" */
 int zg_tier_parse(const char *s, enum zg_tier *out) ZG_MUST_CHECK;
+/* "consented", "partially-consented", "pending", "withdrawn", "unrecorded". Parse accepts
+ * the same names and returns 0 or ZG_EINVAL. */
+const char *zg_consent_name(enum zg_consent s);
+int zg_consent_parse(const char *s, enum zg_consent *out) ZG_MUST_CHECK;
 
 /* Parses a comma-separated tier list ("overview,aggregate") into a bitmask.
  * Returns 0 or ZG_EINVAL (the bad name is copied into bad[badsz]). */

@@ -47,18 +47,25 @@ function valid(schemaPath, body) {
 const R = 'framework/json/responses/';
 const GV = 'models/json/beacon-v2-default-model/genomicVariations/defaultSchema.json';
 
-let srv, op, acad, seq;
+let srv, op, acad, seq, opClin, caseId;
 before(async () => {
   srv = await startServer();
   addUser(srv.dataDir, 'bop', 'operator', 'Hosp1', 'hospital');
   addUser(srv.dataDir, 'bacad', 'academic', 'Univ', 'academia');
   addUser(srv.dataDir, 'bseq', 'sequencer', 'SeqCo', 'sequencing');
-  const caseId = cli(srv.dataDir, ['case', 'add', '--org', 'Hosp1']).trim();
+  caseId = cli(srv.dataDir, ['case', 'add', '--org', 'Hosp1']).trim();
   cli(srv.dataDir, ['import', 'vcf', VEP, '--case', caseId, '--kind', 'somatic']);
   op = cliToken(srv.dataDir, 'bop', 'b', { scope: 'overview,aggregate,detailed-genome' });
   acad = cliToken(srv.dataDir, 'bacad', 'b', { scope: 'overview,aggregate' });
   seq = cliToken(srv.dataDir, 'bseq', 'b', { scope: 'overview,detailed-genome' });
+  opClin = cliToken(srv.dataDir, 'bop', 'clin', { scope: 'detailed-clinical' });
+  assert.equal((await consent('consented')).status, 201, 'the case\'s first clinical record');
 });
+
+/** Records the case's consent status in its clinical record. */
+function consent(status) {
+  return call(srv.url, `/api/v1/cases/${caseId}/clinical`, { method: 'PATCH', token: opClin, body: { consent: { status } } });
+}
 after(async () => { await srv?.stop(); });
 
 test('framework endpoints validate against their response schemas', async () => {
@@ -116,6 +123,19 @@ test('researcher: never records; a count below k becomes existence only', async 
   const none = await call(srv.url, '/api/beacon/v2/g_variants?geneId=NOSUCHGENE', { token: acad });
   valid(R + 'beaconCountResponse.json', none.json);
   assert.equal(none.json.responseSummary.numTotalResults, 0);
+});
+
+test('researcher: a withdrawn consent removes the case from Beacon answers at once', async () => {
+  const ask = async () => (await call(srv.url, '/api/beacon/v2/g_variants?geneId=ROR2&requestedGranularity=boolean', { token: acad })).json;
+  assert.equal((await ask()).responseSummary.exists, true);
+  assert.equal((await consent('withdrawn')).status, 200);
+  const gone = await ask();
+  valid(R + 'beaconBooleanResponse.json', gone);
+  assert.equal(gone.responseSummary.exists, false, 'no permitted case carries it');
+  const opView = await call(srv.url, '/api/beacon/v2/g_variants?geneId=ROR2', { token: op });
+  assert.equal(opView.json.response.resultSets[0].results.length, 1, 'the operator still sees it');
+  assert.equal((await consent('consented')).status, 200);
+  assert.equal((await ask()).responseSummary.exists, true, 're-consent brings it back');
 });
 
 test('sequencer sees records of its own organisation only', async () => {

@@ -1,4 +1,4 @@
-// Genome API: cohort queries with the policy's scope (own organisation, small-count
+// Genome API: cohort queries with the policy's scope (own organisation, consent, small-count
 // suppression), a case's genome data, the file registry and resumable uploads.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +23,21 @@ before(async () => {
   tokAcad = cliToken(srv.dataDir, academic.login, 'acad');
   tokSeq = cliToken(srv.dataDir, seq.login, 'seq');
   tokOther = cliToken(srv.dataDir, otherSeq.login, 'seq2');
+  // researchers count only cases whose clinical record says consented (or partially)
+  const before = await call(srv.url, '/api/v1/genome/overview', { token: tokAcad });
+  assert.equal(before.status, 200, before.text);
+  assert.equal(before.json.cases, 0, 'no recorded consent: not counted for research');
+  await setConsent(JSON.parse(cli(srv.dataDir, ['case', 'list', '--json'])).map((c) => c.id), 'consented');
 });
+
+/** Records the consent status of cases in their clinical records (one bundle, merge). */
+async function setConsent(ids, status) {
+  const r = await call(srv.url, '/api/v1/clinical/bundles', {
+    token: tokOp,
+    body: { source_system: 'consent-test', entries: ids.map((id) => ({ case_id: id, mode: 'merge', record: { consent: { status } } })) },
+  });
+  assert.equal(r.status, 200, r.text);
+}
 after(async () => { await srv?.stop(); });
 
 test('gene query by cancer type matches the CLI and adds up', async () => {
@@ -136,4 +150,60 @@ test('new imports appear without a restart', async () => {
   cli(srv.dataDir, ['synth', '--cases', '3', '--seed', '99']);
   const afterN = (await call(srv.url, '/api/v1/genome/overview', { token: tokOp })).json.cases;
   assert.equal(afterN, before + 3);
+});
+
+test('consent: an academic\'s counts drop a case when its consent is withdrawn and regain it on re-consent', async () => {
+  // a case with a TP53 alteration (the operator's CLI names cases)
+  const onco = JSON.parse(cli(srv.dataDir, ['query', 'oncoprint', 'TP53', '--json']));
+  const victim = onco.cases[0].case;
+  assert.match(victim, /^ZGC-/);
+  const counts = async (token) => {
+    const o = await call(srv.url, '/api/v1/genome/overview', { token });
+    const g = await call(srv.url, '/api/v1/genome/query/genes?genes=TP53', { token });
+    assert.equal(o.status, 200, o.text);
+    assert.equal(g.status, 200, g.text);
+    return { cases: o.json.cases, profiled: g.json.profiled, tp53: g.json.altered, json: g.json };
+  };
+  const a0 = await counts(tokAcad);
+  assert.equal(a0.cases, 80);
+  assert.ok(a0.tp53 >= 6, `TP53 altered in ${a0.tp53} cases: enough to stay above k after one leaves`);
+  assert.deepEqual(a0.json.restricted_to_consent, ['consented', 'partially-consented']);
+  const op0 = await counts(tokOp);
+
+  const patch = (status) => call(srv.url, `/api/v1/cases/${victim}/clinical`, {
+    method: 'PATCH', token: tokOp, body: { consent: { status } },
+  });
+  let r = await patch('withdrawn');
+  assert.equal(r.status, 200, r.text);
+  const a1 = await counts(tokAcad);
+  assert.deepEqual([a1.cases, a1.profiled, a1.tp53], [a0.cases - 1, a0.profiled - 1, a0.tp53 - 1],
+    'the withdrawn case is gone from the next query, without a restart');
+  const op1 = await counts(tokOp);
+  assert.deepEqual([op1.cases, op1.tp53], [op0.cases, op0.tp53], 'the operator (custodian) still sees it');
+  // pending is not consent either
+  r = await patch('pending');
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await counts(tokAcad)).tp53, a0.tp53 - 1);
+  // a partial consent covers aggregate counts
+  r = await patch('partially-consented');
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await counts(tokAcad)).tp53, a0.tp53);
+  r = await patch('consented');
+  assert.equal(r.status, 200, r.text);
+  const a2 = await counts(tokAcad);
+  assert.deepEqual([a2.cases, a2.profiled, a2.tp53], [a0.cases, a0.profiled, a0.tp53], 're-consent brings it back');
+});
+
+test('the clinical diagnosis decides a case\'s cancer type in the cohort', async () => {
+  const cases = JSON.parse(cli(srv.dataDir, ['case', 'list', '--json']));
+  const id = cases[2].id;
+  const r = await call(srv.url, `/api/v1/cases/${id}/clinical`, {
+    method: 'PATCH', token: tokOp, body: { diagnosis: { oncotree: 'MNG' } },
+  });
+  assert.equal(r.status, 200, r.text);
+  const g = await call(srv.url, '/api/v1/genome/query/genes?genes=TP53', { token: tokOp });
+  const mng = g.json.groups.find((x) => x.group === 'MNG');
+  assert.ok(mng, `an MNG group: ${g.json.groups.map((x) => x.group)}`);
+  assert.equal(mng.profiled, 1);
+  assert.equal(g.json.groups.reduce((s, x) => s + x.profiled, 0), g.json.profiled, `still a partition of the cohort: ${JSON.stringify(g.json.groups.map((x) => [x.group, x.profiled]))} ${g.json.profiled}`);
 });

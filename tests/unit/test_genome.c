@@ -304,7 +304,7 @@ static void queries_match_brute_force(void **state)
     assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
     assert_int_equal(ss.cases, 300);
     struct zg_cohort *c;
-    assert_int_equal(zg_cohort_acquire(&f->t.dd, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(&f->t.dd, f->db, &c, &err), 0);
 
     /* case → cancer type, and which cases are profiled */
     static char ct[MAXC][17];
@@ -379,10 +379,13 @@ static void queries_match_brute_force(void **state)
     json_decref(j);
 
     /* another organisation sees nothing */
-    struct zg_query_scope so2 = {.org_id = f->org + 1000};
+    struct zg_decision d2 = {.allow = true, .obligations = ZG_OBL_OWN_ORG, .org_id = f->org + 1000};
+    struct zg_query_scope so2;
+    assert_int_equal(zg_query_scope_init(&so2, c, &d2, &err), 0);
     j = zg_query_genes(c, genes, 1, NULL, NULL, &so2, &err);
     assert_int_equal(json_integer_value(json_object_get(j, "profiled")), 0);
     json_decref(j);
+    zg_query_scope_release(&so2);
 
     /* the persisted snapshot reloads to the same answers; an incremental update adds cases */
     int64_t gen = zg_cohort_generation(c);
@@ -398,7 +401,7 @@ static void queries_match_brute_force(void **state)
     assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
     assert_int_equal(us.generation, gen + 1);
     assert_int_equal(us.imports_applied, 1);
-    assert_int_equal(zg_cohort_acquire(&f->t.dd, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(&f->t.dd, f->db, &c, &err), 0);
     assert_int_equal(zg_cohort_generation(c), gen + 1);
     const char *or4f5[] = {"OR4F5"};
     j = zg_query_genes(c, or4f5, 1, "none", NULL, &s, &err);

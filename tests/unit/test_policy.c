@@ -354,6 +354,61 @@ static void obligations(void **state)
     assert_true(d.obligations & ZG_OBL_OWN_PARTICIPANT);
 }
 
+/* The permitted case set: research use needs recorded consent (partial consent covers counts
+ * only); hospital roles see their own organisation's cases at detailed tiers whatever the
+ * research consent says; the operator sees every case. */
+static void consent_obligation(void **state)
+{
+    (void)state;
+    const uint32_t counts = ZG_CONSENT_BIT(ZG_CONSENT_CONSENTED) | ZG_CONSENT_BIT(ZG_CONSENT_PARTIAL);
+    const uint32_t never = ZG_CONSENT_BIT(ZG_CONSENT_WITHDRAWN) | ZG_CONSENT_BIT(ZG_CONSENT_PENDING) |
+                           ZG_CONSENT_BIT(ZG_CONSENT_UNRECORDED);
+    static const enum zg_role research[] = {ZG_ROLE_ACADEMIC, ZG_ROLE_INDUSTRY, ZG_ROLE_DAC};
+    for (size_t i = 0; i < 3; i++) {
+        struct zg_identity who = session_of(research[i], true);
+        for (int t = ZG_TIER_OVERVIEW; t <= ZG_TIER_AGGREGATE; t++) {
+            struct zg_decision d = decide(&who, (enum zg_tier)t);
+            assert_true(d.allow);
+            assert_true(d.obligations & ZG_OBL_CONSENT);
+            assert_int_equal(d.consent, counts);
+            assert_false(d.consent & never);
+        }
+        /* their own account is not data about cases */
+        assert_false(decide(&who, ZG_TIER_SELF).obligations & ZG_OBL_CONSENT);
+    }
+    /* hospital roles: across the national cohort consent applies; own cases at detailed tiers */
+    struct zg_identity clin = session_of(ZG_ROLE_CLINICIAN, true);
+    struct zg_decision d = decide(&clin, ZG_TIER_AGGREGATE);
+    assert_true(d.obligations & ZG_OBL_CONSENT);
+    assert_false(d.obligations & ZG_OBL_OWN_ORG);
+    assert_int_equal(d.consent, counts);
+    d = decide(&clin, ZG_TIER_DETAILED_GENOME);
+    assert_true(d.obligations & ZG_OBL_OWN_ORG);
+    assert_false(d.obligations & ZG_OBL_CONSENT);
+    struct zg_identity seq = session_of(ZG_ROLE_SEQUENCER, true);
+    assert_true(decide(&seq, ZG_TIER_OVERVIEW).obligations & ZG_OBL_CONSENT);
+    assert_false(decide(&seq, ZG_TIER_DETAILED_GENOME).obligations & ZG_OBL_CONSENT);
+    /* the operator: every case, at every tier */
+    struct zg_identity op = session_of(ZG_ROLE_OPERATOR, true);
+    for (int t = 0; t < ZG_TIER__COUNT; t++)
+        assert_false(decide(&op, (enum zg_tier)t).obligations & ZG_OBL_CONSENT);
+    /* a denial carries no obligations */
+    struct zg_identity acad = session_of(ZG_ROLE_ACADEMIC, true);
+    d = decide(&acad, ZG_TIER_DETAILED_GENOME);
+    assert_false(d.allow);
+    assert_int_equal(d.obligations, 0);
+    /* names */
+    for (int k = 0; k < ZG_CONSENT__COUNT; k++) {
+        enum zg_consent back;
+        assert_int_equal(zg_consent_parse(zg_consent_name((enum zg_consent)k), &back), 0);
+        assert_int_equal(back, k);
+    }
+    enum zg_consent x;
+    assert_int_equal(zg_consent_parse("maybe", &x), ZG_EINVAL);
+    assert_int_equal(zg_consent_parse(NULL, &x), ZG_EINVAL);
+    assert_string_equal(zg_consent_name(ZG_CONSENT_PARTIAL), "partially-consented");
+}
+
 static void names_roundtrip(void **state)
 {
     (void)state;
@@ -396,6 +451,7 @@ int main(void)
         cmocka_unit_test(mfa_required),
         cmocka_unit_test(token_scopes),
         cmocka_unit_test(obligations),
+        cmocka_unit_test(consent_obligation),
         cmocka_unit_test(names_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,474 @@
+/* Unit tests of the cohort queries under the policy's permitted case set: on a generated cohort
+ * whose clinical records give consent statuses and diagnoses, every query agrees with a
+ * brute-force computation over the tables restricted to the permitted cases; a withdrawn
+ * consent leaves the counts at the next acquire, a renewed one brings the case back. */
+#include "testutil.h"
+
+#include "auth/auth.h"
+#include "clinical/clinical.h"
+#include "common/error.h"
+#include "crypto/crypto.h"
+#include "genome/cohort.h"
+#include "genome/synth.h"
+#include "genome/variants.h"
+#include "ids/ids.h"
+#include "policy/policy.h"
+#include "store/db.h"
+
+#define MAXC 4096
+#define NCASES 300
+
+struct fx {
+    struct zg_testdir t;
+    sqlite3 *db;
+    int64_t org, org2;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    if (!f || zg_crypto_init())
+        return -1;
+    zg_test_datadir_setup(&f->t);
+    f->db = zg_test_connect(&f->t, ZG_DB_MAIN);
+    struct zg_error err;
+    if (zg_org_add(f->db, "Hosp", "hospital", &f->org, &err) ||
+        zg_org_add(f->db, "Hosp2", "hospital", &f->org2, &err))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    zg_db_close(f->db);
+    zg_test_datadir_teardown(&f->t);
+    free(f);
+    return 0;
+}
+
+/* What the brute force knows of each case_no. */
+static struct {
+    bool exists, prof, som;
+    char id[ZG_ID_LEN];
+    char ct[17]; /* effective cancer type */
+    int consent; /* enum zg_consent */
+    int64_t org;
+    bool alt[5];    /* per gene of genes[] */
+    bool cls[5][2]; /* missense, truncating (somatic) */
+    double tmb;
+} cs[MAXC];
+
+static const char *const genes[] = {"TP53", "KRAS", "PIK3CA", "CDKN2A", "ERG"};
+
+static void brute_gene(sqlite3 *db, int g)
+{
+    static const char *const sqls[] = {
+        "SELECT s.case_no, t.class FROM genome_somatic s JOIN genome_sites t USING(site_no) "
+        "WHERE t.gene=?1 AND t.class IN ('missense','truncating','splice','inframe') AND "
+        "s.filter IN ('PASS','.')",
+        "SELECT case_no, call FROM genome_cnv WHERE call IN ('amp','del') AND "
+        "','||genes||',' LIKE '%,'||?1||',%'",
+        "SELECT case_no, svtype FROM genome_sv WHERE filter IN ('PASS','.') AND "
+        "','||genes||',' LIKE '%,'||?1||',%'",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db, sqls[i], -1, &st, NULL), SQLITE_OK);
+        sqlite3_bind_text(st, 1, genes[g], -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int64_t c = sqlite3_column_int64(st, 0);
+            assert_true(c > 0 && c < MAXC);
+            cs[c].alt[g] = true;
+            const char *cl = (const char *)sqlite3_column_text(st, 1);
+            if (i == 0 && !strcmp(cl, "missense"))
+                cs[c].cls[g][0] = true;
+            if (i == 0 && !strcmp(cl, "truncating"))
+                cs[c].cls[g][1] = true;
+        }
+        sqlite3_finalize(st);
+    }
+}
+
+/* Case table, profiles and the genes' alterations from the tables (clinical records decide
+ * the cancer type and the consent). */
+static void brute_load(sqlite3 *db)
+{
+    memset(cs, 0, sizeof(cs));
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "SELECT g.case_no, g.case_id, g.cancer_type, g.org_id,"
+                           " g.n_somatic / g.callable_mb, r.oncotree,"
+                           " json_extract(v.doc, '$.consent.status') FROM genome_cases g"
+                           " LEFT JOIN clinical_records r ON r.case_id = g.case_id"
+                           " LEFT JOIN clinical_versions v ON v.case_id = r.case_id"
+                           " AND v.version = r.version",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t no = sqlite3_column_int64(st, 0);
+        assert_true(no > 0 && no < MAXC);
+        cs[no].exists = true;
+        snprintf(cs[no].id, sizeof(cs[no].id), "%s", (const char *)sqlite3_column_text(st, 1));
+        const char *onc = (const char *)sqlite3_column_text(st, 5);
+        snprintf(cs[no].ct, sizeof(cs[no].ct), "%s",
+                 onc && *onc ? onc : (const char *)sqlite3_column_text(st, 2));
+        cs[no].org = sqlite3_column_int64(st, 3);
+        cs[no].tmb = sqlite3_column_double(st, 4);
+        const char *status = (const char *)sqlite3_column_text(st, 6);
+        enum zg_consent k = ZG_CONSENT_UNRECORDED;
+        if (status && zg_consent_parse(status, &k))
+            k = ZG_CONSENT_UNRECORDED;
+        cs[no].consent = (int)k;
+    }
+    sqlite3_finalize(st);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT case_no, kind FROM genome_imports", -1, &st, NULL),
+        SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t no = sqlite3_column_int64(st, 0);
+        const char *kind = (const char *)sqlite3_column_text(st, 1);
+        if (strcmp(kind, "germline"))
+            cs[no].prof = true;
+        if (!strcmp(kind, "somatic"))
+            cs[no].som = true;
+    }
+    sqlite3_finalize(st);
+    for (int g = 0; g < 5; g++)
+        brute_gene(db, g);
+}
+
+static bool permitted(int no, const struct zg_decision *d)
+{
+    if (!cs[no].exists)
+        return false;
+    if ((d->obligations & ZG_OBL_CONSENT) && !(d->consent & ZG_CONSENT_BIT(cs[no].consent)))
+        return false;
+    if ((d->obligations & ZG_OBL_OWN_ORG) && cs[no].org != d->org_id)
+        return false;
+    return true;
+}
+
+static int64_t jint(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    assert_true(json_is_integer(v));
+    return json_integer_value(v);
+}
+
+/* Every gene query (plain and by class), co-occurrence, OncoPrint, TMB and overview agree with
+ * the brute force under decision d. */
+static void check_all(struct fx *f, const struct zg_decision *d)
+{
+    struct zg_error err;
+    struct zg_cohort *c;
+    assert_int_equal(zg_cohort_acquire(&f->t.dd, f->db, &c, &err), 0);
+    struct zg_query_scope s;
+    assert_int_equal(zg_query_scope_init(&s, c, d, &err), 0);
+    s.k_min = 0; /* exact counts for comparison */
+    int64_t want_prof = 0, want_alt = 0, want_cases = 0;
+    for (int k = 0; k < MAXC; k++) {
+        if (!permitted(k, d))
+            continue;
+        want_cases++;
+        if (!cs[k].prof)
+            continue;
+        want_prof++;
+        bool any = false;
+        for (int g = 0; g < 5; g++)
+            any |= cs[k].alt[g];
+        want_alt += any;
+    }
+    for (int by_class = 0; by_class < 2; by_class++) {
+        json_t *j = zg_query_genes(c, genes, 5, "cancer-type",
+                                   by_class ? "missense,truncating" : NULL, &s, &err);
+        assert_non_null(j);
+        assert_int_equal(jint(j, "profiled"), want_prof);
+        if (!by_class)
+            assert_int_equal(jint(j, "altered"), want_alt);
+        size_t i;
+        json_t *grp;
+        int64_t total = 0;
+        json_array_foreach(json_object_get(j, "groups"), i, grp)
+        {
+            const char *code = json_string_value(json_object_get(grp, "group"));
+            int64_t np = 0, na = 0, ng[5] = {0}, nc[5][2] = {{0}};
+            for (int k = 0; k < MAXC; k++) {
+                if (!permitted(k, d) || !cs[k].prof || strcmp(cs[k].ct, code))
+                    continue;
+                np++;
+                bool any = false;
+                for (int g = 0; g < 5; g++) {
+                    bool a = by_class ? cs[k].cls[g][0] || cs[k].cls[g][1] : cs[k].alt[g];
+                    ng[g] += a;
+                    any |= a;
+                    nc[g][0] += cs[k].cls[g][0];
+                    nc[g][1] += cs[k].cls[g][1];
+                }
+                na += any;
+            }
+            assert_int_equal(jint(grp, "profiled"), np);
+            assert_int_equal(jint(grp, "altered"), na);
+            for (int g = 0; g < 5; g++) {
+                json_t *gj = json_object_get(json_object_get(grp, "genes"), genes[g]);
+                assert_int_equal(jint(gj, "altered"), ng[g]);
+                json_t *cl = json_object_get(gj, "classes");
+                json_t *m = json_object_get(cl, "missense"), *t = json_object_get(cl, "truncating");
+                assert_int_equal(m ? json_integer_value(m) : 0, nc[g][0]);
+                assert_int_equal(t ? json_integer_value(t) : 0, nc[g][1]);
+            }
+            total += np;
+        }
+        assert_int_equal(total, want_prof);
+        json_decref(j);
+    }
+    /* dataset and no grouping give the same totals */
+    json_t *j = zg_query_genes(c, genes, 5, "none", NULL, &s, &err);
+    assert_int_equal(jint(j, "profiled"), want_prof);
+    assert_int_equal(jint(j, "altered"), want_alt);
+    json_decref(j);
+    j = zg_query_genes(c, genes, 5, "dataset", NULL, &s, &err);
+    assert_int_equal(jint(j, "altered"), want_alt);
+    int64_t dsum[5][3] = {{0}}; /* per gene: altered, missense, truncating over the datasets */
+    size_t di;
+    json_t *dg;
+    json_array_foreach(json_object_get(j, "groups"), di, dg)
+    {
+        for (int g = 0; g < 5; g++) {
+            json_t *gj = json_object_get(json_object_get(dg, "genes"), genes[g]);
+            json_t *cl = json_object_get(gj, "classes");
+            json_t *m = json_object_get(cl, "missense"), *t = json_object_get(cl, "truncating");
+            dsum[g][0] += jint(gj, "altered");
+            dsum[g][1] += m ? json_integer_value(m) : 0;
+            dsum[g][2] += t ? json_integer_value(t) : 0;
+        }
+    }
+    for (int g = 0; g < 5; g++) {
+        int64_t want[3] = {0};
+        for (int k = 0; k < MAXC; k++)
+            if (permitted(k, d) && cs[k].prof) {
+                want[0] += cs[k].alt[g];
+                want[1] += cs[k].cls[g][0];
+                want[2] += cs[k].cls[g][1];
+            }
+        assert_int_equal(dsum[g][0], want[0]);
+        assert_int_equal(dsum[g][1], want[1]);
+        assert_int_equal(dsum[g][2], want[2]);
+    }
+    json_decref(j);
+
+    /* co-occurrence of TP53 and KRAS */
+    j = zg_query_cooccurrence(c, genes, 2, &s, &err);
+    assert_non_null(j);
+    int64_t both = 0;
+    for (int k = 0; k < MAXC; k++)
+        both += permitted(k, d) && cs[k].prof && cs[k].alt[0] && cs[k].alt[1];
+    json_t *p0 = json_array_get(json_object_get(j, "pairs"), 0);
+    assert_int_equal(jint(p0, "both"), both);
+    assert_int_equal(jint(j, "profiled"), want_prof);
+    json_decref(j);
+
+    /* OncoPrint: the altered permitted cases, each with its effective cancer type */
+    j = zg_query_oncoprint(c, genes, 5, 5000, &s, &err);
+    assert_non_null(j);
+    assert_int_equal(jint(j, "altered"), want_alt);
+    assert_int_equal((int64_t)json_array_size(json_object_get(j, "cases")), want_alt);
+    json_decref(j);
+
+    /* TMB: cases per cancer type (somatic profile) */
+    j = zg_query_tmb(c, &s, &err);
+    assert_non_null(j);
+    size_t i;
+    json_t *grp;
+    json_array_foreach(json_object_get(j, "groups"), i, grp)
+    {
+        const char *code = json_string_value(json_object_get(grp, "group"));
+        int64_t n = 0;
+        for (int k = 0; k < MAXC; k++)
+            n += permitted(k, d) && cs[k].som && cs[k].prof && !strcmp(cs[k].ct, code);
+        assert_int_equal(jint(grp, "n"), n);
+    }
+    json_decref(j);
+
+    /* overview: every permitted genome case */
+    j = zg_query_overview(c, &s, &err);
+    assert_non_null(j);
+    assert_int_equal(jint(j, "cases"), want_cases);
+    json_decref(j);
+    zg_query_scope_release(&s);
+    zg_cohort_release(c);
+}
+
+static int put_record(struct fx *f, const char *case_id, const char *status, const char *oncotree)
+{
+    json_t *rec = json_object();
+    if (status)
+        json_object_set_new(rec, "consent", json_pack("{s:s}", "status", status));
+    if (oncotree)
+        json_object_set_new(rec, "diagnosis", json_pack("{s:s}", "oncotree", oncotree));
+    struct zg_clinical_actor who = {.login = "test", .org_id = f->org};
+    struct zg_clinical_push p = {
+        .case_id = case_id, .record = rec, .merge = true, .source_system = "test"};
+    struct zg_clinical_result res;
+    struct zg_error err;
+    int rc = zg_db_begin(f->db, &err);
+    if (!rc)
+        rc = zg_clinical_put(f->db, &who, &p, &res, NULL, &err);
+    if (!rc)
+        rc = zg_db_commit(f->db, &err);
+    else
+        zg_db_rollback(f->db);
+    if (rc)
+        fprintf(stderr, "put %s: %s %s\n", case_id, err.field, err.reason);
+    json_decref(rec);
+    return rc;
+}
+
+static void permitted_set_matches_brute_force(void **state)
+{
+    struct fx *f = *state;
+    struct zg_error err;
+    struct zg_synth_opts so = {.ncases = NCASES / 2, .seed = 5, .org_id = f->org, .batch = 100};
+    struct zg_synth_stats ss;
+    assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
+    so.org_id = f->org2;
+    so.seed = 6;
+    assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
+
+    /* clinical records: consent by case_no % 5 (the fifth has none), some diagnoses that
+     * differ from the genome's cancer type */
+    static const char *const status[] = {"consented", "partially-consented", "withdrawn", "pending",
+                                         NULL};
+    brute_load(f->db);
+    for (int k = 0; k < MAXC; k++) {
+        if (!cs[k].exists)
+            continue;
+        const char *st = status[k % 5];
+        const char *onc = k % 7 == 0 ? "BRCA" : NULL;
+        if ((st || onc) && put_record(f, cs[k].id, st, onc))
+            fail();
+    }
+    brute_load(f->db);
+    int nconsented = 0;
+    for (int k = 0; k < MAXC; k++)
+        nconsented += cs[k].exists && cs[k].consent == ZG_CONSENT_CONSENTED;
+    assert_true(nconsented > 30);
+
+    /* what the PDP decides for these callers, and an unrestricted operator */
+    struct zg_policy_config cfg = {.k_min = 5};
+    struct zg_identity acad = {
+        .kind = ZG_AUTH_SESSION, .role = ZG_ROLE_ACADEMIC, .mfa = true, .scopes = ~0u};
+    struct zg_identity clin = {.kind = ZG_AUTH_SESSION,
+                               .role = ZG_ROLE_CLINICIAN,
+                               .mfa = true,
+                               .org_id = f->org,
+                               .scopes = ~0u};
+    struct zg_identity op = {
+        .kind = ZG_AUTH_SESSION, .role = ZG_ROLE_OPERATOR, .mfa = true, .scopes = ~0u};
+    struct zg_decision dacad, dclin, dop, dboth;
+    struct zg_policy_request r1 = {&acad, ZG_TIER_AGGREGATE, "genome.query", "cohort"};
+    struct zg_policy_request r2 = {&clin, ZG_TIER_AGGREGATE, "genome.query", "cohort"};
+    struct zg_policy_request r3 = {&op, ZG_TIER_AGGREGATE, "genome.query", "cohort"};
+    zg_policy_decide(&cfg, &r1, &dacad);
+    zg_policy_decide(&cfg, &r2, &dclin);
+    zg_policy_decide(&cfg, &r3, &dop);
+    assert_true(dacad.allow && (dacad.obligations & ZG_OBL_CONSENT));
+    assert_false(dop.obligations & (ZG_OBL_CONSENT | ZG_OBL_OWN_ORG));
+    dboth = dacad; /* consent and organisation together */
+    dboth.obligations |= ZG_OBL_OWN_ORG;
+    dboth.org_id = f->org2;
+    check_all(f, &dop);
+    check_all(f, &dacad);
+    check_all(f, &dclin);
+    check_all(f, &dboth);
+
+    /* withdrawing a consent takes effect at the next acquire, without a new index generation;
+     * consenting again brings the case back */
+    struct zg_cohort *c;
+    assert_int_equal(zg_cohort_acquire(&f->t.dd, f->db, &c, &err), 0);
+    int64_t gen = zg_cohort_generation(c);
+    zg_cohort_release(c);
+    int victim = 0;
+    for (int k = 0; k < MAXC && !victim; k++)
+        if (cs[k].exists && cs[k].prof && cs[k].consent == ZG_CONSENT_CONSENTED && cs[k].alt[0])
+            victim = k;
+    assert_true(victim > 0);
+    assert_int_equal(put_record(f, cs[victim].id, "withdrawn", NULL), 0);
+    brute_load(f->db);
+    assert_int_equal(cs[victim].consent, ZG_CONSENT_WITHDRAWN);
+    check_all(f, &dacad);
+    assert_int_equal(put_record(f, cs[victim].id, "consented", NULL), 0);
+    brute_load(f->db);
+    check_all(f, &dacad);
+    assert_int_equal(zg_cohort_acquire(&f->t.dd, f->db, &c, &err), 0);
+    assert_int_equal(zg_cohort_generation(c), gen);
+    zg_cohort_release(c);
+
+    /* a published snapshot carries the consent sets too (tools without a database) */
+    struct zg_cohort_update_stats us;
+    assert_int_equal(zg_cohort_rebuild(&f->t.dd, f->db, &us, &err), 0);
+    assert_int_equal(zg_cohort_acquire(&f->t.dd, NULL, &c, &err), 0);
+    const roaring_bitmap_t *w = zg_cohort_get(c, "cs\twithdrawn");
+    assert_non_null(w);
+    int64_t nw = 0;
+    for (int k = 0; k < MAXC; k++)
+        nw += cs[k].exists && cs[k].consent == ZG_CONSENT_WITHDRAWN;
+    assert_int_equal((int64_t)roaring_bitmap_get_cardinality(w), nw);
+    assert_false(roaring_bitmap_contains(w, (uint32_t)victim));
+    zg_cohort_release(c);
+
+    /* participants never count cohort cases */
+    struct zg_decision dpart = {.allow = true, .obligations = ZG_OBL_OWN_PARTICIPANT};
+    assert_int_equal(zg_cohort_acquire(&f->t.dd, f->db, &c, &err), 0);
+    struct zg_query_scope s;
+    assert_int_equal(zg_query_scope_init(&s, c, &dpart, &err), 0);
+    json_t *j = zg_query_genes(c, genes, 2, NULL, NULL, &s, &err);
+    assert_int_equal(jint(j, "profiled"), 0);
+    json_decref(j);
+    zg_query_scope_release(&s);
+    zg_cohort_release(c);
+}
+
+/* The counts object is reused across queries of different sizes and snapshots. */
+static void counts_reuse(void **state)
+{
+    struct fx *f = *state;
+    struct zg_error err;
+    struct zg_synth_opts so = {.ncases = 60, .seed = 9, .org_id = f->org, .batch = 60};
+    struct zg_synth_stats ss;
+    assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
+    struct zg_cohort *c;
+    assert_int_equal(zg_cohort_acquire(&f->t.dd, f->db, &c, &err), 0);
+    struct zg_gene_counts *r = zg_gene_counts_new();
+    struct zg_query_scope s = {0};
+    json_t *first = NULL;
+    for (int i = 0; i < 50; i++) {
+        size_t n = (size_t)(i % 5) + 1;
+        assert_int_equal(zg_query_genes_count(c, genes, n, "cancer-type", NULL, &s, r, &err), 0);
+        json_t *j = zg_query_genes_json(r, &s);
+        json_t *ref = zg_query_genes(c, genes, n, "cancer-type", NULL, &s, &err);
+        assert_true(json_equal(j, ref));
+        if (n == 5 && !first)
+            first = json_incref(j);
+        else if (n == 5)
+            assert_true(json_equal(j, first));
+        json_decref(j);
+        json_decref(ref);
+    }
+    json_decref(first);
+    assert_int_not_equal(zg_query_genes_count(c, genes, 1, "bogus", NULL, &s, r, &err), 0);
+    assert_int_not_equal(zg_query_genes_count(c, genes, 1, NULL, "nonsense", &s, r, &err), 0);
+    zg_gene_counts_free(r);
+    zg_cohort_release(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(permitted_set_matches_brute_force, setup, teardown),
+        cmocka_unit_test_setup_teardown(counts_reuse, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
