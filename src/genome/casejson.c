@@ -50,22 +50,39 @@ json_t *zg_genome_case_json(sqlite3 *db, const char *case_id, int limit, struct 
     if (!st)
         return NULL;
     sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
+    json_t *out;
+    int64_t case_no = 0;
     if (sqlite3_step(st) != SQLITE_ROW) {
+        /* no calls yet: a case with registered files still has genome data (its files, ready
+         * to be imported); case_no 0 names no rows */
         zg_db_release(st);
-        zg_error_set(err, ZG_ENOTFOUND, "id", "this case has no genome data");
-        return NULL;
+        st = zg_db_prepare(db, "SELECT org_id FROM genome_files WHERE case_id=? LIMIT 1", err);
+        if (!st)
+            return NULL;
+        sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            zg_db_release(st);
+            zg_error_set(err, ZG_ENOTFOUND, "id", "this case has no genome data");
+            return NULL;
+        }
+        out = json_pack("{s:s,s:I,s:s,s:s,s:f,s:I,s:I,s:f,s:I}", "case_id", case_id, "case_no",
+                        (json_int_t)0, "cancer_type", "UNK", "dataset", "default", "callable_mb",
+                        2800.0, "n_somatic", (json_int_t)0, "n_coding", (json_int_t)0, "tmb", 0.0,
+                        "org_id", (json_int_t)sqlite3_column_int64(st, 0));
+        zg_db_release(st);
+    } else {
+        case_no = sqlite3_column_int64(st, 0);
+        double mb = sqlite3_column_double(st, 3);
+        int64_t nsom = sqlite3_column_int64(st, 4);
+        out = json_pack(
+            "{s:s,s:I,s:s,s:s,s:f,s:I,s:I,s:f,s:I}", "case_id", case_id, "case_no",
+            (json_int_t)case_no, "cancer_type", zg_db_text(st, 1), "dataset", zg_db_text(st, 2),
+            "callable_mb", mb, "n_somatic", (json_int_t)nsom, "n_coding",
+            (json_int_t)sqlite3_column_int64(st, 5), "tmb",
+            mb > 0 ? (double)((int64_t)((double)nsom / mb * 100.0 + 0.5)) / 100.0 : 0.0,
+            "org_id", (json_int_t)sqlite3_column_int64(st, 8));
+        zg_db_release(st);
     }
-    int64_t case_no = sqlite3_column_int64(st, 0);
-    double mb = sqlite3_column_double(st, 3);
-    int64_t nsom = sqlite3_column_int64(st, 4);
-    json_t *out = json_pack(
-        "{s:s,s:I,s:s,s:s,s:f,s:I,s:I,s:f,s:I}", "case_id", case_id, "case_no",
-        (json_int_t)case_no, "cancer_type", zg_db_text(st, 1), "dataset", zg_db_text(st, 2),
-        "callable_mb", mb, "n_somatic", (json_int_t)nsom, "n_coding",
-        (json_int_t)sqlite3_column_int64(st, 5), "tmb",
-        mb > 0 ? (double)((int64_t)((double)nsom / mb * 100.0 + 0.5)) / 100.0 : 0.0, "org_id",
-        (json_int_t)sqlite3_column_int64(st, 8));
-    zg_db_release(st);
 
     static const char *const som_names[] = {"chrom", "pos", "ref", "alt", "gene", "consequence",
                                             "class", "transcript", "hgvsc", "hgvsp", "filter",

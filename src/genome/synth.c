@@ -805,6 +805,8 @@ static int one_case(struct gen *g, const struct zg_synth_opts *o, const char *ca
             return rc;
         }
     }
+    if (o->on_case && (rc = o->on_case(o->on_case_ctx, g->db, case_id, t->code, rnext(&g->r), err)))
+        return rc;
     g->st->cases++;
     return 0;
 }

@@ -21,6 +21,14 @@ struct zg_synth_opts {
      * record); the case then gets that type's profile (a generic one for unlisted codes) */
     const char *(*cancer_type_of)(void *ctx, const char *case_id);
     void *cancer_type_ctx;
+    /* optional: called for each case inside the cohort's write transaction once its genome is
+     * stored, with its cancer type and a per-case seed — the CLI records the case's clinical
+     * consent and diagnosis here, so that the permitted case set of research roles (which
+     * needs recorded consent) and the cancer type come from the clinical record as in
+     * production. A non-zero return aborts the batch. */
+    int (*on_case)(void *ctx, sqlite3 *db, const char *case_id, const char *cancer_type,
+                   uint64_t seed, struct zg_error *err);
+    void *on_case_ctx;
     void (*progress)(void *ctx, int done, int total);
     void *progress_ctx;
 };
