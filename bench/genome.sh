@@ -152,7 +152,7 @@ lines = [
  f"| TP53 by cancer type | {z1} ({z1_95}) | {sq['p50_1']:,.0f} | {sq['p50_1']/max(z1,1):,.0f} |",
  f"| TP53, KRAS, PIK3CA, EGFR, BRAF by cancer type (per-gene and per-class counts) | {z5} ({z5_95}) | {sq['p50_5']:,.0f} (any-gene counts only) | {sq['p50_5']/max(z5,1):,.0f} |",
  "",
- f"**Target {'met' if z1 <= 1000 and sq['p50_1']/max(z1,1) >= 100 else 'NOT met'}** (p50 ≤ 1 ms and ≥ 100× SQLite). Loading the index snapshot from disk in a new process (`zengen genome-index stats`, process start included): {t_load} s.",
+ f"**Target {'met' if max(z1, z5) <= 1000 and min(sq['p50_1']/max(z1,1), sq['p50_5']/max(z5,1)) >= 100 else 'NOT met'}** (p50 ≤ 1 ms and ≥ 100× SQLite, both rows). Loading the index snapshot from disk in a new process (`zengen genome-index stats`, process start included): {t_load} s.",
  "",
  "Reproduce: `bench/genome.sh` (`COHORT_DIR=… BENCH_CASES=… RECORDS=… bench/genome.sh` to vary).",
 ]
