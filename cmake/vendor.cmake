@@ -2,7 +2,7 @@
 # from package.json) into web/vendor/ (gitignored), which the server serves at /vendor/:
 # igv.js is copied as published; oncoprintjs is bundled with its imports into one ES module by
 # esbuild (scripts/vendor-oncoprint.mjs, needs node).
-# Usage: cmake -DSRC=<node_modules> -DDST=<web/vendor> [-DNODE=<node>] -P vendor.cmake
+# Usage: cmake -DSRC=<node_modules> -DDST=<web/vendor> [-DNODE=<node>] [-DONCOPRINTJS=OFF] -P vendor.cmake
 # A missing package is reported, not fatal: the page that needs it says so in the browser
 # (igv.js) or draws without it (the OncoPrint falls back to the page's own SVG).
 set(files
@@ -17,7 +17,10 @@ foreach(f ${files})
   endif()
 endforeach()
 
-if(NODE)
+if(DEFINED ONCOPRINTJS AND NOT ONCOPRINTJS)
+  file(REMOVE ${DST}/oncoprint.bundle.js ${DST}/oncoprint.bundle.LICENSES.txt)
+  message(STATUS "vendor: oncoprintjs not bundled (ZG_ONCOPRINTJS=OFF); the gene-query page draws its own SVG OncoPrint")
+elseif(NODE)
   execute_process(COMMAND ${NODE} ${CMAKE_CURRENT_LIST_DIR}/../scripts/vendor-oncoprint.mjs ${SRC} ${DST}
                   OUTPUT_VARIABLE out ERROR_VARIABLE out RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(out)

@@ -145,7 +145,7 @@ export async function drawOncoprintjs(host, op, genes) {
     sort_direction_changeable: false,
   })));
   onco.keepSorted(true);
-  onco.setHorzZoomToFit(op.cases.map((c, i) => `c${i}`));
+  if (op.cases.length) onco.setHorzZoomToFit(op.cases.map((c, i) => `c${i}`));
   await new Promise((resolve) => onco.releaseRendering(resolve));
   host.dataset.state = 'ready';
   return onco;
