@@ -30,8 +30,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # node packages for the portal, API and browser tests (no browser download: Debian chromium is used)
-# and the portal's vendor files (igv.js), which the build copies into web/vendor/
+# and the portal's vendor files (igv.js; oncoprintjs, which the build bundles with esbuild),
+# which the build puts into web/vendor/
 if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/igv" ] ||
+   [ ! -d "$here/node_modules/oncoprintjs" ] || [ ! -d "$here/node_modules/esbuild" ] ||
    [ "$here/package.json" -nt "$here/node_modules/.zg-stamp" ]; then
   echo "deps: npm install"
   (cd "$here" && npm install --no-audit --no-fund --loglevel=error && touch node_modules/.zg-stamp)

@@ -1,16 +1,13 @@
 // Genome: cohort overview per cancer type, gene query with a bar chart by cancer type, an
-// OncoPrint (drawn here as SVG, no library) and pairwise co-occurrence. Aggregate tier.
+// OncoPrint and pairwise co-occurrence. Aggregate tier. The OncoPrint is drawn by cBioPortal's
+// oncoprintjs when its vendor bundle is installed and WebGL works (genome-oncoprint.js), else
+// as SVG by this page.
 import { h, replace, table, field } from '../dom.js';
 import { api, showError, errorBox } from '../api.js';
 import { t, fmtNumber } from '../i18n.js';
+import { CLASSES, COLOURS, drawOncoprintjs } from './genome-oncoprint.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const CLASSES = ['missense', 'truncating', 'splice', 'inframe', 'amp', 'del', 'fusion', 'sv'];
-// cBioPortal-like colours; class names keep them out of inline styles (CSP)
-const COLOURS = {
-  missense: '#008000', truncating: '#000000', splice: '#e5802b', inframe: '#993404',
-  amp: '#ff0000', del: '#0000ff', fusion: '#8b00c9', sv: '#7f7f7f',
-};
 
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG, tag);
@@ -57,16 +54,16 @@ function barChart(q) {
   return h('figure', { class: 'chart' }, svg, h('figcaption', { i18n: 'gen.chart' }));
 }
 
-/** OncoPrint: genes as rows, altered cases as columns, a glyph per alteration class. */
-function oncoprint(op, genes) {
+/** OncoPrint as SVG (when oncoprintjs is not available): genes as rows, altered cases as columns. */
+function oncoprintSvg(op, genes) {
   const cw = 6, rh = 20, left = 70, top = 4;
-  const cols = op.cases;
+  const cols = op.cases.slice();
   // sort columns like cBioPortal: by the first gene altered, then the next …
   const key = (c) => genes.map((g) => (c.alterations[g] ? '0' : '1')).join('');
   cols.sort((a, b) => key(a).localeCompare(key(b)));
   const width = left + Math.max(cols.length, 1) * cw + 10;
   const svg = s('svg', { viewBox: `0 0 ${width} ${top + rh * genes.length + 4}`, role: 'img',
-    'aria-label': t('gen.oncoprint'), class: 'oncoprint', id: 'gen-oncoprint' });
+    'aria-label': t('gen.oncoprint'), class: 'oncoprint', id: 'gen-oncoprint-svg' });
   genes.forEach((g, r) => {
     const y = top + r * rh;
     svg.appendChild(s('text', { x: left - 6, y: y + 14, 'text-anchor': 'end', 'font-size': 12 }, g));
@@ -84,11 +81,42 @@ function oncoprint(op, genes) {
       }
     });
   });
+  return svg;
+}
+
+/**
+ * OncoPrint figure: a host the drawing goes into once the figure is in the page (see
+ * drawOncoprint), the legend of alteration classes and the caption.
+ */
+function oncoprint(op) {
+  const host = h('div', { class: 'oncoprint-host', id: 'gen-oncoprint-host', dataset: { state: 'loading' } });
   const legend = h('ul', { class: 'legend' }, CLASSES.map((c) => h('li', {},
-    (() => { const sw = s('svg', { width: 12, height: 12, 'aria-hidden': 'true' }, s('rect', { width: 12, height: 12, fill: COLOURS[c] })); return sw; })(),
+    s('svg', { width: 12, height: 12, 'aria-hidden': 'true' }, s('rect', { width: 12, height: 12, fill: COLOURS[c] })),
     ' ', h('span', { i18n: `gen.class.${c}` }))));
-  return h('figure', { class: 'chart' }, svg, legend,
-    h('figcaption', { i18n: 'gen.oncoprint.caption', i18nArgs: { altered: dash(op.altered), profiled: dash(op.profiled), max: 500 } }));
+  const credit = h('p', { class: 'hint', id: 'gen-oncoprint-credit' });
+  return h('figure', { class: 'chart', id: 'gen-oncoprint' }, host, legend,
+    h('figcaption', { i18n: 'gen.oncoprint.caption', i18nArgs: { altered: dash(op.altered), profiled: dash(op.profiled), max: 500 } }),
+    credit);
+}
+
+/** Draws into the figure made by oncoprint(): oncoprintjs if it can, else the SVG. */
+async function drawOncoprint(fig, op, genes) {
+  const host = fig.querySelector('.oncoprint-host');
+  const credit = fig.querySelector('#gen-oncoprint-credit');
+  let drawn = null;
+  try {
+    drawn = await drawOncoprintjs(host, op, genes);
+  } catch (e) { console.error('oncoprintjs failed; drawing the OncoPrint as SVG', e); }
+  if (drawn) {
+    fig.dataset.renderer = 'oncoprintjs';
+    replace(credit, h('span', { i18n: 'gen.oncoprint.byjs' }), ' ',
+      h('a', { href: '/vendor/oncoprint.bundle.LICENSES.txt', i18n: 'gen.oncoprint.licences' }));
+    return;
+  }
+  fig.dataset.renderer = 'svg';
+  replace(host, oncoprintSvg(op, genes));
+  host.dataset.state = 'ready';
+  replace(credit, h('span', { i18n: 'gen.oncoprint.bysvg' }));
 }
 
 async function runQuery(input, out, err) {
@@ -105,6 +133,7 @@ async function runQuery(input, out, err) {
         : Promise.resolve(null),
     ]);
     genes = q.genes; // as the index spells them (tp53 → TP53)
+    const fig = oncoprint(op);
     replace(out,
       barChart(q),
       table({
@@ -114,7 +143,7 @@ async function runQuery(input, out, err) {
           ...genes.map((gene) => pctText(g.genes[gene] && g.genes[gene].percent))]),
       }),
       q.suppressed_below ? h('p', { class: 'hint', i18n: 'gen.suppressed', i18nArgs: { k: q.suppressed_below } }) : null,
-      h('h2', { i18n: 'gen.oncoprint' }), oncoprint(op, genes),
+      h('h2', { i18n: 'gen.oncoprint' }), fig,
       co ? h('h2', { i18n: 'gen.cooc' }) : null,
       co ? table({
         id: 'gen-cooc', caption: 'gen.cooc',
@@ -126,6 +155,7 @@ async function runQuery(input, out, err) {
     // the per-gene percentage columns carry the gene names as headers
     const ths = out.querySelectorAll('#gen-query-table thead th');
     genes.forEach((g, i) => { if (ths[4 + i]) ths[4 + i].textContent = `${g} %`; });
+    await drawOncoprint(fig, op, genes); // oncoprintjs measures its container: now it is in the page
   } catch (e) { replace(out); showError(err, e); }
 }
 
