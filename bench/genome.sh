@@ -33,12 +33,33 @@ reps=$(( (RECORDS + n - 1) / n ))
 } > "$WORK/big.vcf"
 nrec=$(grep -vc '^#' "$WORK/big.vcf")
 size=$(wc -c < "$WORK/big.vcf")
+# the same records as one sample's germline calls (a GT column): germline import keeps a
+# summary plus truncating/splice calls, as for a 5×10⁶-variant genome
+awk 'BEGIN{OFS="\t"} /^##/{print;next} /^#CHROM/{print $0"\tFORMAT\tNORMAL"; next} {print $0"\tGT\t0/1"}' \
+  "$WORK/big.vcf" | sed '2i ##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">' > "$WORK/germ.vcf"
 
 best_bcf=""
 for r in 1 2 3; do
   t0=$(now); bcftools view -Ou -o /dev/null "$WORK/big.vcf"; t1=$(now)
   t=$(secs "$t0" "$t1")
   best_bcf=$(python3 -c "import sys; a=sys.argv[1]; b=float(sys.argv[2]); print(b if not a else min(float(a), b))" "$best_bcf" "$t")
+done
+best_bcf_g=""
+best_zg_g=""
+for r in 1 2 3; do
+  t0=$(now); bcftools view -Ou -o /dev/null "$WORK/germ.vcf"; t1=$(now)
+  t=$(secs "$t0" "$t1")
+  best_bcf_g=$(python3 -c "import sys; a=sys.argv[1]; b=float(sys.argv[2]); print(b if not a else min(float(a), b))" "$best_bcf_g" "$t")
+  d="$WORK/germ$r"
+  "$BIN" init "$d" >/dev/null
+  "$BIN" org add "Bench Hospital" --type hospital --data "$d" >/dev/null
+  c=$("$BIN" case add --org "Bench Hospital" --data "$d")
+  t0=$(now)
+  "$BIN" import vcf "$WORK/germ.vcf" --case "$c" --kind germline --no-register --quiet --data "$d" >/dev/null
+  t1=$(now)
+  t=$(secs "$t0" "$t1")
+  best_zg_g=$(python3 -c "import sys; a=sys.argv[1]; b=float(sys.argv[2]); print(b if not a else min(float(a), b))" "$best_zg_g" "$t")
+  rm -rf "$d"
 done
 best_zg=""
 for r in 1 2 3; do
@@ -112,9 +133,11 @@ p5, _ = bench(q5, ("TP53", "KRAS", "PIK3CA", "EGFR", "BRAF"))
 print(json.dumps({"p50_1": p1, "p50_5": p5, "rows": {r[0]: [r[1], r[2]] for r in rows}}))
 PY
 
-python3 - "$WORK" "$nrec" "$size" "$best_bcf" "$best_zg" "$ncases" "$nsom" "$t_load" "$synth_note" "$REPEAT" <<'PY'
+python3 - "$WORK" "$nrec" "$size" "$best_bcf" "$best_zg" "$ncases" "$nsom" "$t_load" "$synth_note" "$REPEAT" "$best_bcf_g" "$best_zg_g" <<'PY'
 import json, re, sys, os, subprocess, datetime, platform
-work, nrec, size, t_bcf, t_zg, ncases, nsom, t_load, synth_note, repeat = sys.argv[1:]
+work, nrec, size, t_bcf, t_zg, ncases, nsom, t_load, synth_note, repeat, t_bcf_g, t_zg_g = sys.argv[1:]
+t_bcf_g, t_zg_g = float(t_bcf_g), float(t_zg_g)
+ratio_g = t_bcf_g / t_zg_g
 nrec, size, t_bcf, t_zg = int(nrec), int(size), float(t_bcf), float(t_zg)
 sq = json.load(open(os.path.join(work, "sqlite.txt")))
 zg = json.load(open(os.path.join(work, "zg.json")))
@@ -142,8 +165,10 @@ lines = [
  "|---|---:|---:|---:|",
  f"| `bcftools view -Ou -o /dev/null` (parse + BCF encode) | {t_bcf:.2f} | {r_bcf:,.0f} | 1.00 |",
  f"| `zengen import vcf --kind somatic --no-register` (SHA-256, parse, CSQ pick, split, one transaction, index publish) | {t_zg:.2f} | {r_zg:,.0f} | {ratio:.2f} |",
+ f"| the same records with a genotype column: `bcftools view -Ou` | {t_bcf_g:.2f} | {nrec/t_bcf_g:,.0f} | 1.00 |",
+ f"| … `zengen import vcf --kind germline --no-register` (summary + truncating/splice calls stored) | {t_zg_g:.2f} | {nrec/t_zg_g:,.0f} | {ratio_g:.2f} |",
  "",
- f"**Target {'met' if ratio >= 0.5 else 'NOT met'}** (≥ 0.5× bcftools): {ratio:.2f}×.",
+ f"**Target {'met' if ratio >= 0.5 else 'NOT met'} for somatic calls** (≥ 0.5× bcftools): {ratio:.2f}×; **{'met' if ratio_g >= 0.5 else 'NOT met'} for germline calls**: {ratio_g:.2f}×.",
  "",
  f"**Gene × cancer-type query** on a synthetic cohort of {int(ncases):,} cases ({int(nsom):,} somatic calls; {synth_note}); p50 over {repeat} in-process runs (zengen) and {max(20, int(repeat)//10)} runs (SQLite, Python driver, prepared statement cached), answers checked equal:",
  "",
