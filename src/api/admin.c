@@ -3,6 +3,7 @@
 #include "auth/auth.h"
 #include "common/error.h"
 #include "crypto/totp.h"
+#include "store/keyshare.h"
 
 int zg_api_token_create_for(struct zg_req *req, int64_t user_id, bool mfa, struct zg_error *err);
 
@@ -122,4 +123,45 @@ int zg_api_tokens_revoke(struct zg_req *req, struct zg_error *err)
     if (!rc)
         req->status = 204;
     return rc;
+}
+
+/* --- the linkage store's key shares (M18) -------------------------------------------------- */
+
+static json_t *unseal_json(const struct zg_unseal_status *st)
+{
+    json_t *j = json_pack("{s:b,s:i,s:i,s:i}", "sealed", st->sealed, "threshold", st->threshold,
+                          "shares", st->shares, "received", st->received);
+    json_object_set_new(j, "fingerprint",
+                        st->fingerprint[0] ? json_string(st->fingerprint) : json_null());
+    return j;
+}
+
+int zg_api_linkage_status(struct zg_req *req, struct zg_error *err)
+{
+    (void)err;
+    struct zg_unseal_status st;
+    zg_unseal_status(req->app->unseal, &req->app->dd, &st);
+    return zg_req_reply(req, 200, unseal_json(&st));
+}
+
+/* One key holder's share. The share itself is never logged or audited; the audit event records
+ * who submitted one and how many the server holds. */
+int zg_api_linkage_unseal(struct zg_req *req, struct zg_error *err)
+{
+    static const char *const allowed[] = {"share", NULL};
+    const char *text = NULL;
+    int rc;
+    if ((rc = zg_body_only(req, allowed, err)) ||
+        (rc = zg_body_string(req, "share", true, ZG_SHARE_TEXT, &text, err)))
+        return rc;
+    if (!req->app->unseal)
+        return zg_error_set(err, ZG_EINTERNAL, "", "unsealing is not available");
+    struct zg_unseal_status st;
+    if ((rc = zg_unseal_submit(req->app->unseal, &req->app->dd, text, &st, err))) {
+        zg_error_pointerize(err);
+        return rc;
+    }
+    zg_req_audit_option(req, "received", json_integer(st.received));
+    zg_req_audit_option(req, "sealed", json_boolean(st.sealed));
+    return zg_req_reply(req, 200, unseal_json(&st));
 }

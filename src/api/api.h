@@ -45,6 +45,8 @@ int zg_api_me_mfa_confirm(struct zg_req *req, struct zg_error *err);
 int zg_api_me_password(struct zg_req *req, struct zg_error *err);
 int zg_api_me_data_access(struct zg_req *req, struct zg_error *err);
 int zg_api_jobs_list(struct zg_req *req, struct zg_error *err);
+int zg_api_linkage_status(struct zg_req *req, struct zg_error *err);
+int zg_api_linkage_unseal(struct zg_req *req, struct zg_error *err);
 int zg_api_jobs_get(struct zg_req *req, struct zg_error *err);
 
 int zg_api_orgs_list(struct zg_req *req, struct zg_error *err);

@@ -51,6 +51,11 @@ const struct zg_route zg_api_routes[] = {
      zg_api_users_token_create, 16384},
     {"DELETE", "/api/v1/tokens/{id}", "token.revoke", "token", ZG_TIER_ADMIN, 0,
      zg_api_tokens_revoke, 0},
+    /* the linkage store's keys split k-of-n: state, and one key holder's share to unseal */
+    {"GET", "/api/v1/admin/linkage", "linkage.keys.status", "key", ZG_TIER_ADMIN, 0,
+     zg_api_linkage_status, 0},
+    {"POST", "/api/v1/admin/linkage/unseal", "linkage.keys.unseal", "key", ZG_TIER_ADMIN, J,
+     zg_api_linkage_unseal, 16384},
 
     {"GET", "/api/v1/stats/overview", "stats.overview", "stats", ZG_TIER_OVERVIEW, 0,
      zg_api_stats_overview, 0},

@@ -59,6 +59,7 @@ int zg_cmd_org(int argc, char **argv);
 int zg_cmd_user(int argc, char **argv);
 int zg_cmd_token(int argc, char **argv);
 int zg_cmd_job(int argc, char **argv);
+int zg_cmd_linkage_key(int argc, char **argv);
 int zg_cmd_case(int argc, char **argv);
 int zg_cmd_audit(int argc, char **argv);
 int zg_cmd_id(int argc, char **argv);

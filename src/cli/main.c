@@ -20,6 +20,7 @@ static const struct cmd commands[] = {
     {"user", zg_cmd_user, "user add|list|show|passwd|mfa|disable|enable   accounts"},
     {"token", zg_cmd_token, "token create|list|revoke      API tokens for machines"},
     {"case", zg_cmd_case, "case add|list|show|specimen   pseudonymous cases"},
+    {"linkage-key", zg_cmd_linkage_key, "linkage-key split|status|restore   k-of-n key shares"},
     {"job", zg_cmd_job, "job list|show                 background jobs (imports, QC)"},
     {"audit", zg_cmd_audit, "audit verify|export|list      the audit trail"},
     {"id", zg_cmd_id, "id check ID                   validate a zengen ID"},

@@ -7,6 +7,7 @@
 #include "genome/htsget.h"
 #include "http/server.h"
 #include "svc/jobs.h"
+#include "store/keyshare.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -140,6 +141,21 @@ int zg_cmd_serve(int argc, char **argv)
         zg_datadir_close(&app.dd);
         return zg_cli_fail(&err);
     }
+    if (!(app.unseal = zg_unseal_new())) {
+        zg_server_stop(srv);
+        zg_jobs_stop(app.jobs);
+        zg_hg_cache_free(app.hg_cache);
+        zg_audit_close(app.audit);
+        zg_pool_close(app.pool);
+        zg_datadir_close(&app.dd);
+        fprintf(stderr, "zengen: out of memory\n");
+        return ZG_EXIT_FAIL;
+    }
+    if (!zg_datadir_linkage_ready(&app.dd))
+        zg_log(ZG_LOG_WARN,
+               "the linkage store is sealed: %d of %d key holders must unseal it (POST "
+               "/api/v1/admin/linkage/unseal); until then hospital patient IDs cannot be linked",
+               app.dd.seal_k, app.dd.seal_n);
     bool v6 = strchr(host, ':') != NULL;
     zg_log(ZG_LOG_INFO, "listening on %s://%s%s%s:%u (data %s, %u threads)",
            app.tls ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", opt.port, app.dd.path,
@@ -152,6 +168,7 @@ int zg_cmd_serve(int argc, char **argv)
     zg_log(ZG_LOG_INFO, "stopping on signal %d", sig);
     zg_server_stop(srv);
     zg_jobs_stop(app.jobs); /* a running job is stopped and queued again */
+    zg_unseal_free(app.unseal);
     zg_hg_cache_free(app.hg_cache);
     zg_audit_close(app.audit);
     zg_pool_close(app.pool);

@@ -43,6 +43,7 @@ const char *zg_err_name(int code)
     case ZG_EPRECONDITION: return "precondition failed";
     case ZG_ERANGE: return "range not satisfiable";
     case ZG_ECANCELED: return "canceled";
+    case ZG_ESEALED: return "linkage store sealed";
     default: return "internal error";
     }
 }

@@ -21,6 +21,7 @@ enum zg_err {
     ZG_EPRECONDITION = -13, /* a precondition of the request (If-Match) does not hold */
     ZG_ERANGE = -14,        /* a requested byte range lies outside the data (HTTP 416) */
     ZG_ECANCELED = -15, /* stopped before finishing (shutdown); nothing kept, safe to redo */
+    ZG_ESEALED = -16,   /* the linkage keys are split and not unsealed (HTTP 503) */
 };
 
 /* Detail for an error: a short field name (JSON Pointer for request bodies, CLI option name

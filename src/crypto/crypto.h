@@ -66,4 +66,23 @@ int zg_open_hex(const unsigned char key[ZG_KEY_LEN], const char *hex, char **out
 /* Wipes n bytes (not optimised away). */
 void zg_wipe(void *p, size_t n);
 
+/* --- Shamir secret sharing over GF(2^8) (crypto/shamir.c) --------------------------------- */
+
+#define ZG_SHAMIR_MAX_SHARES 255
+
+/* Splits len bytes of secret into n shares of len bytes (share i, x = i + 1, at shares +
+ * i * len) so that any k of them give it back and k - 1 reveal nothing. 2 ≤ k ≤ n ≤ 255.
+ * Returns 0 or ZG_EINVAL. */
+int zg_shamir_split(const unsigned char *secret, size_t len, int k, int n, unsigned char *shares)
+    ZG_MUST_CHECK;
+
+/* Recovers the secret from k shares: ys[i] (len bytes) taken at x = xs[i] (1..255, distinct).
+ * With fewer than the threshold's shares the result is a wrong value, not an error: callers
+ * check the result against a fingerprint. Returns 0 or ZG_EINVAL (x 0 or repeated). */
+int zg_shamir_combine(const unsigned char *const *ys, const unsigned char *xs, int k, size_t len,
+                      unsigned char *out) ZG_MUST_CHECK;
+
+/* Multiplication in GF(2^8) modulo x^8 + x^4 + x^3 + x + 1 (exposed for tests). */
+uint8_t zg_gf256_mul(uint8_t a, uint8_t b);
+
 #endif

@@ -72,6 +72,12 @@ int zg_linkage_resolve(const struct zg_datadir *dd, sqlite3 *link, sqlite3 *db, 
                        bool create, char participant[ZG_ID_LEN], bool *created,
                        struct zg_error *err) ZG_MUST_CHECK;
 
+/* Re-encrypts local IDs still sealed with the data key under the linkage store's own key
+ * (before its keys are split: then nothing outside the split protects them). *moved counts
+ * the rows changed. ZG_ESEALED when the linkage keys are not in memory. */
+int zg_linkage_reseal(const struct zg_datadir *dd, sqlite3 *link, int64_t *moved,
+                      struct zg_error *err) ZG_MUST_CHECK;
+
 /* The cross-project linkage hash (hex HMAC-SHA-256 under the shared linkage key of
  * "org name" NUL "local id"): projects holding the same key can match a person without
  * exchanging the local ID. */

@@ -38,7 +38,77 @@ static void keyed(const unsigned char *key, const char *a, const char *b, char o
 void zg_linkage_hash(const struct zg_datadir *dd, const char *org_name, const char *local_id,
                      char out[65])
 {
+    if (!zg_datadir_linkage_ready(dd)) {
+        out[0] = '\0';
+        return;
+    }
     keyed(dd->linkage_key, org_name, local_id, out);
+}
+
+static int sealed_error(struct zg_error *err)
+{
+    return zg_error_set(err, ZG_ESEALED, "",
+                        "the linkage store is sealed: its keys are split among key holders, "
+                        "enough of whom must unseal it (POST /api/v1/admin/linkage/unseal, or "
+                        "zengen linkage-key restore)");
+}
+
+int zg_linkage_reseal(const struct zg_datadir *dd, sqlite3 *link, int64_t *moved,
+                      struct zg_error *err)
+{
+    *moved = 0;
+    if (!zg_datadir_linkage_ready(dd))
+        return sealed_error(err);
+    int rc = zg_db_begin(link, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *sel = zg_db_prepare(link, "SELECT id, local_id_enc FROM linkage", err);
+    sqlite3_stmt *upd = sel ? zg_db_prepare(link, "UPDATE linkage SET local_id_enc=? WHERE id=?",
+                                            err)
+                            : NULL;
+    int r = SQLITE_DONE;
+    while (!rc && sel && upd && (r = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *enc = zg_db_text(sel, 1);
+        char *plain = NULL, *again = NULL;
+        size_t n = 0;
+        if (zg_open_hex(dd->linkage_seal_key, enc, &plain, &n) == 0) {
+            zg_wipe(plain, n);
+            free(plain);
+            continue; /* already under the linkage store's own key */
+        }
+        /* rows written before local IDs had their own key were sealed with the data key */
+        if (zg_open_hex(dd->data_key, enc, &plain, &n) != 0) {
+            rc = zg_error_set(err, ZG_ECORRUPT, "", "linkage row %lld cannot be decrypted",
+                              (long long)sqlite3_column_int64(sel, 0));
+            break;
+        }
+        if (zg_seal_hex(dd->linkage_seal_key, plain, n, &again)) {
+            rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        } else {
+            sqlite3_bind_text(upd, 1, again, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+            int u = sqlite3_step(upd);
+            sqlite3_reset(upd);
+            if (u != SQLITE_DONE)
+                rc = zg_db_fail(link, u, err);
+            else
+                (*moved)++;
+        }
+        zg_wipe(plain, n);
+        free(plain);
+        free(again);
+    }
+    if (!rc && (!sel || !upd))
+        rc = err->code;
+    if (!rc && r != SQLITE_DONE)
+        rc = zg_db_fail(link, r, err);
+    zg_db_release(sel);
+    zg_db_release(upd);
+    if (!rc)
+        rc = zg_db_commit(link, err);
+    else
+        zg_db_rollback(link);
+    return rc;
 }
 
 int zg_linkage_resolve(const struct zg_datadir *dd, sqlite3 *link, sqlite3 *db, int64_t org_id,
@@ -50,6 +120,8 @@ int zg_linkage_resolve(const struct zg_datadir *dd, sqlite3 *link, sqlite3 *db, 
     int rc = local_id_valid(local_id, err);
     if (rc)
         return rc;
+    if (!zg_datadir_linkage_ready(dd))
+        return sealed_error(err);
     if (!project || !*project)
         project = "cancer";
     char orgkey[32], lookup[65], linkh[65];
@@ -89,7 +161,7 @@ int zg_linkage_resolve(const struct zg_datadir *dd, sqlite3 *link, sqlite3 *db, 
         return rc;
     }
     char *enc = NULL;
-    if (zg_seal_hex(dd->data_key, local_id, strlen(local_id), &enc)) {
+    if (zg_seal_hex(dd->linkage_seal_key, local_id, strlen(local_id), &enc)) {
         zg_db_rollback(link);
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
     }

@@ -2,6 +2,7 @@
 #include "datadir.h"
 #include "db.h"
 #include "schema.h"
+#include "datadir_internal.h"
 #include "common/error.h"
 
 #include <dirent.h>
@@ -35,18 +36,16 @@ static int fsync_path(const char *path)
     return rc;
 }
 
-static int write_key(const char *dir, const char *name, struct zg_error *err)
+int zg_datadir_write_key(const char *dir, const char *name, const unsigned char key[ZG_KEY_LEN],
+                         struct zg_error *err)
 {
     char path[1200], tmp[1220], hex[2 * ZG_KEY_LEN + 2];
-    unsigned char key[ZG_KEY_LEN];
-    zg_random_bytes(key, sizeof(key));
-    zg_hex_encode(key, sizeof(key), hex);
-    zg_wipe(key, sizeof(key));
+    zg_hex_encode(key, ZG_KEY_LEN, hex);
     size_t n = strlen(hex);
     hex[n++] = '\n';
     snprintf(path, sizeof(path), "%s/keys/%s", dir, name);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return zg_error_set(err, ZG_EIO, "", "cannot create %s: %s", tmp, strerror(errno));
     ssize_t w = write(fd, hex, n);
@@ -55,7 +54,18 @@ static int write_key(const char *dir, const char *name, struct zg_error *err)
     zg_wipe(hex, sizeof(hex));
     if (!ok || rename(tmp, path) != 0)
         return zg_error_set(err, ZG_EIO, "", "cannot write key %s", path);
+    snprintf(path, sizeof(path), "%s/keys", dir);
+    fsync_path(path);
     return 0;
+}
+
+static int write_key(const char *dir, const char *name, struct zg_error *err)
+{
+    unsigned char key[ZG_KEY_LEN];
+    zg_random_bytes(key, sizeof(key));
+    int rc = zg_datadir_write_key(dir, name, key, err);
+    zg_wipe(key, sizeof(key));
+    return rc;
 }
 
 static int read_key(const struct zg_datadir *dd, const char *name, unsigned char out[ZG_KEY_LEN],
@@ -169,6 +179,8 @@ int zg_datadir_init(const char *path, struct zg_error *err)
         rc = write_key(stage, "lookup.key", err);
     if (!rc)
         rc = write_key(stage, "linkage.key", err);
+    if (!rc)
+        rc = write_key(stage, "linkage-seal.key", err);
     for (int w = ZG_DB_MAIN; w <= ZG_DB_LINKAGE && !rc; w++)
         rc = migrate_file(stage, (enum zg_dbname)w, ZG_DB_CREATE, err);
     if (!rc) {
@@ -185,6 +197,56 @@ int zg_datadir_init(const char *path, struct zg_error *err)
         return rc;
     }
     return 0;
+}
+
+bool zg_datadir_linkage_ready(const struct zg_datadir *dd)
+{
+    return !atomic_load_explicit(&dd->linkage_sealed, memory_order_acquire);
+}
+
+/* keys/linkage.sealed: "k=K n=N fingerprint=HEX16" written when the linkage keys were split */
+static int read_seal_marker(struct zg_datadir *dd, bool *present, struct zg_error *err)
+{
+    char path[1200], buf[160];
+    snprintf(path, sizeof(path), "%s/keys/linkage.sealed", dd->path);
+    *present = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : zg_error_set(err, ZG_EIO, "", "cannot read %s", path);
+    ssize_t r = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[r > 0 ? r : 0] = '\0';
+    if (sscanf(buf, "k=%d n=%d fingerprint=%16s", &dd->seal_k, &dd->seal_n, dd->seal_fpr) != 3 ||
+        dd->seal_k < 2 || dd->seal_n < dd->seal_k || strlen(dd->seal_fpr) != 16)
+        return zg_error_set(err, ZG_ECORRUPT, "", "%s is malformed", path);
+    *present = true;
+    return 0;
+}
+
+/* The linkage keys: from their files, or sealed (split k-of-n) when only the marker is there.
+ * Key files next to a marker mean a split that did not finish removing them: they are used. A
+ * data directory made before local IDs had their own key gets one. */
+static int load_linkage_keys(struct zg_datadir *dd, struct zg_error *err)
+{
+    bool marker;
+    int rc = read_seal_marker(dd, &marker, err);
+    if (rc)
+        return rc;
+    char p[1200];
+    snprintf(p, sizeof(p), "%s/keys/lookup.key", dd->path);
+    if (marker && access(p, F_OK) != 0) {
+        atomic_store_explicit(&dd->linkage_sealed, true, memory_order_release);
+        return 0;
+    }
+    if ((rc = read_key(dd, "lookup.key", dd->lookup_key, err)) ||
+        (rc = read_key(dd, "linkage.key", dd->linkage_key, err)))
+        return rc;
+    snprintf(p, sizeof(p), "%s/keys/linkage-seal.key", dd->path);
+    if (access(p, F_OK) != 0 && (rc = write_key(dd->path, "linkage-seal.key", err)))
+        return rc;
+    rc = read_key(dd, "linkage-seal.key", dd->linkage_seal_key, err);
+    atomic_store_explicit(&dd->linkage_sealed, false, memory_order_release);
+    return rc;
 }
 
 int zg_datadir_open(struct zg_datadir *dd, const char *path, struct zg_error *err)
@@ -205,9 +267,7 @@ int zg_datadir_open(struct zg_datadir *dd, const char *path, struct zg_error *er
                             path);
     int rc = read_key(dd, "data.key", dd->data_key, err);
     if (!rc)
-        rc = read_key(dd, "lookup.key", dd->lookup_key, err);
-    if (!rc)
-        rc = read_key(dd, "linkage.key", dd->linkage_key, err);
+        rc = load_linkage_keys(dd, err);
     for (int w = ZG_DB_MAIN; w <= ZG_DB_LINKAGE && !rc; w++)
         rc = migrate_file(path, (enum zg_dbname)w, 0, err);
     if (rc)
@@ -220,6 +280,7 @@ void zg_datadir_close(struct zg_datadir *dd)
     zg_wipe(dd->data_key, sizeof(dd->data_key));
     zg_wipe(dd->lookup_key, sizeof(dd->lookup_key));
     zg_wipe(dd->linkage_key, sizeof(dd->linkage_key));
+    zg_wipe(dd->linkage_seal_key, sizeof(dd->linkage_seal_key));
 }
 
 int zg_datadir_connect(const struct zg_datadir *dd, enum zg_dbname which, sqlite3 **out,

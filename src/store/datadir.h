@@ -6,6 +6,7 @@
 #include "common/compat.h"
 #include "crypto/crypto.h"
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 struct zg_error;
 
@@ -16,7 +17,18 @@ struct zg_datadir {
     unsigned char data_key[ZG_KEY_LEN];    /* encrypts secrets at rest (TOTP secrets, local IDs) */
     unsigned char lookup_key[ZG_KEY_LEN];  /* keyed hash for finding a local ID in linkage.db */
     unsigned char linkage_key[ZG_KEY_LEN]; /* keyed hash shared with partner projects for linkage */
+    unsigned char linkage_seal_key[ZG_KEY_LEN]; /* encrypts local IDs in linkage.db */
+    /* The three linkage keys (lookup, linkage, linkage_seal) may be split k-of-n with Shamir
+     * secret sharing (store/keyshare.h): then they are not on disk, the linkage store is
+     * sealed until k key holders unseal it, and these fields are zero. Read keys only after
+     * zg_datadir_linkage_ready() (acquire: a server unseals while requests run). */
+    atomic_bool linkage_sealed;
+    int seal_k, seal_n;
+    char seal_fpr[17];
 };
+
+/* True when the linkage keys are in memory (not sealed). */
+bool zg_datadir_linkage_ready(const struct zg_datadir *dd);
 
 /* Creates the directory (mode 0700; must not exist or be empty), its databases with every
  * migration applied, and fresh keys (mode 0600). Returns 0 or an error with err. */

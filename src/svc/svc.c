@@ -237,6 +237,9 @@ void zg_error_http_status(int code, int *status, const char **slug, const char *
     case ZG_ERANGE:
         *status = 416, *slug = "range-not-satisfiable", *title = "Range not satisfiable";
         break;
+    case ZG_ESEALED:
+        *status = 503, *slug = "linkage-sealed", *title = "Linkage store sealed";
+        break;
     case ZG_ECANCELED:
         *status = 503, *slug = "unavailable", *title = "Service is stopping";
         break;

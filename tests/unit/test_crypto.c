@@ -344,9 +344,66 @@ static void random_helpers(void **state)
     assert_memory_equal(z, zero, sizeof(z));
 }
 
+/* GF(2^8) as AES uses it: FIPS-197 §4.2 gives {57}·{83} = {c1} and {57}·{13} = {fe}. */
+static void gf256_known_products(void **state)
+{
+    (void)state;
+    assert_int_equal(zg_gf256_mul(0x57, 0x83), 0xc1);
+    assert_int_equal(zg_gf256_mul(0x57, 0x13), 0xfe);
+    assert_int_equal(zg_gf256_mul(0x53, 0xca), 0x01); /* inverses (FIPS-197 §4.2.1 example) */
+    for (int a = 0; a < 256; a++) {
+        assert_int_equal(zg_gf256_mul((uint8_t)a, 1), a);
+        assert_int_equal(zg_gf256_mul((uint8_t)a, 0), 0);
+    }
+}
+
+/* Every k-subset of the n shares gives the secret back; k-1 shares do not; a repeated or zero
+ * x is refused. */
+static void shamir_any_k_of_n(void **state)
+{
+    (void)state;
+    enum { LEN = 96, N = 6, K = 3 };
+    unsigned char secret[LEN], shares[N * LEN], out[LEN];
+    zg_random_bytes(secret, sizeof(secret));
+    assert_int_equal(zg_shamir_split(secret, LEN, K, N, shares), 0);
+    int subsets = 0;
+    for (int a = 0; a < N; a++)
+        for (int b = a + 1; b < N; b++)
+            for (int c = b + 1; c < N; c++) {
+                const unsigned char *ys[K] = {shares + a * LEN, shares + c * LEN, shares + b * LEN};
+                unsigned char xs[K] = {(unsigned char)(a + 1), (unsigned char)(c + 1),
+                                       (unsigned char)(b + 1)};
+                assert_int_equal(zg_shamir_combine(ys, xs, K, LEN, out), 0);
+                assert_memory_equal(out, secret, LEN);
+                subsets++;
+            }
+    assert_int_equal(subsets, 20);
+    /* two of three: a value, but not the secret (a wrong one with probability 1 - 2^-768) */
+    const unsigned char *two[2] = {shares, shares + LEN};
+    unsigned char x2[2] = {1, 2};
+    assert_int_equal(zg_shamir_combine(two, x2, 2, LEN, out), 0);
+    assert_memory_not_equal(out, secret, LEN);
+    /* no share on its own equals the secret */
+    for (int i = 0; i < N; i++)
+        assert_memory_not_equal(shares + i * LEN, secret, LEN);
+    const unsigned char *dup[K] = {shares, shares, shares + LEN};
+    unsigned char xd[K] = {1, 1, 2};
+    assert_int_equal(zg_shamir_combine(dup, xd, K, LEN, out), ZG_EINVAL);
+    unsigned char x0[K] = {0, 1, 2};
+    assert_int_equal(zg_shamir_combine(dup, x0, K, LEN, out), ZG_EINVAL);
+    assert_int_equal(zg_shamir_split(secret, LEN, 1, 3, shares), ZG_EINVAL);
+    assert_int_equal(zg_shamir_split(secret, LEN, 4, 3, shares), ZG_EINVAL);
+    /* two splits of the same secret differ (random coefficients) */
+    unsigned char again[N * LEN];
+    assert_int_equal(zg_shamir_split(secret, LEN, K, N, again), 0);
+    assert_memory_not_equal(again, shares, sizeof(shares));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gf256_known_products),
+        cmocka_unit_test(shamir_any_k_of_n),
         cmocka_unit_test(totp_rfc6238_vectors),
         cmocka_unit_test(totp_window_and_step),
         cmocka_unit_test(totp_bad_codes),

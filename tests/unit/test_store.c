@@ -1,6 +1,7 @@
 /* Unit tests of src/store: data directory creation/opening, numbered migrations recorded in
  * schema_migrations (idempotent, newer databases refused), and transactions. */
 #include "testutil.h"
+#include "store/keyshare.h"
 
 #include "common/error.h"
 #include "crypto/crypto.h"
@@ -37,7 +38,8 @@ static void datadir_init_layout_and_migrations(void **state)
     struct stat sb;
     assert_int_equal(stat(t.data, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0700);
-    static const char *const keys[] = {"keys/data.key", "keys/lookup.key", "keys/linkage.key"};
+    static const char *const keys[] = {"keys/data.key", "keys/lookup.key", "keys/linkage.key",
+                                       "keys/linkage-seal.key"};
     for (size_t i = 0; i < ZG_ARRAY_LEN(keys); i++) {
         char p[512];
         zg_datadir_file(&t.dd, keys[i], p, sizeof(p));
@@ -364,6 +366,88 @@ static void statement_cache(void **state)
     zg_db_close(db);
 }
 
+/* Key shares of the linkage keys: a sealed data directory opens without them and takes back
+ * only shares of its own split; keys left beside the marker (a split that crashed before
+ * removing them) are still used; parse errors name the reason. */
+static void linkage_key_shares(void **state)
+{
+    (void)state;
+    struct zg_testdir a, b;
+    zg_test_datadir_setup(&a);
+    zg_test_datadir_setup(&b);
+    struct zg_error err;
+    char sa[3][ZG_SHARE_TEXT], sb[3][ZG_SHARE_TEXT];
+    unsigned char lookup[ZG_KEY_LEN];
+    memcpy(lookup, a.dd.lookup_key, ZG_KEY_LEN);
+    assert_int_equal(zg_keyshare_split(&a.dd, 2, 3, sa, &err), 0);
+    assert_int_equal(zg_keyshare_split(&b.dd, 2, 3, sb, &err), 0);
+    assert_int_equal(zg_keyshare_split(&a.dd, 1, 3, sa, &err), ZG_EINVAL);
+    assert_int_equal(zg_keyshare_seal(&a.dd, 2, 3, &err), 0);
+    assert_false(zg_datadir_linkage_ready(&a.dd));
+    /* reopened: sealed, keys zero */
+    struct zg_datadir re;
+    assert_int_equal(zg_datadir_open(&re, a.data, &err), 0);
+    assert_false(zg_datadir_linkage_ready(&re));
+    assert_int_equal(re.seal_k, 2);
+    unsigned char zero[ZG_KEY_LEN] = {0};
+    assert_memory_equal(re.lookup_key, zero, ZG_KEY_LEN);
+    /* parse: garbage, a flipped digit, fine */
+    struct zg_share s1, s2, foreign;
+    assert_int_equal(zg_keyshare_parse("zgs1-2-3-1-zz", &s1, &err), ZG_EINVAL);
+    char typo[ZG_SHARE_TEXT];
+    snprintf(typo, sizeof(typo), "%s", sa[0]);
+    typo[30] = typo[30] == '0' ? '1' : '0';
+    assert_int_equal(zg_keyshare_parse(typo, &s1, &err), ZG_EINVAL);
+    assert_non_null(strstr(err.reason, "checksum"));
+    assert_int_equal(zg_keyshare_parse(sa[0], &s1, &err), 0);
+    assert_int_equal(zg_keyshare_parse(sa[2], &s2, &err), 0);
+    assert_int_equal(zg_keyshare_parse(sb[1], &foreign, &err), 0);
+    /* another split's share and too few shares are refused; two of ours unseal */
+    struct zg_share mix[2] = {s1, foreign};
+    assert_int_equal(zg_keyshare_unseal(&re, mix, 2, &err), ZG_EINVAL);
+    assert_int_equal(zg_keyshare_unseal(&re, &s1, 1, &err), ZG_EINVAL);
+    struct zg_share two[2] = {s1, s2};
+    assert_int_equal(zg_keyshare_unseal(&re, two, 2, &err), 0);
+    assert_true(zg_datadir_linkage_ready(&re));
+    assert_memory_equal(re.lookup_key, lookup, ZG_KEY_LEN);
+    /* the server path: one share at a time, duplicates not counted */
+    struct zg_datadir srv;
+    assert_int_equal(zg_datadir_open(&srv, a.data, &err), 0);
+    struct zg_unseal *u = zg_unseal_new();
+    struct zg_unseal_status st;
+    assert_int_equal(zg_unseal_submit(u, &srv, sb[0], &st, &err), ZG_EINVAL);
+    assert_int_equal(zg_unseal_submit(u, &srv, sa[1], &st, &err), 0);
+    assert_int_equal(zg_unseal_submit(u, &srv, sa[1], &st, &err), 0);
+    assert_true(st.sealed);
+    assert_int_equal(st.received, 1);
+    assert_int_equal(zg_unseal_submit(u, &srv, sa[0], &st, &err), 0);
+    assert_false(st.sealed);
+    assert_memory_equal(srv.lookup_key, lookup, ZG_KEY_LEN);
+    assert_int_equal(zg_unseal_submit(u, &srv, sa[2], &st, &err), ZG_ECONFLICT);
+    zg_unseal_free(u);
+    /* restore writes them back; a marker left beside key files does not seal */
+    assert_int_equal(zg_keyshare_restore(&re, &err), 0);
+    struct zg_datadir back;
+    assert_int_equal(zg_datadir_open(&back, a.data, &err), 0);
+    assert_true(zg_datadir_linkage_ready(&back));
+    assert_memory_equal(back.lookup_key, lookup, ZG_KEY_LEN);
+    char marker[512];
+    zg_datadir_file(&back, "keys/linkage.sealed", marker, sizeof(marker));
+    FILE *f = fopen(marker, "w");
+    assert_non_null(f);
+    fputs("k=2 n=3 fingerprint=0123456789abcdef\n", f);
+    fclose(f);
+    struct zg_datadir half;
+    assert_int_equal(zg_datadir_open(&half, a.data, &err), 0);
+    assert_true(zg_datadir_linkage_ready(&half));
+    zg_datadir_close(&half);
+    zg_datadir_close(&back);
+    zg_datadir_close(&srv);
+    zg_datadir_close(&re);
+    zg_test_datadir_teardown(&a);
+    zg_test_datadir_teardown(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +458,7 @@ int main(void)
         cmocka_unit_test(transactions),
         cmocka_unit_test(migration_failure_rolls_back),
         cmocka_unit_test(statement_cache),
+        cmocka_unit_test(linkage_key_shares),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
