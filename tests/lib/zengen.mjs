@@ -78,27 +78,38 @@ export async function startServer({ dataDir, init = true, extraArgs = [], env = 
   let made = false;
   if (!dataDir) { dataDir = mkdtempSync(join(tmpdir(), 'zg-test-')); made = true; rmSync(dataDir, { recursive: true }); }
   if (init) execFileSync(BIN, ['init', dataDir], { stdio: 'pipe' });
-  const port = await freePort();
-  const proc = spawn(BIN, ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
-  });
-  let log = '';
-  proc.stdout.on('data', (d) => { log += d; });
-  proc.stderr.on('data', (d) => { log += d; });
   const tls = extraArgs.includes('--tls-cert');
-  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const healthy = () => (tls
-    ? new Promise((resolve) => {
-      https.get(`${url}/healthz`, { rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.statusCode === 200); })
-        .on('error', () => resolve(false));
-    })
-    : fetch(`${url}/healthz`).then((r) => r.ok, () => false));
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`zengen serve exited ${proc.exitCode}: ${log}`);
-    if (await healthy()) break;
-    if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`server did not start: ${log}`); }
-    await new Promise((r) => setTimeout(r, 50));
+  // the port is free when chosen but another test may take it before the server binds: a
+  // server that exits because the address is in use is started again on another port
+  let proc, log = '', url;
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    log = '';
+    proc = spawn(BIN, ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...extraArgs], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+    });
+    proc.stdout.on('data', (d) => { log += d; });
+    proc.stderr.on('data', (d) => { log += d; });
+    url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    const healthy = () => (tls
+      ? new Promise((resolve) => {
+        https.get(`${url}/healthz`, { rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.statusCode === 200); })
+          .on('error', () => resolve(false));
+      })
+      : fetch(`${url}/healthz`).then((r) => r.ok, () => false));
+    const deadline = Date.now() + 15000;
+    let up = false;
+    for (;;) {
+      if (proc.exitCode !== null) break;
+      // our own process says it listens (a /healthz answer alone could come from another
+      // test's server that got the port first)
+      if (/listening on/.test(log) && await healthy()) { up = true; break; }
+      if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`server did not start: ${log}`); }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (up) break;
+    if (attempt < 3 && /in use|cannot listen|bind/i.test(log)) continue;
+    throw new Error(`zengen serve exited ${proc.exitCode}: ${log}`);
   }
   return {
     url, dataDir, proc, log: () => log,
