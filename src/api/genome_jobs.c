@@ -96,13 +96,5 @@ int zg_api_genome_file_import(struct zg_req *req, struct zg_error *err)
                             zg_file_format_name(f.format));
     json_t *params = json_deep_copy(req->body);
     json_object_set_new(params, "file_id", json_string(f.id));
-    char job[33];
-    if ((rc = zg_job_submit(req, "genome.import", params, job, err)))
-        return rc;
-    char loc[64];
-    snprintf(loc, sizeof(loc), "/api/v1/jobs/%s", job);
-    if ((rc = zg_req_set_header(req, "Location", loc)))
-        return zg_error_set(err, rc, "", "cannot set the Location header");
-    json_t *j = zg_job_json(req->app, req->conns->db, job, 0, ZG_JOB_ALL_TIERS, err);
-    return j ? zg_req_reply(req, 202, j) : err->code;
+    return zg_job_accept(req, "genome.import", params, err);
 }

@@ -141,15 +141,7 @@ int zg_api_qc_coverage(struct zg_req *req, struct zg_error *err)
     json_t *params = json_pack("{s:s}", "file_id", f.id);
     if (role)
         json_object_set_new(params, "role", json_string(role));
-    char job[33];
-    if ((rc = zg_job_submit(req, "qc.coverage", params, job, err)))
-        return rc;
-    char loc[64];
-    snprintf(loc, sizeof(loc), "/api/v1/jobs/%s", job);
-    if ((rc = zg_req_set_header(req, "Location", loc)))
-        return zg_error_set(err, rc, "", "cannot set the Location header");
-    json_t *j = zg_job_json(req->app, req->conns->db, job, 0, ZG_JOB_ALL_TIERS, err);
-    return j ? zg_req_reply(req, 202, j) : err->code;
+    return zg_job_accept(req, "qc.coverage", params, err);
 }
 
 int zg_api_qc_identity(struct zg_req *req, struct zg_error *err)

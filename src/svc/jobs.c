@@ -539,3 +539,17 @@ uint32_t zg_job_readable_tiers(const struct zg_req *req)
     }
     return mask;
 }
+
+int zg_job_accept(struct zg_req *req, const char *kind, json_t *params, struct zg_error *err)
+{
+    char job[33], loc[64];
+    int rc = zg_job_submit(req, kind, params, job, err);
+    if (rc)
+        return rc;
+    snprintf(loc, sizeof(loc), "/api/v1/jobs/%s", job);
+    if ((rc = zg_req_set_header(req, "Location", loc)))
+        return zg_error_set(err, rc, "", "cannot set the Location header");
+    json_t *j = zg_job_json(req->app, req->conns->db, job, 0, ZG_JOB_ALL_TIERS, err);
+    return j ? zg_req_reply(req, 202, j) : err->code;
+}
+

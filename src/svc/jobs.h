@@ -67,6 +67,11 @@ int64_t zg_jobs_recover(sqlite3 *db, struct zg_error *err);
 int zg_job_submit(struct zg_req *req, const char *kind, json_t *params, char id_out[33],
                   struct zg_error *err) ZG_MUST_CHECK;
 
+/* Submits the job and answers the request with 202, the job and `Location: /api/v1/jobs/{id}`
+ * (what a route that starts a job returns). params is taken. */
+int zg_job_accept(struct zg_req *req, const char *kind, json_t *params, struct zg_error *err)
+    ZG_MUST_CHECK;
+
 /* Every tier: for operators' tools that see all jobs. */
 #define ZG_JOB_ALL_TIERS 0xffffffffu
 

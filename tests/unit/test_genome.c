@@ -26,36 +26,6 @@ static void shared_path(char *out, size_t n, const char *rel)
     snprintf(out, n, "%s%s", data_root, rel);
 }
 
-struct fx {
-    struct zg_testdir t;
-    sqlite3 *db;
-    int64_t org;
-    char case_id[ZG_ID_LEN];
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    if (!f || zg_crypto_init())
-        return -1;
-    zg_test_datadir_setup(&f->t);
-    f->db = zg_test_connect(&f->t, ZG_DB_MAIN);
-    struct zg_error err;
-    if (zg_org_add(f->db, "Hosp", "hospital", &f->org, &err) ||
-        zg_case_add(f->db, f->org, NULL, 0, f->case_id, NULL, &err))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    zg_db_close(f->db);
-    zg_test_datadir_teardown(&f->t);
-    free(f);
-    return 0;
-}
 
 static int64_t count(sqlite3 *db, const char *sql)
 {
@@ -67,7 +37,7 @@ static int64_t count(sqlite3 *db, const char *sql)
     return n;
 }
 
-static int import(struct fx *f, const char *rel, enum zg_variant_kind kind,
+static int import(struct zg_test_fx *f, const char *rel, enum zg_variant_kind kind,
                   struct zg_import_result *res, struct zg_error *err)
 {
     char p[1200];
@@ -78,7 +48,7 @@ static int import(struct fx *f, const char *rel, enum zg_variant_kind kind,
 
 static void vep_csq_genes_and_consequences(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_import_result res;
     struct zg_error err;
     int rc = import(f, SHARED "/vcf/annotated/bcftools-tests/test/split-vep.vcf", ZG_VK_SOMATIC,
@@ -101,7 +71,7 @@ static void vep_csq_genes_and_consequences(void **state)
 
 static void snpeff_eff_genes(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_import_result res;
     struct zg_error err;
     assert_int_equal(import(f, SHARED "/vcf/annotated/cyvcf2-tests/test.snpeff.vcf",
@@ -117,7 +87,7 @@ static void snpeff_eff_genes(void **state)
 
 static void ann_in_bcf(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_import_result res;
     struct zg_error err;
     /* BCF input through the same path */
@@ -129,7 +99,7 @@ static void ann_in_bcf(void **state)
 
 static void multiallelic_split(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_import_result res;
     struct zg_error err;
     assert_int_equal(
@@ -142,7 +112,7 @@ static void multiallelic_split(void **state)
 
 static void rejects_malformed_and_truncated(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_import_result res;
     struct zg_error err;
     zg_error_clear(&err);
@@ -179,7 +149,7 @@ static void rejects_malformed_and_truncated(void **state)
 
 static void idempotent_and_never_mixed(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_import_result res;
     struct zg_error err;
     const char *rel = SHARED "/vcf/annotated/bcftools-tests/test/split-vep.vcf";
@@ -197,7 +167,7 @@ static void idempotent_and_never_mixed(void **state)
 
 static void germline_summary_only(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_import_result res;
     struct zg_error err;
     assert_int_equal(import(f, SHARED "/vcf/annotated/cyvcf2-tests/test.vcf.gz", ZG_VK_GERMLINE,
@@ -213,7 +183,7 @@ static void germline_summary_only(void **state)
 
 static void file_registry_validates(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_error err;
     struct zg_file_info fi, again;
     char p[1200];
@@ -297,7 +267,7 @@ static void brute_altered(sqlite3 *db, const char *gene, bool *out)
 
 static void queries_match_brute_force(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_error err;
     struct zg_synth_opts so = {.ncases = 300, .seed = 5, .org_id = f->org, .batch = 100};
     struct zg_synth_stats ss;
@@ -416,16 +386,25 @@ int main(void)
     /* the shared test data sits beside the project: <root>/../shared/data */
     snprintf(data_root, sizeof(data_root), "%s/..", ZG_DOCS_DIR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(vep_csq_genes_and_consequences, setup, teardown),
-        cmocka_unit_test_setup_teardown(snpeff_eff_genes, setup, teardown),
-        cmocka_unit_test_setup_teardown(ann_in_bcf, setup, teardown),
-        cmocka_unit_test_setup_teardown(multiallelic_split, setup, teardown),
-        cmocka_unit_test_setup_teardown(rejects_malformed_and_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(idempotent_and_never_mixed, setup, teardown),
-        cmocka_unit_test_setup_teardown(germline_summary_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(file_registry_validates, setup, teardown),
+        cmocka_unit_test_setup_teardown(vep_csq_genes_and_consequences, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(snpeff_eff_genes, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(ann_in_bcf, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(multiallelic_split, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(rejects_malformed_and_truncated, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(idempotent_and_never_mixed, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(germline_summary_only, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(file_registry_validates, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
         cmocka_unit_test(fisher_known_values),
-        cmocka_unit_test_setup_teardown(queries_match_brute_force, setup, teardown),
+        cmocka_unit_test_setup_teardown(queries_match_brute_force, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

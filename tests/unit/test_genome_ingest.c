@@ -12,37 +12,6 @@
 #include "ids/ids.h"
 #include "store/db.h"
 
-struct fx {
-    struct zg_testdir t;
-    sqlite3 *db;
-    int64_t org;
-    char case_id[ZG_ID_LEN];
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    if (!f || zg_crypto_init())
-        return -1;
-    zg_test_datadir_setup(&f->t);
-    f->db = zg_test_connect(&f->t, ZG_DB_MAIN);
-    struct zg_error err;
-    if (zg_org_add(f->db, "Hosp", "hospital", &f->org, &err) ||
-        zg_case_add(f->db, f->org, NULL, 0, f->case_id, NULL, &err))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    zg_db_close(f->db);
-    zg_test_datadir_teardown(&f->t);
-    free(f);
-    return 0;
-}
-
 static int64_t count(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *st = NULL;
@@ -82,10 +51,10 @@ static void write_vcf(const char *path, int n, int bad_after)
                     "G|%s|%s|ENST%d|c.%dA>G|p.Y%d|YES\tAD:DP\t10,5,3:18\n",
                     pos, c, g, i, i, i, c, g, i, i, i);
         else
-            fprintf(o, "chr1\t%d\t.\tG\tT\t.\t%s\tCSQ=T|%s|%s|ENST%d|c.%dG>T|p.Z%d|YES\tAD:DP\t"
-                       "20,%d:%d\n",
-                    pos, i % 11 == 0 ? "weak" : "PASS", c, g, i, i, i, i % 30 + 1,
-                    20 + i % 30 + 1);
+            fprintf(o,
+                    "chr1\t%d\t.\tG\tT\t.\t%s\tCSQ=T|%s|%s|ENST%d|c.%dG>T|p.Z%d|YES\tAD:DP\t"
+                    "20,%d:%d\n",
+                    pos, i % 11 == 0 ? "weak" : "PASS", c, g, i, i, i, i % 30 + 1, 20 + i % 30 + 1);
     }
     fclose(o);
 }
@@ -110,14 +79,14 @@ static bool on_progress(void *ctx, int64_t records, int64_t stored)
 
 static void many_batches_store_every_row(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     enum { N = 150000 }; /* ~37 batches of 4096 rows, > 2 progress reports */
     char path[1200];
     snprintf(path, sizeof(path), "%s/big.vcf", f->t.root);
     write_vcf(path, N, 0);
     struct progress pr = {.monotonic = true};
-    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC,
-                               .progress = on_progress, .progress_ctx = &pr};
+    struct zg_import_opts o = {
+        .case_id = f->case_id, .kind = ZG_VK_SOMATIC, .progress = on_progress, .progress_ctx = &pr};
     struct zg_import_result res;
     struct zg_error err;
     zg_error_clear(&err);
@@ -156,7 +125,7 @@ static void many_batches_store_every_row(void **state)
 
 static void error_after_many_batches_keeps_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     char path[1200];
     snprintf(path, sizeof(path), "%s/bad.vcf", f->t.root);
     write_vcf(path, 60000, 50000); /* 12+ batches are stored before the bad record is read */
@@ -177,13 +146,13 @@ static void error_after_many_batches_keeps_nothing(void **state)
 
 static void stopping_from_progress_keeps_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     char path[1200];
     snprintf(path, sizeof(path), "%s/stop.vcf", f->t.root);
     write_vcf(path, 150000, 0);
     struct progress pr = {.monotonic = true, .stop_at = 1};
-    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC,
-                               .progress = on_progress, .progress_ctx = &pr};
+    struct zg_import_opts o = {
+        .case_id = f->case_id, .kind = ZG_VK_SOMATIC, .progress = on_progress, .progress_ctx = &pr};
     struct zg_import_result res;
     struct zg_error err;
     zg_error_clear(&err);
@@ -196,7 +165,7 @@ static void stopping_from_progress_keeps_nothing(void **state)
 
 static void streaming_sha256_matches_one_shot(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     char path[1200];
     snprintf(path, sizeof(path), "%s/blob.bin", f->t.root);
     size_t n = (3u << 20) + 12345; /* spans several read chunks */
@@ -232,10 +201,14 @@ static void streaming_sha256_matches_one_shot(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(many_batches_store_every_row, setup, teardown),
-        cmocka_unit_test_setup_teardown(error_after_many_batches_keeps_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(stopping_from_progress_keeps_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(streaming_sha256_matches_one_shot, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_batches_store_every_row, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(error_after_many_batches_keeps_nothing, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(stopping_from_progress_keeps_nothing, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(streaming_sha256_matches_one_shot, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,9 @@
 
 #include "common/error.h"
 #include "store/db.h"
+#include "auth/auth.h"
+#include "crypto/crypto.h"
+#include "ids/ids.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -105,4 +108,28 @@ char *zg_test_slurp(const char *path, size_t *n)
 bool zg_test_memmem(const char *hay, size_t hn, const char *needle, size_t n)
 {
     return n == 0 || (hn >= n && memmem(hay, hn, needle, n) != NULL);
+}
+
+int zg_test_fx_setup(void **state)
+{
+    struct zg_test_fx *f = calloc(1, sizeof(*f));
+    if (!f || zg_crypto_init())
+        return -1;
+    zg_test_datadir_setup(&f->t);
+    f->db = zg_test_connect(&f->t, ZG_DB_MAIN);
+    struct zg_error err;
+    if (zg_org_add(f->db, "Hosp", "hospital", &f->org, &err) ||
+        zg_case_add(f->db, f->org, NULL, 0, f->case_id, NULL, &err))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+int zg_test_fx_teardown(void **state)
+{
+    struct zg_test_fx *f = *state;
+    zg_db_close(f->db);
+    zg_test_datadir_teardown(&f->t);
+    free(f);
+    return 0;
 }

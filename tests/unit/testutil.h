@@ -42,4 +42,17 @@ char *zg_test_slurp(const char *path, size_t *n);
 /* True when needle (n bytes) occurs in hay (hn bytes). */
 bool zg_test_memmem(const char *hay, size_t hn, const char *needle, size_t n);
 
+/* The common fixture of domain tests: a fresh data directory, a connection to zengen.db,
+ * one hospital organisation "Hosp" and one case of it. */
+struct zg_test_fx {
+    struct zg_testdir t;
+    sqlite3 *db;
+    int64_t org;
+    char case_id[16];
+};
+
+/* cmocka setup/teardown for it: *state is the struct zg_test_fx *. */
+int zg_test_fx_setup(void **state);
+int zg_test_fx_teardown(void **state);
+
 #endif
