@@ -133,6 +133,9 @@ struct hg_file {
     size_t ncrai;
     bool have_crai;           /* false: the .crai could not be read */
     htsFile *ref_owner;       /* CRAM with ref_fasta: holds the reference shared by re-encodings */
+    /* htslib updates a shared reference (refs_t: its users, its id table from each header)
+     * without a lock: re-encodings that share hf's reference run one at a time per file */
+    pthread_mutex_t ref_mu;
 };
 
 struct zg_hg_cache {
@@ -161,6 +164,7 @@ static void hg_file_free(struct hg_file *hf)
     free(hf->tid_end);
     free(hf->crai);
     pthread_mutex_destroy(&hf->mu);
+    pthread_mutex_destroy(&hf->ref_mu);
     free(hf);
 }
 
@@ -329,6 +333,7 @@ static int hg_file_load(const struct zg_file_info *f, const struct fstamp st[NST
     if (!hf)
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
     pthread_mutex_init(&hf->mu, NULL);
+    pthread_mutex_init(&hf->ref_mu, NULL);
     snprintf(hf->id, sizeof(hf->id), "%s", f->id);
     snprintf(hf->path, sizeof(hf->path), "%s", f->path);
     snprintf(hf->index_path, sizeof(hf->index_path), "%s", f->index_path);
@@ -1336,7 +1341,8 @@ static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct z
         rc = zg_error_set(err, ZG_EIO, "", "the CRAM file cannot be opened");
         goto out;
     }
-    if (refs && hts_set_opt(in, CRAM_OPT_SHARED_REF, refs) != 0) {
+    int sr = refs ? hts_set_opt(in, CRAM_OPT_SHARED_REF, refs) : 0;
+    if (sr != 0) {
         rc = zg_error_set(err, ZG_EIO, "", "the CRAM reference cannot be loaded");
         goto out;
     }
@@ -1354,8 +1360,8 @@ static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct z
         rc = zg_error_set(err, ZG_EIO, "", "cannot write the scratch CRAM");
         goto out;
     }
-    if (refs ? hts_set_opt(o, CRAM_OPT_SHARED_REF, refs) != 0
-             : hts_set_opt(o, CRAM_OPT_NO_REF, 1) != 0) {
+    sr = refs ? hts_set_opt(o, CRAM_OPT_SHARED_REF, refs) : hts_set_opt(o, CRAM_OPT_NO_REF, 1);
+    if (sr != 0) {
         rc = zg_error_set(err, ZG_EIO, "", "cannot set the CRAM reference");
         goto out;
     }
@@ -1404,11 +1410,11 @@ static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct z
 out:
     if (o)
         hts_close(o);
+    if (in)
+        hts_close(in);
     bam_destroy1(rec);
     if (h)
         sam_hdr_destroy(h);
-    if (in)
-        hts_close(in);
     unlink(tmp);
     return rc;
 }
@@ -1535,7 +1541,10 @@ int zg_htsget_block(struct zg_hg_cache *cache, const struct zg_file_info *f, enu
         int rc = hg_acquire(cache, f, &hf, err);
         if (rc)
             return rc;
+        /* one re-encoding at a time per file: they share its reference (see ref_mu) */
+        pthread_mutex_lock(&hf->ref_mu);
         rc = block_cram(hf, a, b, region, tmpdir, out, err);
+        pthread_mutex_unlock(&hf->ref_mu);
         hg_release(cache, hf);
         return rc;
     }
