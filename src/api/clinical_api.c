@@ -11,6 +11,15 @@ static int64_t org_scope(const struct zg_req *req)
     return (req->decision.obligations & ZG_OBL_OWN_ORG) ? req->decision.org_id : 0;
 }
 
+/* The consent statuses the caller's cases may have (0: any), from the policy decision; an
+ * obligation that allows no status becomes a bit no status has (nothing is counted). */
+static uint32_t consent_scope(const struct zg_req *req)
+{
+    if (!(req->decision.obligations & ZG_OBL_CONSENT))
+        return 0;
+    return req->decision.consent ? req->decision.consent : 1u << 31;
+}
+
 static int case_param(struct zg_req *req, char out[ZG_ID_LEN], struct zg_error *err)
 {
     enum zg_id_kind kind;
@@ -268,7 +277,8 @@ static int query_str(struct zg_req *req, const char *name, size_t maxlen, const 
 
 int zg_api_clinical_search(struct zg_req *req, struct zg_error *err)
 {
-    struct zg_clinical_query q = {.complete = -1, .org_scope = org_scope(req)};
+    struct zg_clinical_query q = {.complete = -1, .org_scope = org_scope(req),
+                                  .consent_mask = consent_scope(req)};
     int64_t limit;
     const char *complete = NULL;
     int rc;
@@ -311,7 +321,8 @@ int zg_api_clinical_counts(struct zg_req *req, struct zg_error *err)
 {
     const char *by = zg_req_query(req, "by");
     int k = (req->decision.obligations & ZG_OBL_SUPPRESS_SMALL) ? req->decision.k_min : 0;
-    json_t *j = zg_clinical_counts(req->conns->db, by ? by : "oncotree", k, err);
+    json_t *j =
+        zg_clinical_counts(req->conns->db, by ? by : "oncotree", k, consent_scope(req), err);
     return j ? zg_req_reply(req, 200, j) : err->code;
 }
 
@@ -320,7 +331,7 @@ int zg_api_clinical_overview(struct zg_req *req, struct zg_error *err)
     /* the overview tier is open to every signed-in role: small cells are always suppressed */
     int k = req->decision.k_min > 0 ? req->decision.k_min
                                     : (req->app->policy.k_min > 0 ? req->app->policy.k_min : 5);
-    json_t *j = zg_clinical_counts(req->conns->db, "oncotree", k, err);
+    json_t *j = zg_clinical_counts(req->conns->db, "oncotree", k, consent_scope(req), err);
     return j ? zg_req_reply(req, 200, j) : err->code;
 }
 

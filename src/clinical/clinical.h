@@ -127,6 +127,7 @@ struct zg_clinical_query {
     const char *oncotree, *stage, *drug, *response, *vital_status; /* NULL = any */
     int complete;      /* -1 any, 0 incomplete, 1 complete */
     int64_t org_scope; /* > 0: own organisation only */
+    uint32_t consent_mask; /* > 0: only cases whose consent status bit (enum zg_consent) is set */
     const char *after; /* keyset: case ids greater than this ("" = start) */
     int limit;         /* 1..1000 */
 };
@@ -135,9 +136,12 @@ struct zg_clinical_query {
  * updated_at}],"next_after":id|null}. */
 json_t *zg_clinical_search(sqlite3 *db, const struct zg_clinical_query *q, struct zg_error *err);
 
-/* Counts of cases by "oncotree" | "stage" | "vital_status" | "response": {"by",
- * "counts":[{value,n}] } with n replaced by the string "<k" when below k_min > 0. */
-json_t *zg_clinical_counts(sqlite3 *db, const char *by, int k_min, struct zg_error *err);
+/* Counts of cases by "oncotree" | "stage" | "vital_status" | "response" | "drug": {"by",
+ * "counts":[{value,n}] } with n replaced by the string "<k" when below k_min > 0. consent_mask
+ * > 0 (the policy's consent obligation, bits of enum zg_consent) counts only cases whose
+ * consent status is in it, and the answer names them in "restricted_to_consent". */
+json_t *zg_clinical_counts(sqlite3 *db, const char *by, int k_min, uint32_t consent_mask,
+                           struct zg_error *err);
 
 /* The record's dated events sorted by date: {"case_id","events":[{date,kind,summary,
  * pointer}]}. */

@@ -142,7 +142,10 @@ json_t *zg_clinical_search(sqlite3 *db, const struct zg_clinical_query *q, struc
         db,
         "SELECT r.case_id, o.name, r.oncotree, r.stage, r.vital_status, r.complete, r.updated_at"
         " FROM clinical_records r JOIN cases c ON c.id = r.case_id JOIN orgs o ON o.id = c.org_id"
-        " WHERE (?1 IS NULL OR r.oncotree = ?1) AND (?2 IS NULL OR r.stage = ?2 OR"
+        " JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version"
+        " WHERE (?10 = 0 OR ((?10 >> (CASE json_extract(v.doc, '$.consent.status')"
+        " WHEN 'consented' THEN 1 WHEN 'partially-consented' THEN 2 WHEN 'pending' THEN 3"
+        " WHEN 'withdrawn' THEN 4 ELSE 0 END)) & 1) = 1) AND (?1 IS NULL OR r.oncotree = ?1) AND (?2 IS NULL OR r.stage = ?2 OR"
         "  (length(?2) <= 4 AND r.stage LIKE ?2 || '%' AND substr(r.stage, length(?2) + 1, 1)"
         "   NOT IN ('I','V')))"
         " AND (?3 IS NULL OR r.vital_status = ?3) AND (?4 < 0 OR r.complete = ?4)"
@@ -164,6 +167,7 @@ json_t *zg_clinical_search(sqlite3 *db, const struct zg_clinical_query *q, struc
     sqlite3_bind_text(st, 7, q->drug, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, q->response, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 9, q->limit + 1);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)q->consent_mask);
     json_t *cases = json_array();
     int src, n = 0;
     char last[32] = "";
@@ -209,24 +213,37 @@ json_t *zg_clinical_search(sqlite3 *db, const struct zg_clinical_query *q, struc
                      more ? json_string(last) : json_null());
 }
 
-json_t *zg_clinical_counts(sqlite3 *db, const char *by, int k_min, struct zg_error *err)
+/* A record's consent status as the bit of enum zg_consent (policy/policy.h): the filter that
+ * the consent obligation of the policy decision point becomes in SQL (?1 = the allowed mask,
+ * 0 = no restriction; r = clinical_records, v = its current version). */
+#define CONSENT_JOIN " JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version"
+#define CONSENT_OK                                                                            \
+    " (?1 = 0 OR ((?1 >> (CASE json_extract(v.doc, '$.consent.status')"                      \
+    " WHEN 'consented' THEN 1 WHEN 'partially-consented' THEN 2 WHEN 'pending' THEN 3"        \
+    " WHEN 'withdrawn' THEN 4 ELSE 0 END)) & 1) = 1)"
+
+json_t *zg_clinical_counts(sqlite3 *db, const char *by, int k_min, uint32_t consent_mask,
+                           struct zg_error *err)
 {
     const char *sql;
     if (!strcmp(by, "oncotree"))
-        sql = "SELECT oncotree, count(*) FROM clinical_records WHERE oncotree IS NOT NULL"
-              " GROUP BY oncotree ORDER BY 2 DESC, 1";
+        sql = "SELECT r.oncotree, count(*) FROM clinical_records r" CONSENT_JOIN
+              " WHERE r.oncotree IS NOT NULL AND" CONSENT_OK " GROUP BY r.oncotree ORDER BY 2 DESC, 1";
     else if (!strcmp(by, "stage"))
-        sql = "SELECT stage, count(*) FROM clinical_records WHERE stage IS NOT NULL"
-              " GROUP BY stage ORDER BY 1";
+        sql = "SELECT r.stage, count(*) FROM clinical_records r" CONSENT_JOIN
+              " WHERE r.stage IS NOT NULL AND" CONSENT_OK " GROUP BY r.stage ORDER BY 1";
     else if (!strcmp(by, "vital_status"))
-        sql = "SELECT vital_status, count(*) FROM clinical_records WHERE vital_status IS NOT NULL"
-              " GROUP BY vital_status ORDER BY 1";
+        sql = "SELECT r.vital_status, count(*) FROM clinical_records r" CONSENT_JOIN
+              " WHERE r.vital_status IS NOT NULL AND" CONSENT_OK
+              " GROUP BY r.vital_status ORDER BY 1";
     else if (!strcmp(by, "response"))
-        sql = "SELECT value, count(DISTINCT case_id) FROM clinical_terms WHERE kind='response'"
-              " GROUP BY value ORDER BY 1";
+        sql = "SELECT t.value, count(DISTINCT t.case_id) FROM clinical_terms t"
+              " JOIN clinical_records r ON r.case_id = t.case_id" CONSENT_JOIN
+              " WHERE t.kind = 'response' AND" CONSENT_OK " GROUP BY t.value ORDER BY 1";
     else if (!strcmp(by, "drug"))
-        sql = "SELECT value, count(DISTINCT case_id) FROM clinical_terms WHERE kind='drug'"
-              " GROUP BY value ORDER BY 2 DESC, 1";
+        sql = "SELECT t.value, count(DISTINCT t.case_id) FROM clinical_terms t"
+              " JOIN clinical_records r ON r.case_id = t.case_id" CONSENT_JOIN
+              " WHERE t.kind = 'drug' AND" CONSENT_OK " GROUP BY t.value ORDER BY 2 DESC, 1";
     else {
         zg_error_set(err, ZG_EINVAL, "by",
                      "must be one of: oncotree, stage, vital_status, response, drug");
@@ -235,6 +252,7 @@ json_t *zg_clinical_counts(sqlite3 *db, const char *by, int k_min, struct zg_err
     sqlite3_stmt *st = zg_db_prepare(db, sql, err);
     if (!st)
         return NULL;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)consent_mask);
     json_t *counts = json_array();
     int64_t total = 0;
     int src;
@@ -263,6 +281,15 @@ json_t *zg_clinical_counts(sqlite3 *db, const char *by, int k_min, struct zg_err
         return NULL;
     }
     json_t *out = json_pack("{s:s,s:o}", "by", by, "counts", counts);
+    if (consent_mask) {
+        json_t *st2 = json_array();
+        static const char *const names[] = {"unrecorded", "consented", "partially-consented",
+                                            "pending", "withdrawn"};
+        for (unsigned b = 0; b < 5; b++)
+            if (consent_mask & (1u << b))
+                json_array_append_new(st2, json_string(names[b]));
+        json_object_set_new(out, "restricted_to_consent", st2);
+    }
     if (k_min > 0)
         json_object_set_new(out, "suppressed_below", json_integer(k_min));
     if (k_min <= 0 || total >= k_min)

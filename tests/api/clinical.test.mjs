@@ -297,11 +297,20 @@ test('search, timeline, completeness and counts', async () => {
   const op = await call(srv.url, '/api/v1/clinical/counts?by=oncotree', { token: tokOp });
   assertSchema('ClinicalCounts', op.json);
   assert.deepEqual(op.json.counts.find((x) => x.value === 'LUAD'), { value: 'LUAD', label: 'Lung Adenocarcinoma', n: 4 }, 'three of hospital A, one of B');
+  // researchers count only cases with research consent (the policy's consent obligation):
+  // one LUAD record has no consent, so four count — below k, even the total is hidden
   const ac = await call(srv.url, '/api/v1/clinical/counts?by=oncotree', { token: tokAcad });
   assert.equal(ac.status, 200);
+  assertSchema('ClinicalCounts', ac.json);
+  assert.deepEqual(ac.json.restricted_to_consent, ['consented', 'partially-consented']);
   assert.ok(ac.json.counts.every((x) => x.n === '<5'), ac.text);
-  assert.equal(ac.json.total, 5, 'a total of at least k is shown');
+  assert.equal(ac.json.total, undefined, 'four consented cases: below k');
   assert.equal(ac.json.suppressed_below, 5);
+  const patched = await call(srv.url, `/api/v1/cases/${cases[3]}/clinical`, { method: 'PATCH', token: tokA, body: { consent: { status: 'consented' } } });
+  assert.equal(patched.status, 200, patched.text);
+  const ac2 = await call(srv.url, '/api/v1/clinical/counts?by=oncotree', { token: tokAcad });
+  assert.equal(ac2.json.total, 5, 'with that consent recorded the total reaches k and is shown');
+  assert.equal(op.json.restricted_to_consent, undefined, 'operators (custodians) count every case');
   const ov = await call(srv.url, '/api/v1/stats/clinical', { token: tokB });
   assert.equal(ov.status, 200);
   assert.ok(ov.json.counts.every((x) => typeof x.n === 'string'));

@@ -350,16 +350,16 @@ static void storage(void **state)
         json_decref(found);
     }
     /* counts: small cells and small totals suppressed under k */
-    json_t *cnt = zg_clinical_counts(s->db, "oncotree", 5, &err);
+    json_t *cnt = zg_clinical_counts(s->db, "oncotree", 5, 0, &err);
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(cnt, "counts"), 0), "n")),
                         "<5");
     assert_null(json_object_get(cnt, "total"));
     json_decref(cnt);
-    cnt = zg_clinical_counts(s->db, "oncotree", 0, &err);
+    cnt = zg_clinical_counts(s->db, "oncotree", 0, 0, &err);
     assert_int_equal(json_integer_value(json_object_get(cnt, "total")), 1);
     json_decref(cnt);
-    assert_null(zg_clinical_counts(s->db, "name", 0, &err));
+    assert_null(zg_clinical_counts(s->db, "name", 0, 0, &err));
     assert_int_equal(err.code, ZG_EINVAL);
     json_decref(b);
     json_decref(errors);
