@@ -173,7 +173,7 @@ static int g_variants(struct zg_req *req, struct gv_params *p)
     zg_error_clear(&e);
     struct zg_cohort *c;
     struct zg_query_scope scope;
-    int rc = zg_cohort_acquire(&req->app->dd, req->conns->db, &c, &e);
+    int rc = zg_cohort_acquire(req->app->cohort, &req->app->dd, req->conns->db, &c, &e);
     if (rc)
         return rc;
     if ((rc = zg_query_scope_init(&scope, c, !strcmp(gran, "record") ? &rec : &req->decision,

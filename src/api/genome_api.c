@@ -17,7 +17,7 @@ static int with_cohort(struct zg_req *req, struct zg_cohort **c, struct zg_query
                        struct zg_error *err)
 {
     memset(s, 0, sizeof(*s));
-    int rc = zg_cohort_acquire(&req->app->dd, req->conns->db, c, err);
+    int rc = zg_cohort_acquire(req->app->cohort, &req->app->dd, req->conns->db, c, err);
     if (rc)
         return rc;
     if ((rc = zg_query_scope_init(s, *c, &req->decision, err))) {

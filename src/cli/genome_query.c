@@ -119,7 +119,7 @@ int zg_cmd_query(int argc, char **argv)
         rc = zg_cli_usage(u, "--max/--limit out of range");
         goto out;
     }
-    if (zg_cohort_acquire(&dd, db, &c, &err)) {
+    if (zg_cohort_acquire(NULL, &dd, db, &c, &err)) {
         rc = zg_cli_fail(&err);
         goto out;
     }
@@ -255,7 +255,7 @@ int zg_cmd_genome_index(int argc, char **argv)
     } else if (!strcmp(sub, "stats")) {
         struct zg_cohort *c = NULL;
         int64_t t0 = zg_clock_mono_ms();
-        if (zg_cohort_acquire(&dd, NULL, &c, &err)) {
+        if (zg_cohort_acquire(NULL, &dd, NULL, &c, &err)) {
             rc = zg_cli_fail(&err);
             goto out;
         }
@@ -267,7 +267,7 @@ int zg_cmd_genome_index(int argc, char **argv)
         zg_cohort_release(c);
         /* the live view: case-level sets (clinical cancer type, consent) from the database */
         int64_t t1 = zg_clock_mono_us();
-        if (zg_cohort_acquire(&dd, db, &c, &err)) {
+        if (zg_cohort_acquire(NULL, &dd, db, &c, &err)) {
             rc = zg_cli_fail(&err);
             goto out;
         }

@@ -4,6 +4,7 @@
 #include "audit/audit.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "genome/cohort.h"
 #include "genome/htsget.h"
 #include "http/server.h"
 #include "svc/jobs.h"
@@ -132,10 +133,14 @@ int zg_cmd_serve(int argc, char **argv)
     if ((rc = zg_pool_open(&app.dd, nthreads + 2, &app.pool, &err)) ||
         (rc = zg_audit_open(&app.dd, &app.audit, &err)) ||
         (rc = zg_hg_cache_new(64, (size_t)256 << 20, &app.hg_cache, &err)) ||
+        (rc = zg_cohort_cache_new(&app.cohort)
+                  ? zg_error_set(&err, ZG_ENOMEM, "", "out of memory")
+                  : 0) ||
         (rc = zg_jobs_start(&app, nworkers, &app.jobs, &err)) ||
         (rc = zg_server_start(&app, &opt, &srv, &err))) {
         zg_jobs_stop(app.jobs);
         zg_hg_cache_free(app.hg_cache);
+        zg_cohort_cache_free(app.cohort);
         zg_audit_close(app.audit);
         zg_pool_close(app.pool);
         zg_datadir_close(&app.dd);
@@ -145,6 +150,7 @@ int zg_cmd_serve(int argc, char **argv)
         zg_server_stop(srv);
         zg_jobs_stop(app.jobs);
         zg_hg_cache_free(app.hg_cache);
+        zg_cohort_cache_free(app.cohort);
         zg_audit_close(app.audit);
         zg_pool_close(app.pool);
         zg_datadir_close(&app.dd);
@@ -169,6 +175,7 @@ int zg_cmd_serve(int argc, char **argv)
     zg_server_stop(srv);
     zg_jobs_stop(app.jobs); /* a running job is stopped and queued again */
     zg_unseal_free(app.unseal);
+    zg_cohort_cache_free(app.cohort);
     zg_hg_cache_free(app.hg_cache);
     zg_audit_close(app.audit);
     zg_pool_close(app.pool);

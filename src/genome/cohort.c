@@ -1,6 +1,6 @@
 /* Cohort index snapshots: building (incremental or from scratch), persisting under DATA/index/,
  * loading, live views (the published gene sets + case-level sets read from the database, so
- * clinical changes such as a withdrawn consent count at once) and the per-process cache of the
+ * clinical changes such as a withdrawn consent count at once) and the cache (struct zg_app) of the
  * current snapshot and view. Queries are in query.c. */
 #include "cohort.h"
 #include "files_internal.h"
@@ -1192,73 +1192,97 @@ out:
     return 0;
 }
 
-/* One cache per process (module state: the server has one data directory). Holds the loaded
- * file of the current generation and the latest view over it. */
-static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
+/* The server's cache (struct zg_app): the loaded file of the current generation and the
+ * latest view over it. NULL everywhere below means no cache (the CLI: load, build, release). */
+struct zg_cohort_cache {
+    pthread_mutex_t mu;
     char dir[1024];
     struct zg_cohort *cur;
     struct zg_cohort *view; /* over cur, built at view->clin_mark */
     struct timespec mtime;
     ino_t ino;
     bool have;
-} cache;
+};
+
+int zg_cohort_cache_new(struct zg_cohort_cache **out)
+{
+    struct zg_cohort_cache *c = calloc(1, sizeof(*c));
+    if (!c || pthread_mutex_init(&c->mu, NULL)) {
+        free(c);
+        return ZG_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+void zg_cohort_cache_free(struct zg_cohort_cache *c)
+{
+    if (!c)
+        return;
+    zg_cohort_release(c->view);
+    zg_cohort_release(c->cur);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
 
 /* The current file snapshot (a new reference). */
-static int acquire_file(const struct zg_datadir *dd, struct zg_cohort **out, struct zg_error *err)
+static int acquire_file(struct zg_cohort_cache *cc, const struct zg_datadir *dd,
+                        struct zg_cohort **out, struct zg_error *err)
 {
+    if (!cc)
+        return load_current(dd, out, err);
     char dir[1024], cur[1100];
     index_dir(dd, dir, sizeof(dir));
     snprintf(cur, sizeof(cur), "%s/CURRENT", dir);
     struct stat sb;
     bool exists = stat(cur, &sb) == 0;
-    pthread_mutex_lock(&cache_mu);
-    bool fresh = cache.have && !strcmp(cache.dir, dir) &&
-                 (exists ? (cache.ino == sb.st_ino && cache.mtime.tv_sec == sb.st_mtim.tv_sec &&
-                            cache.mtime.tv_nsec == sb.st_mtim.tv_nsec)
-                         : cache.ino == 0);
+    pthread_mutex_lock(&cc->mu);
+    bool fresh = cc->have && !strcmp(cc->dir, dir) &&
+                 (exists ? (cc->ino == sb.st_ino && cc->mtime.tv_sec == sb.st_mtim.tv_sec &&
+                            cc->mtime.tv_nsec == sb.st_mtim.tv_nsec)
+                         : cc->ino == 0);
     if (fresh) {
-        atomic_fetch_add(&cache.cur->refs, 1);
-        *out = cache.cur;
-        pthread_mutex_unlock(&cache_mu);
+        atomic_fetch_add(&cc->cur->refs, 1);
+        *out = cc->cur;
+        pthread_mutex_unlock(&cc->mu);
         return 0;
     }
-    pthread_mutex_unlock(&cache_mu);
+    pthread_mutex_unlock(&cc->mu);
     /* load outside the lock: other readers keep the old snapshot meanwhile */
     struct zg_cohort *c = NULL;
     int rc = load_current(dd, &c, err);
     if (rc)
         return rc;
-    pthread_mutex_lock(&cache_mu);
-    if (!cache.have || strcmp(cache.dir, dir) || c->generation >= zg_cohort_generation(cache.cur)) {
-        struct zg_cohort *old = cache.cur, *oldview = cache.view;
-        cache.cur = c;
-        cache.view = NULL;
-        snprintf(cache.dir, sizeof(cache.dir), "%s", dir);
-        cache.ino = exists ? sb.st_ino : 0;
+    pthread_mutex_lock(&cc->mu);
+    if (!cc->have || strcmp(cc->dir, dir) || c->generation >= zg_cohort_generation(cc->cur)) {
+        struct zg_cohort *old = cc->cur, *oldview = cc->view;
+        cc->cur = c;
+        cc->view = NULL;
+        snprintf(cc->dir, sizeof(cc->dir), "%s", dir);
+        cc->ino = exists ? sb.st_ino : 0;
         if (exists)
-            cache.mtime = sb.st_mtim;
-        cache.have = true;
+            cc->mtime = sb.st_mtim;
+        cc->have = true;
         atomic_fetch_add(&c->refs, 1); /* the cache's reference + the caller's */
-        pthread_mutex_unlock(&cache_mu);
+        pthread_mutex_unlock(&cc->mu);
         zg_cohort_release(oldview);
         zg_cohort_release(old);
         *out = c;
         return 0;
     }
-    atomic_fetch_add(&cache.cur->refs, 1);
-    *out = cache.cur;
-    pthread_mutex_unlock(&cache_mu);
+    atomic_fetch_add(&cc->cur->refs, 1);
+    *out = cc->cur;
+    pthread_mutex_unlock(&cc->mu);
     zg_cohort_release(c);
     return 0;
 }
 
-int zg_cohort_acquire(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort **out,
-                      struct zg_error *err)
+int zg_cohort_acquire(struct zg_cohort_cache *cc, const struct zg_datadir *dd, sqlite3 *db,
+                      struct zg_cohort **out, struct zg_error *err)
 {
     struct zg_cohort *base = NULL, *v = NULL;
     int64_t mark = 0;
-    int rc = acquire_file(dd, &base, err);
+    int rc = acquire_file(cc, dd, &base, err);
     if (rc || !db) {
         if (!rc)
             *out = base;
@@ -1268,21 +1292,28 @@ int zg_cohort_acquire(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort
         zg_cohort_release(base);
         return rc;
     }
-    pthread_mutex_lock(&cache_mu);
-    if (cache.view && cache.view->base == base && cache.view->clin_mark == mark) {
-        atomic_fetch_add(&cache.view->refs, 1);
-        *out = cache.view;
-        pthread_mutex_unlock(&cache_mu);
+    if (!cc) { /* no cache: a view of its own */
+        rc = make_view(base, NULL, db, mark, &v, err);
+        zg_cohort_release(base);
+        if (!rc)
+            *out = v;
+        return rc;
+    }
+    pthread_mutex_lock(&cc->mu);
+    if (cc->view && cc->view->base == base && cc->view->clin_mark == mark) {
+        atomic_fetch_add(&cc->view->refs, 1);
+        *out = cc->view;
+        pthread_mutex_unlock(&cc->mu);
         zg_cohort_release(base);
         return 0;
     }
     /* the cached view over this base, when it is older than what db sees: patched */
-    struct zg_cohort *prev = cache.view && cache.view->base == base && cache.view->clin_mark < mark
-                                 ? cache.view
+    struct zg_cohort *prev = cc->view && cc->view->base == base && cc->view->clin_mark < mark
+                                 ? cc->view
                                  : NULL;
     if (prev)
         atomic_fetch_add(&prev->refs, 1);
-    pthread_mutex_unlock(&cache_mu);
+    pthread_mutex_unlock(&cc->mu);
     /* built outside the lock from what db sees; concurrent builders each use their own */
     rc = make_view(base, prev, db, mark, &v, err);
     zg_cohort_release(prev);
@@ -1290,14 +1321,14 @@ int zg_cohort_acquire(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort
     if (rc)
         return rc;
     struct zg_cohort *old = NULL;
-    pthread_mutex_lock(&cache_mu);
-    if (cache.cur == v->base &&
-        (!cache.view || cache.view->base != v->base || cache.view->clin_mark <= mark)) {
-        old = cache.view;
-        cache.view = v;
+    pthread_mutex_lock(&cc->mu);
+    if (cc->cur == v->base &&
+        (!cc->view || cc->view->base != v->base || cc->view->clin_mark <= mark)) {
+        old = cc->view;
+        cc->view = v;
         atomic_fetch_add(&v->refs, 1);
     }
-    pthread_mutex_unlock(&cache_mu);
+    pthread_mutex_unlock(&cc->mu);
     zg_cohort_release(old);
     *out = v;
     return 0;

@@ -27,6 +27,7 @@
 
 struct zg_error;
 struct zg_cohort;
+struct zg_cohort_cache;
 
 struct zg_cohort_update_stats {
     int64_t generation;
@@ -54,8 +55,14 @@ int zg_cohort_rebuild(const struct zg_datadir *dd, sqlite3 *db,
  * next acquire, so a withdrawn consent counts from the next query on; with db NULL, those
  * stored in the file at publish time. The caller holds a reference until zg_cohort_release.
  * With no index published yet, an empty snapshot. Thread-safe; never waits for ingest. */
-int zg_cohort_acquire(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort **out,
-                      struct zg_error *err) ZG_MUST_CHECK;
+int zg_cohort_acquire(struct zg_cohort_cache *cc, const struct zg_datadir *dd, sqlite3 *db,
+                      struct zg_cohort **out, struct zg_error *err) ZG_MUST_CHECK;
+
+/* The cache zg_cohort_acquire keeps between calls (the server's, in struct zg_app): the loaded
+ * snapshot of the current generation and the latest view over it. cc NULL: no caching (each
+ * call loads and builds; fine for a CLI command). new returns 0 or ZG_ENOMEM. */
+int zg_cohort_cache_new(struct zg_cohort_cache **out) ZG_MUST_CHECK;
+void zg_cohort_cache_free(struct zg_cohort_cache *c);
 void zg_cohort_release(struct zg_cohort *c);
 
 /* Loads one snapshot file (tests, tools). Free with zg_cohort_release. */

@@ -59,6 +59,7 @@ struct zg_app {
     struct zg_audit *audit;
     struct zg_jobs *jobs;               /* background job workers (NULL: none in this process) */
     struct zg_unseal *unseal;           /* key shares submitted to unseal the linkage store */
+    struct zg_cohort_cache *cohort;     /* the genome cohort index snapshot and view (NULL: none) */
     struct zg_hg_cache *hg_cache;       /* htsget per-file state (genome/htsget.h); NULL = none */
     struct zg_policy_config policy;
     struct zg_metrics metrics;
