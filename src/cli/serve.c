@@ -15,6 +15,18 @@
 #include <signal.h>
 #include <unistd.h>
 
+/* Frees what zg_cmd_serve set up in app (each part may be absent). */
+static void app_free(struct zg_app *app)
+{
+    zg_jobs_stop(app->jobs); /* a running job is stopped and queued again */
+    zg_unseal_free(app->unseal);
+    zg_cohort_cache_free(app->cohort);
+    zg_hg_cache_free(app->hg_cache);
+    zg_audit_close(app->audit);
+    zg_pool_close(app->pool);
+    zg_datadir_close(&app->dd);
+}
+
 int zg_cmd_serve(int argc, char **argv)
 {
     static const char *u = "zengen serve --data DIR [--listen HOST:PORT] [--web DIR] "
@@ -138,22 +150,12 @@ int zg_cmd_serve(int argc, char **argv)
                   : 0) ||
         (rc = zg_jobs_start(&app, nworkers, &app.jobs, &err)) ||
         (rc = zg_server_start(&app, &opt, &srv, &err))) {
-        zg_jobs_stop(app.jobs);
-        zg_hg_cache_free(app.hg_cache);
-        zg_cohort_cache_free(app.cohort);
-        zg_audit_close(app.audit);
-        zg_pool_close(app.pool);
-        zg_datadir_close(&app.dd);
+        app_free(&app);
         return zg_cli_fail(&err);
     }
     if (!(app.unseal = zg_unseal_new())) {
         zg_server_stop(srv);
-        zg_jobs_stop(app.jobs);
-        zg_hg_cache_free(app.hg_cache);
-        zg_cohort_cache_free(app.cohort);
-        zg_audit_close(app.audit);
-        zg_pool_close(app.pool);
-        zg_datadir_close(&app.dd);
+        app_free(&app);
         fprintf(stderr, "zengen: out of memory\n");
         return ZG_EXIT_FAIL;
     }
@@ -173,12 +175,6 @@ int zg_cmd_serve(int argc, char **argv)
     sigwait(&set, &sig);
     zg_log(ZG_LOG_INFO, "stopping on signal %d", sig);
     zg_server_stop(srv);
-    zg_jobs_stop(app.jobs); /* a running job is stopped and queued again */
-    zg_unseal_free(app.unseal);
-    zg_cohort_cache_free(app.cohort);
-    zg_hg_cache_free(app.hg_cache);
-    zg_audit_close(app.audit);
-    zg_pool_close(app.pool);
-    zg_datadir_close(&app.dd);
+    app_free(&app);
     return ZG_EXIT_OK;
 }

@@ -20,20 +20,6 @@
 #define SHARED "/../shared/data"
 
 
-/* One cohort cache for the whole test program, as a server keeps one (views are then patched
- * between queries, which the tests exercise); freed at exit. */
-static struct zg_cohort_cache *the_cache;
-static void free_cache(void)
-{
-    zg_cohort_cache_free(the_cache);
-}
-static struct zg_cohort_cache *test_cache(void)
-{
-    if (!the_cache && zg_cohort_cache_new(&the_cache) == 0)
-        atexit(free_cache);
-    return the_cache;
-}
-
 static char data_root[1024];
 
 static void shared_path(char *out, size_t n, const char *rel)
@@ -289,7 +275,7 @@ static void queries_match_brute_force(void **state)
     assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
     assert_int_equal(ss.cases, 300);
     struct zg_cohort *c;
-    assert_int_equal(zg_cohort_acquire(test_cache(), &f->t.dd, f->db, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, f->db, &c, &err), 0);
 
     /* case → cancer type, and which cases are profiled */
     static char ct[MAXC][17];
@@ -386,7 +372,7 @@ static void queries_match_brute_force(void **state)
     assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
     assert_int_equal(us.generation, gen + 1);
     assert_int_equal(us.imports_applied, 1);
-    assert_int_equal(zg_cohort_acquire(test_cache(), &f->t.dd, f->db, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, f->db, &c, &err), 0);
     assert_int_equal(zg_cohort_generation(c), gen + 1);
     const char *or4f5[] = {"OR4F5"};
     j = zg_query_genes(c, or4f5, 1, "none", NULL, &s, &err);

@@ -25,20 +25,6 @@ struct fx {
 };
 
 
-/* One cohort cache for the whole test program, as a server keeps one (views are then patched
- * between queries, which the tests exercise); freed at exit. */
-static struct zg_cohort_cache *the_cache;
-static void free_cache(void)
-{
-    zg_cohort_cache_free(the_cache);
-}
-static struct zg_cohort_cache *test_cache(void)
-{
-    if (!the_cache && zg_cohort_cache_new(&the_cache) == 0)
-        atexit(free_cache);
-    return the_cache;
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
@@ -179,7 +165,7 @@ static void check_all(struct fx *f, const struct zg_decision *d)
 {
     struct zg_error err;
     struct zg_cohort *c;
-    assert_int_equal(zg_cohort_acquire(test_cache(), &f->t.dd, f->db, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, f->db, &c, &err), 0);
     struct zg_query_scope s;
     assert_int_equal(zg_query_scope_init(&s, c, d, &err), 0);
     s.k_min = 0; /* exact counts for comparison */
@@ -402,7 +388,7 @@ static void permitted_set_matches_brute_force(void **state)
     /* withdrawing a consent takes effect at the next acquire, without a new index generation;
      * consenting again brings the case back */
     struct zg_cohort *c;
-    assert_int_equal(zg_cohort_acquire(test_cache(), &f->t.dd, f->db, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, f->db, &c, &err), 0);
     int64_t gen = zg_cohort_generation(c);
     zg_cohort_release(c);
     int victim = 0;
@@ -417,14 +403,14 @@ static void permitted_set_matches_brute_force(void **state)
     assert_int_equal(put_record(f, cs[victim].id, "consented", NULL), 0);
     brute_load(f->db);
     check_all(f, &dacad);
-    assert_int_equal(zg_cohort_acquire(test_cache(), &f->t.dd, f->db, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, f->db, &c, &err), 0);
     assert_int_equal(zg_cohort_generation(c), gen);
     zg_cohort_release(c);
 
     /* a published snapshot carries the consent sets too (tools without a database) */
     struct zg_cohort_update_stats us;
     assert_int_equal(zg_cohort_rebuild(&f->t.dd, f->db, &us, &err), 0);
-    assert_int_equal(zg_cohort_acquire(test_cache(), &f->t.dd, NULL, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, NULL, &c, &err), 0);
     const roaring_bitmap_t *w = zg_cohort_get(c, "cs\twithdrawn");
     assert_non_null(w);
     int64_t nw = 0;
@@ -436,7 +422,7 @@ static void permitted_set_matches_brute_force(void **state)
 
     /* participants never count cohort cases */
     struct zg_decision dpart = {.allow = true, .obligations = ZG_OBL_OWN_PARTICIPANT};
-    assert_int_equal(zg_cohort_acquire(test_cache(), &f->t.dd, f->db, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, f->db, &c, &err), 0);
     struct zg_query_scope s;
     assert_int_equal(zg_query_scope_init(&s, c, &dpart, &err), 0);
     json_t *j = zg_query_genes(c, genes, 2, NULL, NULL, &s, &err);
@@ -455,7 +441,7 @@ static void counts_reuse(void **state)
     struct zg_synth_stats ss;
     assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
     struct zg_cohort *c;
-    assert_int_equal(zg_cohort_acquire(test_cache(), &f->t.dd, f->db, &c, &err), 0);
+    assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, f->db, &c, &err), 0);
     struct zg_gene_counts *r = zg_gene_counts_new();
     struct zg_query_scope s = {0};
     json_t *first = NULL;

@@ -6,6 +6,7 @@
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "ids/ids.h"
+#include "genome/cohort.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -133,3 +134,18 @@ int zg_test_fx_teardown(void **state)
     free(f);
     return 0;
 }
+
+static struct zg_cohort_cache *the_cache;
+
+static void free_cohort_cache(void)
+{
+    zg_cohort_cache_free(the_cache);
+}
+
+struct zg_cohort_cache *zg_test_cohort_cache(void)
+{
+    if (!the_cache && zg_cohort_cache_new(&the_cache) == 0)
+        atexit(free_cohort_cache);
+    return the_cache;
+}
+

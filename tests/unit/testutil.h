@@ -55,4 +55,8 @@ struct zg_test_fx {
 int zg_test_fx_setup(void **state);
 int zg_test_fx_teardown(void **state);
 
+/* One cohort cache for the whole test program, as a server keeps one (views are then patched
+ * between queries, which the tests exercise); freed at exit. */
+struct zg_cohort_cache *zg_test_cohort_cache(void);
+
 #endif
