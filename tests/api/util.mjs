@@ -94,7 +94,9 @@ export function rawRequest(url, path, { method = 'POST', headers = {}, body = Bu
         resolve({ status: res.statusCode, headers: new Headers(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])), text, json, path });
       });
     });
-    req.on('error', (e) => { if (!settled) setTimeout(() => { if (!settled) reject(e); }, 500); });
+    // a server that answers early (413) and closes makes the rest of our write fail (EPIPE);
+    // its answer still arrives — wait for it generously on a loaded machine
+    req.on('error', (e) => { if (!settled) setTimeout(() => { if (!settled) reject(e); }, 5000); });
     req.end(body);
   });
 }

@@ -59,9 +59,10 @@ test('validation on an authenticated route points at the bad member', async () =
 });
 
 test('body over 1 MiB → 413 payload-too-large', async () => {
-  const big = Buffer.alloc(1024 * 1024 + 1, 'a');
-  big.write('{"login":"', 0);
-  const r = await rawRequest(srv.url, LOGIN, { headers: { ...json, 'content-length': String(big.length) }, body: big });
+  // the declared length is over the limit: the server answers from the headers, before the
+  // body (sending all of it would race the server's early close: EPIPE on a loaded machine)
+  const start = Buffer.from('{"login":"' + 'a'.repeat(1000));
+  const r = await rawRequest(srv.url, LOGIN, { headers: { ...json, 'content-length': String(1024 * 1024 + 1) }, body: start });
   assertProblem(r, 413, 'payload-too-large');
   // and the server is still healthy
   assert.equal((await call(srv.url, '/healthz')).status, 200);
