@@ -60,6 +60,12 @@ int zg_cmd_user(int argc, char **argv);
 int zg_cmd_token(int argc, char **argv);
 int zg_cmd_job(int argc, char **argv);
 int zg_cmd_linkage_key(int argc, char **argv);
+int zg_cmd_upload(int argc, char **argv);
+
+/* Reads a bearer token from the first line of path into out (warns when the file is readable by
+ * others). Returns 0 or an error naming --token-file. */
+int zg_cli_read_token(const char *path, char *out, size_t outsz, struct zg_error *err)
+    ZG_MUST_CHECK;
 int zg_cmd_case(int argc, char **argv);
 int zg_cmd_audit(int argc, char **argv);
 int zg_cmd_id(int argc, char **argv);

@@ -24,34 +24,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* Reads the bearer token (first line, surrounding whitespace removed). */
-static int read_token(const char *path, char *out, size_t outsz, struct zg_error *err)
-{
-    char *raw = NULL;
-    size_t n = 0;
-    int rc = zg_gw_read_file(path, 4096, &raw, &n, err);
-    if (rc)
-        return zg_error_set(err, rc, "--token-file", "%s", err->reason);
-    size_t a = 0, b = n;
-    while (a < n && (raw[a] == ' ' || raw[a] == '\t' || raw[a] == '\n' || raw[a] == '\r'))
-        a++;
-    b = a;
-    while (b < n && raw[b] != '\n' && raw[b] != '\r' && raw[b] != ' ' && raw[b] != '\t')
-        b++;
-    if (b == a || b - a >= outsz) {
-        free(raw);
-        return zg_error_set(err, ZG_EINVAL, "--token-file", "the file holds no token");
-    }
-    memcpy(out, raw + a, b - a);
-    out[b - a] = '\0';
-    memset(raw, 0, n);
-    free(raw);
-    struct stat sb;
-    if (!stat(path, &sb) && (sb.st_mode & 077))
-        zg_log(ZG_LOG_WARN, "gateway: the token file is readable by other users; chmod 600 it");
-    return 0;
-}
-
 struct scan_stats {
     int queued, quarantined, skipped, records;
 };
@@ -298,7 +270,7 @@ int zg_cmd_gateway(int argc, char **argv)
     struct zg_error err;
     zg_error_clear(&err);
     char token[512];
-    if (read_token(token_file, token, sizeof(token), &err))
+    if (zg_cli_read_token(token_file, token, sizeof(token), &err))
         return zg_cli_fail(&err);
     struct zg_gw_mapping *map = NULL;
     if (mapping && zg_gw_mapping_load(mapping, &map, &err)) {
