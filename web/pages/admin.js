@@ -2,6 +2,7 @@
 import { h, replace, field, table, notice, secretBox, roleName, orgName } from '../dom.js';
 import { api, showError, errorBox } from '../api.js';
 import { has, translate } from '../i18n.js';
+import { linkageSection } from './admin-linkage.js';
 
 export const ROLES = ['admin', 'operator', 'clinician', 'hospital-data', 'sequencer', 'academic', 'industry', 'dac', 'auditor', 'participant'];
 const ORG_TYPES = ['hospital', 'sequencing', 'datacenter', 'academia', 'industry'];
@@ -146,5 +147,6 @@ export async function render() {
       usersErr, shown, usersList, userForm),
     h('section', { class: 'card section', id: 'orgs', 'aria-labelledby': 'orgs-h' },
       h('h2', { id: 'orgs-h', i18n: 'admin.orgs' }),
-      orgsErr, orgOk, orgsList, orgForm));
+      orgsErr, orgOk, orgsList, orgForm),
+    linkageSection());
 }
