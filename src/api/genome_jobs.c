@@ -12,8 +12,8 @@
 
 static bool on_progress(void *ctx, int64_t records, int64_t stored)
 {
-    return zg_job_progress(ctx, json_pack("{s:I,s:I}", "records", (json_int_t)records, "stored",
-                                          (json_int_t)stored));
+    return zg_job_progress(
+        ctx, json_pack("{s:I,s:I}", "records", (json_int_t)records, "stored", (json_int_t)stored));
 }
 
 static const char *param(json_t *p, const char *k)
@@ -24,18 +24,21 @@ static const char *param(json_t *p, const char *k)
 int zg_job_genome_import(struct zg_job *job, json_t **result, struct zg_error *err)
 {
     struct zg_file_info f;
-    int rc = zg_file_get(job->db, param(job->params, "file_id") ? param(job->params, "file_id")
-                                                                 : "",
-                         &f, err);
+    int rc = zg_file_get(
+        job->db, param(job->params, "file_id") ? param(job->params, "file_id") : "", &f, err);
     if (rc)
         return rc;
     zg_job_audit_data(job, f.id);
     zg_job_audit_data(job, f.case_id);
-    struct zg_import_opts o = {
-        .case_id = f.case_id, .cancer_type = param(job->params, "cancer_type"),
-        .dataset = param(job->params, "dataset"), .sample = param(job->params, "sample"),
-        .callable_mb = json_number_value(json_object_get(job->params, "callable_mb")),
-        .file_id = f.id, .progress = on_progress, .progress_ctx = job};
+    struct zg_import_opts o = {.case_id = f.case_id,
+                               .cancer_type = param(job->params, "cancer_type"),
+                               .dataset = param(job->params, "dataset"),
+                               .sample = param(job->params, "sample"),
+                               .callable_mb =
+                                   json_number_value(json_object_get(job->params, "callable_mb")),
+                               .file_id = f.id,
+                               .progress = on_progress,
+                               .progress_ctx = job};
     if (zg_variant_kind_parse(param(job->params, "kind"), &o.kind))
         return zg_error_set(err, ZG_EINVAL, "/kind", "must be somatic, germline, sv or cnv");
     struct zg_gene_model *genes = NULL;
@@ -52,11 +55,11 @@ int zg_job_genome_import(struct zg_job *job, json_t **result, struct zg_error *e
     struct zg_cohort_update_stats us;
     if (!res.already && (rc = zg_cohort_update(&job->app->dd, job->db, &us, err)))
         return rc; /* stored; `zengen genome-index rebuild` or the next import publishes it */
-    *result = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:b,s:s}", "file_id", f.id, "case_id",
-                        f.case_id, "kind", zg_variant_kind_name(o.kind), "records",
-                        (json_int_t)res.records, "alleles", (json_int_t)res.alleles, "stored",
-                        (json_int_t)res.stored, "annotated", (json_int_t)res.annotated,
-                        "already", res.already, "sha256", res.sha256);
+    *result =
+        json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:b,s:s}", "file_id", f.id, "case_id", f.case_id,
+                  "kind", zg_variant_kind_name(o.kind), "records", (json_int_t)res.records,
+                  "alleles", (json_int_t)res.alleles, "stored", (json_int_t)res.stored, "annotated",
+                  (json_int_t)res.annotated, "already", res.already, "sha256", res.sha256);
     return 0;
 }
 
@@ -91,8 +94,9 @@ int zg_api_genome_file_import(struct zg_req *req, struct zg_error *err)
     zg_req_audit_data(req, f.id);
     zg_req_audit_data(req, f.case_id);
     if (f.format != ZG_FF_VCF && f.format != ZG_FF_BCF)
-        return zg_error_set(err, ZG_EINVAL, "id", "is a %s file: only VCF and BCF files hold "
-                                                  "variant calls",
+        return zg_error_set(err, ZG_EINVAL, "id",
+                            "is a %s file: only VCF and BCF files hold "
+                            "variant calls",
                             zg_file_format_name(f.format));
     json_t *params = json_deep_copy(req->body);
     json_object_set_new(params, "file_id", json_string(f.id));

@@ -30,9 +30,8 @@ struct client {
 
 /* One request; *out is the parsed JSON answer (or NULL). Network failures and 5xx are retried
  * with back-off (8 attempts); *status is the final HTTP status (0: no answer). */
-static int request(const struct client *cl, const char *method, const char *path,
-                   const char *type, const char *body, size_t len, long *status, json_t **out,
-                   struct zg_error *err)
+static int request(const struct client *cl, const char *method, const char *path, const char *type,
+                   const char *body, size_t len, long *status, json_t **out, struct zg_error *err)
 {
     char url[2048], ct[96];
     snprintf(url, sizeof(url), "%s%s", cl->server, path);
@@ -44,11 +43,13 @@ static int request(const struct client *cl, const char *method, const char *path
     int rc = 0;
     for (int attempt = 0;; attempt++) {
         zg_error_clear(err);
-        rc = zg_gw_http(method, url, cl->token, cl->cacert, body ? headers : headers + 1, body,
-                        len, 600, status, &resp, err);
+        rc = zg_gw_http(method, url, cl->token, cl->cacert, body ? headers : headers + 1, body, len,
+                        600, status, &resp, err);
         if (!rc && *status < 500)
             break;
-        if (attempt == 7) {
+        /* GET and PUT-at-offset are safe to repeat; a POST whose answer was lost may have
+         * taken effect, so it is not repeated blindly */
+        if (attempt == 7 || !strcmp(method, "POST")) {
             if (!rc)
                 rc = zg_error_set(err, ZG_EIO, "--server", "the server answered %ld", *status);
             zg_buf_release(&resp);
@@ -66,13 +67,21 @@ static int request(const struct client *cl, const char *method, const char *path
     return 0;
 }
 
+/* A string member of a server answer, or "" (a malformed answer must not crash the client). */
+static const char *str(json_t *j, const char *key)
+{
+    const char *v = json_string_value(json_object_get(j, key));
+    return v ? v : "";
+}
+
 /* The problem's detail (or the status) as a CLI error. */
 static int problem(long status, json_t *j, const char *what, struct zg_error *err)
 {
     const char *d = json_string_value(json_object_get(j, "detail"));
-    return zg_error_set(err, status == 404 ? ZG_ENOTFOUND : status == 401 || status == 403
-                                                              ? ZG_EDENIED
-                                                              : ZG_EINVAL,
+    return zg_error_set(err,
+                        status == 404                    ? ZG_ENOTFOUND
+                        : status == 401 || status == 403 ? ZG_EDENIED
+                                                         : ZG_EINVAL,
                         "", "%s: %s (HTTP %ld)", what, d ? d : "refused", status);
 }
 
@@ -124,15 +133,21 @@ out:
 }
 
 /* Sends [offset, size) in chunks; returns the bytes the server holds in *received. */
-static int send_chunks(const struct client *cl, const char *id, int fd, int64_t size,
-                       size_t chunk, int64_t *received, struct zg_error *err)
+static int send_chunks(const struct client *cl, const char *id, int fd, int64_t size, size_t chunk,
+                       int64_t *received, struct zg_error *err)
 {
     unsigned char *buf = malloc(chunk);
     if (!buf)
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-    int rc = 0;
+    int rc = 0, stalled = 0;
     int64_t t0 = zg_clock_mono_ms(), start = *received, shown = 0;
     while (!rc && *received < size) {
+        if (stalled >= 5) { /* answers that never move the upload forward */
+            rc = zg_error_set(err, ZG_EIO, "--server",
+                              "the upload does not advance (stuck at %lld bytes); try --resume",
+                              (long long)*received);
+            break;
+        }
         size_t want = (size_t)(size - *received) < chunk ? (size_t)(size - *received) : chunk;
         size_t got = 0;
         while (got < want) {
@@ -168,7 +183,15 @@ static int send_chunks(const struct client *cl, const char *id, int fd, int64_t 
                     break;
                 }
             }
-            *received = json_integer_value(json_object_get(j, "received"));
+            json_t *rv = json_object_get(j, "received");
+            if (!json_is_integer(rv)) {
+                rc = zg_error_set(err, ZG_EIO, "--server", "the server's answer has no byte count");
+                json_decref(j);
+                break;
+            }
+            int64_t before = *received;
+            *received = json_integer_value(rv);
+            stalled = *received > before ? 0 : stalled + 1;
         } else {
             rc = problem(status, j, "upload", err);
         }
@@ -215,10 +238,11 @@ static int import_and_follow(const struct client *cl, const char *file_id, const
         return rc;
     }
     char job[40];
-    snprintf(job, sizeof(job), "%s", json_string_value(json_object_get(j, "id")));
+    snprintf(job, sizeof(job), "%s", str(j, "id"));
     json_decref(j);
     if (!cl->quiet)
         fprintf(stderr, "import: job %s\n", job);
+    int64_t queued_since = zg_clock_mono_ms();
     for (;;) {
         snprintf(path, sizeof(path), "/api/v1/jobs/%s", job);
         if ((rc = request(cl, "GET", path, NULL, NULL, 0, &status, &j, err)))
@@ -231,19 +255,17 @@ static int import_and_follow(const struct client *cl, const char *file_id, const
         const char *state = json_string_value(json_object_get(j, "state"));
         json_t *p = json_object_get(j, "progress");
         if (!cl->quiet && json_is_object(p))
-            fprintf(stderr, "%simport: %s, %lld records read, %lld stored%s",
-                    cl->tty ? "\r" : "", state ? state : "?",
-                    (long long)json_integer_value(json_object_get(p, "records")),
-                    (long long)json_integer_value(json_object_get(p, "stored")),
-                    cl->tty ? "" : "\n");
+            fprintf(
+                stderr, "%simport: %s, %lld records read, %lld stored%s", cl->tty ? "\r" : "",
+                state ? state : "?", (long long)json_integer_value(json_object_get(p, "records")),
+                (long long)json_integer_value(json_object_get(p, "stored")), cl->tty ? "" : "\n");
         if (state && !strcmp(state, "succeeded")) {
             json_t *r = json_object_get(j, "result");
             if (!cl->quiet && cl->tty)
                 fputc('\n', stderr);
             printf("imported %lld %s rows from %lld records into case %s%s\n",
                    (long long)json_integer_value(json_object_get(r, "stored")), kind,
-                   (long long)json_integer_value(json_object_get(r, "records")),
-                   json_string_value(json_object_get(r, "case_id")),
+                   (long long)json_integer_value(json_object_get(r, "records")), str(r, "case_id"),
                    json_is_true(json_object_get(r, "already")) ? " (already imported)" : "");
             json_decref(j);
             return 0;
@@ -255,6 +277,16 @@ static int import_and_follow(const struct client *cl, const char *file_id, const
             json_decref(j);
             return rc;
         }
+        if (state && !strcmp(state, "queued") && zg_clock_mono_ms() - queued_since > 600000) {
+            rc = zg_error_set(err, ZG_EIO, "--import",
+                              "job %s has waited 10 minutes without starting (does the server run "
+                              "job workers?); follow it with GET /api/v1/jobs/%s",
+                              job, job);
+            json_decref(j);
+            return rc;
+        }
+        if (state && strcmp(state, "queued"))
+            queued_since = zg_clock_mono_ms();
         json_decref(j);
         sleep(1);
     }
@@ -282,6 +314,12 @@ int zg_cmd_upload(int argc, char **argv)
         return zg_cli_usage(usage, "upload needs FILE, --server and --case");
     if (strncmp(cl.server, "https://", 8) && strncmp(cl.server, "http://", 7))
         return zg_cli_usage(usage, "--server must be an http(s):// URL of a zengen server");
+    if (!strncmp(cl.server, "http://", 7) && strncmp(cl.server, "http://127.0.0.1", 16) &&
+        strncmp(cl.server, "http://localhost", 16) && strncmp(cl.server, "http://[::1]", 12))
+        fprintf(stderr,
+                "zengen: warning: %s is plain HTTP: the API token and the data travel "
+                "unencrypted; use https://\n",
+                cl.server);
     size_t chunk = CHUNK_MAX;
     if (cs) {
         char *end = NULL;
@@ -357,7 +395,11 @@ int zg_cmd_upload(int argc, char **argv)
             rc = problem(status, j, "upload", &err);
             goto fail;
         }
-        snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(j, "id")));
+        snprintf(id, sizeof(id), "%s", str(j, "id"));
+        if (!id[0]) {
+            rc = zg_error_set(&err, ZG_EIO, "--server", "the server's answer names no upload");
+            goto fail;
+        }
         if (!cl.quiet)
             fprintf(stderr, "upload: %s (continue an interrupted upload with --resume %s)\n", id,
                     id);
@@ -369,15 +411,33 @@ int zg_cmd_upload(int argc, char **argv)
         goto fail;
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/genome/uploads/%s/finish", id);
-    if ((rc = request(&cl, "POST", path, NULL, "{}", 2, &status, &j, &err)))
-        goto fail;
-    if (status != 201) {
-        rc = problem(status, j, "finish", &err);
+    if ((rc = request(&cl, "POST", path, NULL, "{}", 2, &status, &j, &err)) || status != 201) {
+        /* the answer may have been lost after the server finished: ask the upload */
+        json_t *st = NULL;
+        long s2 = 0;
+        struct zg_error e2;
+        snprintf(path, sizeof(path), "/api/v1/genome/uploads/%s", id);
+        if (request(&cl, "GET", path, NULL, NULL, 0, &s2, &st, &e2) == 0 && s2 == 200 &&
+            !strcmp(str(st, "state"), "done") && str(st, "file_id")[0]) {
+            zg_error_clear(&err);
+            rc = 0;
+            json_decref(j);
+            j = json_pack("{s:s,s:s}", "id", str(st, "file_id"), "format", "registered");
+            json_decref(st);
+        } else {
+            json_decref(st);
+            if (!rc)
+                rc = problem(status, j, "finish", &err);
+            goto fail;
+        }
+    }
+    snprintf(file_id, sizeof(file_id), "%s", str(j, "id"));
+    if (!file_id[0]) {
+        rc = zg_error_set(&err, ZG_EIO, "--server", "the server's answer names no file");
         goto fail;
     }
-    snprintf(file_id, sizeof(file_id), "%s", json_string_value(json_object_get(j, "id")));
     printf("file %s registered for case %s (%s, SHA-256 verified by the server)\n", file_id,
-           case_id, json_string_value(json_object_get(j, "format")));
+           case_id, str(j, "format"));
     json_decref(j);
     j = NULL;
     close(fd);

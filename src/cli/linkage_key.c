@@ -10,9 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *usage =
-    "zengen linkage-key split --threshold K --shares N --out DIR | status | "
-    "restore SHARE_FILE…";
+static const char *usage = "zengen linkage-key split --threshold K --shares N --out DIR | status | "
+                           "restore SHARE_FILE…";
 
 static int write_share(const char *dir, int x, int n, const char *text, const char *fpr,
                        struct zg_error *err)
@@ -85,8 +84,8 @@ int zg_cmd_linkage_key(int argc, char **argv)
     if (!strcmp(sub, "status")) {
         zg_unseal_status(NULL, &dd, &st);
         if (st.sealed)
-            printf("sealed: %d of %d key holders must unseal (keys %s)\n", st.threshold,
-                   st.shares, st.fingerprint);
+            printf("sealed: %d of %d key holders must unseal (keys %s)\n", st.threshold, st.shares,
+                   st.fingerprint);
         else {
             char fpr[17];
             zg_keyshare_fingerprint(&dd, fpr);
@@ -120,7 +119,7 @@ int zg_cmd_linkage_key(int argc, char **argv)
             goto done;
         }
         zg_db_close(link);
-        char (*shares)[ZG_SHARE_TEXT] = calloc((size_t)(n > 0 && n <= 20 ? n : 1), ZG_SHARE_TEXT);
+        char(*shares)[ZG_SHARE_TEXT] = calloc((size_t)(n > 0 && n <= 20 ? n : 1), ZG_SHARE_TEXT);
         char fpr[17];
         zg_keyshare_fingerprint(&dd, fpr);
         if (!shares || zg_keyshare_split(&dd, (int)k, (int)n, shares, &err)) {
@@ -134,9 +133,10 @@ int zg_cmd_linkage_key(int argc, char **argv)
         zg_wipe(shares, (size_t)n * ZG_SHARE_TEXT);
         free(shares);
         if (rc || (rc = zg_keyshare_seal(&dd, (int)k, (int)n, &err))) {
-            /* nothing is sealed unless every share file is written */
+            /* nothing is sealed unless every share file is written; when sealing failed
+             * half-way and the keys could not be put back, the shares are all that is left */
             char path[1200];
-            for (int i = 0; i < wrote; i++) {
+            for (int i = 0; rc != ZG_ECORRUPT && i < wrote; i++) {
                 snprintf(path, sizeof(path), "%s/zengen-linkage-share-%d-of-%ld.txt", out, i + 1,
                          n);
                 unlink(path);
@@ -162,11 +162,11 @@ int zg_cmd_linkage_key(int argc, char **argv)
         for (int i = 0; i < nfiles && !rc; i++)
             if (read_share(files[i], &sh[i], &err))
                 rc = zg_cli_fail(&err);
-        if (!rc && (zg_keyshare_unseal(&dd, sh, nfiles, &err) ||
-                    zg_keyshare_restore(&dd, &err)))
+        if (!rc && (zg_keyshare_unseal(&dd, sh, nfiles, &err) || zg_keyshare_restore(&dd, &err)))
             rc = zg_cli_fail(&err);
-        char fpr[17];
-        snprintf(fpr, sizeof(fpr), "%s", sh[0].fpr);
+        char fpr[17] = "";
+        if (!rc)
+            snprintf(fpr, sizeof(fpr), "%s", sh[0].fpr);
         zg_wipe(sh, sizeof(sh));
         if (rc)
             goto done;

@@ -149,15 +149,11 @@ int zg_cmd_serve(int argc, char **argv)
                   ? zg_error_set(&err, ZG_ENOMEM, "", "out of memory")
                   : 0) ||
         (rc = zg_jobs_start(&app, nworkers, &app.jobs, &err)) ||
+        (rc = (app.unseal = zg_unseal_new()) ? 0
+                                             : zg_error_set(&err, ZG_ENOMEM, "", "out of memory")) ||
         (rc = zg_server_start(&app, &opt, &srv, &err))) {
         app_free(&app);
         return zg_cli_fail(&err);
-    }
-    if (!(app.unseal = zg_unseal_new())) {
-        zg_server_stop(srv);
-        app_free(&app);
-        fprintf(stderr, "zengen: out of memory\n");
-        return ZG_EXIT_FAIL;
     }
     if (!zg_datadir_linkage_ready(&app.dd))
         zg_log(ZG_LOG_WARN,

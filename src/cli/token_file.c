@@ -13,8 +13,11 @@ int zg_cli_read_token(const char *path, char *out, size_t outsz, struct zg_error
     char *raw = NULL;
     size_t n = 0;
     int rc = zg_gw_read_file(path, 4096, &raw, &n, err);
-    if (rc)
-        return zg_error_set(err, rc, "--token-file", "%s", err->reason);
+    if (rc) {
+        char why[sizeof(err->reason)];
+        snprintf(why, sizeof(why), "%s", err->reason);
+        return zg_error_set(err, rc, "--token-file", "%s", why);
+    }
     size_t a = 0, b = n;
     while (a < n && (raw[a] == ' ' || raw[a] == '\t' || raw[a] == '\n' || raw[a] == '\r'))
         a++;
@@ -34,4 +37,3 @@ int zg_cli_read_token(const char *path, char *out, size_t outsz, struct zg_error
         zg_log(ZG_LOG_WARN, "the token file %s is readable by other users; chmod 600 it", path);
     return 0;
 }
-

@@ -10,7 +10,7 @@ static uint8_t gf_mul(uint8_t a, uint8_t b)
     uint8_t p = 0;
     for (int i = 0; i < 8; i++) {
         p ^= (uint8_t)(-(b & 1) & a);
-        uint8_t hi = (uint8_t)-(a >> 7);
+        uint8_t hi = (uint8_t) - (a >> 7);
         a = (uint8_t)((uint8_t)(a << 1) ^ (hi & 0x1b));
         b >>= 1;
     }

@@ -1337,6 +1337,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     g->res = res;
     bcf1_t *rec = NULL;
     bool began = false, savepoint = false;
+    int64_t old_cache = 0;
     htsFile *fp = hts_open(path, "r");
     if (!fp) {
         rc = zg_error_set(err, ZG_EINVAL, "path", "htslib cannot open the file");
@@ -1365,7 +1366,12 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
         goto out;
     }
 
-    /* a large import keeps its pages in memory until commit instead of spilling them */
+    /* a large import keeps its pages in memory until commit instead of spilling them; the
+     * connection's own setting comes back afterwards (job workers keep theirs for long) */
+    sqlite3_stmt *cs = zg_db_prepare(db, "PRAGMA cache_size", err);
+    if (cs && sqlite3_step(cs) == SQLITE_ROW)
+        old_cache = sqlite3_column_int64(cs, 0);
+    zg_db_release(cs);
     if ((rc = zg_db_exec(db, "PRAGMA cache_size=-262144", err)))
         goto out;
     if (!opts->in_transaction) {
@@ -1531,6 +1537,13 @@ out:
         pthread_join(hth, NULL);
     if (began)
         zg_db_rollback(db);
+    if (old_cache) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA cache_size=%lld", (long long)old_cache);
+        struct zg_error e3;
+        int r3 = zg_db_exec(db, pragma, &e3); /* the setting only affects memory use */
+        (void)r3;
+    }
     if (savepoint) { /* undo only this import inside the caller's transaction */
         struct zg_error e2;
         if (zg_db_exec(db, "ROLLBACK TO zg_import", &e2) == 0 &&

@@ -108,6 +108,7 @@ int zg_upload_begin(const struct zg_datadir *dd, sqlite3 *db, int64_t expected_s
 struct upload_row {
     int64_t expected, received;
     char sha[65], state[8];
+    char file_id[32]; /* when done: the registered file */
     char *opts;
 };
 
@@ -116,7 +117,9 @@ static int load_upload(sqlite3 *db, const char *id, struct upload_row *u, struct
     if (!valid_upload_id(id))
         return zg_error_set(err, ZG_EINVAL, "id", "is not an upload id");
     sqlite3_stmt *st = zg_db_prepare(
-        db, "SELECT expected_size,received,sha256,state,opts FROM genome_uploads WHERE id=?",
+        db,
+        "SELECT expected_size,received,sha256,state,opts,IFNULL(file_id,'') FROM genome_uploads "
+        "WHERE id=?",
         err);
     if (!st)
         return err->code;
@@ -128,6 +131,7 @@ static int load_upload(sqlite3 *db, const char *id, struct upload_row *u, struct
         snprintf(u->sha, sizeof(u->sha), "%s", zg_db_text(st, 2));
         snprintf(u->state, sizeof(u->state), "%s", zg_db_text(st, 3));
         u->opts = strdup(zg_db_text(st, 4));
+        snprintf(u->file_id, sizeof(u->file_id), "%s", zg_db_text(st, 5));
         if (!u->opts)
             rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
     } else if (r == SQLITE_DONE) {
@@ -232,8 +236,11 @@ json_t *zg_upload_status(sqlite3 *db, const char *id, struct zg_error *err)
     if (load_upload(db, id, &u, err))
         return NULL;
     free(u.opts);
-    return json_pack("{s:s,s:I,s:I,s:s}", "id", id, "expected_size", (json_int_t)u.expected,
-                     "received", (json_int_t)u.received, "state", u.state);
+    json_t *j = json_pack("{s:s,s:I,s:I,s:s}", "id", id, "expected_size",
+                          (json_int_t)u.expected, "received", (json_int_t)u.received, "state",
+                          u.state);
+    json_object_set_new(j, "file_id", u.file_id[0] ? json_string(u.file_id) : json_null());
+    return j;
 }
 
 static const char *jopt(json_t *o, const char *k)

@@ -77,6 +77,32 @@ static bool in_list(const char *list, const char *ip, size_t n)
     return false;
 }
 
+struct xff_join {
+    char buf[2048];
+    size_t len;
+    bool over;
+};
+
+static enum MHD_Result collect_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct xff_join *x = cls;
+    (void)kind;
+    if (!key || strcasecmp(key, "X-Forwarded-For") || !value)
+        return MHD_YES;
+    size_t n = strlen(value);
+    if (x->len + n + 2 > sizeof(x->buf)) {
+        x->over = true;
+        return MHD_NO;
+    }
+    if (x->len)
+        x->buf[x->len++] = ',';
+    memcpy(x->buf + x->len, value, n);
+    x->len += n;
+    x->buf[x->len] = '\0';
+    return MHD_YES;
+}
+
 /* The client's address: the peer, or — when the peer is a trusted reverse proxy — the
  * right-most address of X-Forwarded-For that is not itself a trusted proxy (the left part of
  * that header is whatever the client chose to send and is not believed). */
@@ -96,10 +122,14 @@ static void client_ip(struct zg_app *app, struct MHD_Connection *c, char *out, s
                   (socklen_t)outsz);
     if (!app->trusted_proxies || !in_list(app->trusted_proxies, out, strlen(out)))
         return;
-    const char *xff = hdr(c, "X-Forwarded-For");
-    if (!xff)
+    /* every X-Forwarded-For line, in order, joined: some proxies add a line of their own
+     * instead of appending to the client's; too long a list is not trusted at all */
+    struct xff_join xj = {.len = 0, .over = false};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_xff, &xj);
+    if (xj.over || xj.len == 0)
         return;
-    size_t end = strnlen(xff, 1024);
+    const char *xff = xj.buf;
+    size_t end = xj.len;
     while (end > 0) {
         size_t start = end;
         while (start > 0 && xff[start - 1] != ',')

@@ -148,19 +148,24 @@ int zg_keyshare_split(const struct zg_datadir *dd, int k, int n, char (*out)[ZG_
     return rc;
 }
 
-/* Overwrites and removes keys/<name>. */
-static int shred(const char *dir, const char *name, struct zg_error *err)
+/* Overwrites keys/<name> with zeros (so the key does not stay in freed disk blocks). */
+static int overwrite(const char *dir, const char *name, struct zg_error *err)
 {
     char path[1200];
     snprintf(path, sizeof(path), "%s/keys/%s", dir, name);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        char zeros[2 * ZG_KEY_LEN + 1] = {0};
-        ssize_t w = write(fd, zeros, sizeof(zeros));
-        (void)w;
-        (void)fsync(fd);
-        close(fd);
-    }
+    if (fd < 0)
+        return zg_error_set(err, ZG_EIO, "", "cannot open %s: %s", path, strerror(errno));
+    char zeros[2 * ZG_KEY_LEN + 1] = {0};
+    bool ok = write(fd, zeros, sizeof(zeros)) == (ssize_t)sizeof(zeros) && fsync(fd) == 0;
+    close(fd);
+    return ok ? 0 : zg_error_set(err, ZG_EIO, "", "cannot overwrite %s", path);
+}
+
+static int remove_key(const char *dir, const char *name, struct zg_error *err)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/keys/%s", dir, name);
     if (unlink(path) != 0 && errno != ENOENT)
         return zg_error_set(err, ZG_EIO, "", "cannot remove %s: %s", path, strerror(errno));
     return 0;
@@ -195,11 +200,28 @@ int zg_keyshare_seal(struct zg_datadir *dd, int k, int n, struct zg_error *err)
     if (!ok || rename(tmp, path) != 0)
         return zg_error_set(err, ZG_EIO, "", "cannot write %s", path);
     sync_dir(dd->path);
-    /* the marker is durable first: a crash now leaves keys next to it, which are still used */
-    for (int i = 0; i < 3; i++) {
-        int rc = shred(dd->path, key_files[i], err);
-        if (rc)
-            return rc;
+    /* the marker is durable first: a crash now leaves keys next to it, which are still used.
+     * All three files are overwritten before any is removed; on any failure the keys are
+     * written back from memory and the marker removed (the directory is then not sealed) */
+    int rc = 0;
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = overwrite(dd->path, key_files[i], err);
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = remove_key(dd->path, key_files[i], err);
+    if (rc) {
+        struct zg_error e2;
+        const unsigned char *keys[3] = {dd->lookup_key, dd->linkage_key, dd->linkage_seal_key};
+        bool back = true;
+        for (int i = 0; i < 3; i++)
+            back = back && zg_datadir_write_key(dd->path, key_files[i], keys[i], &e2) == 0;
+        if (back && unlink(path) == 0) {
+            sync_dir(dd->path);
+            return rc; /* not sealed; the keys are as before */
+        }
+        return zg_error_set(err, ZG_ECORRUPT, "",
+                            "sealing failed half-way and the keys could not be put back: keep "
+                            "the share files, they are now the only copy of the keys (%s)",
+                            err->reason);
     }
     sync_dir(dd->path);
     dd->seal_k = k;
@@ -220,11 +242,12 @@ static bool all_hex(const char *s, size_t n)
     return true;
 }
 
-int zg_keyshare_parse(const char *text, struct zg_share *out, struct zg_error *err)
+#define SHARE_BUF (ZG_SHARE_TEXT + 2)
+
+static int parse_into(const char *text, char *t, struct zg_share *out, struct zg_error *err)
 {
     memset(out, 0, sizeof(*out));
-    char t[ZG_SHARE_TEXT + 2];
-    size_t n = text ? strnlen(text, sizeof(t)) : 0;
+    size_t n = text ? strnlen(text, SHARE_BUF) : 0;
     while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
         n--;
     while (n && (*text == ' ' || *text == '\t')) {
@@ -265,8 +288,18 @@ int zg_keyshare_parse(const char *text, struct zg_share *out, struct zg_error *e
     out->x = x;
     memcpy(out->fpr, p + hexlen + 1, 16);
     out->fpr[16] = '\0';
-    zg_wipe(t, sizeof(t));
     return 0;
+}
+
+/* The copy of the share text is wiped on every path (it is half a secret). */
+int zg_keyshare_parse(const char *text, struct zg_share *out, struct zg_error *err)
+{
+    char t[SHARE_BUF];
+    int rc = parse_into(text, t, out, err);
+    zg_wipe(t, sizeof(t));
+    if (rc)
+        zg_wipe(out, sizeof(*out));
+    return rc;
 }
 
 int zg_keyshare_unseal(struct zg_datadir *dd, const struct zg_share *shares, int count,
@@ -283,6 +316,15 @@ int zg_keyshare_unseal(struct zg_datadir *dd, const struct zg_share *shares, int
                             "belongs to another split of the keys (fingerprint %s; this data "
                             "directory's is %s)",
                             fpr, dd->seal_fpr);
+    if (!sealed) { /* keys in memory already: only shares of these very keys are accepted */
+        char mine[17];
+        zg_keyshare_fingerprint(dd, mine);
+        if (strcmp(fpr, mine))
+            return zg_error_set(err, ZG_EINVAL, "share",
+                                "belongs to other keys (fingerprint %s) than this data "
+                                "directory's (%s): restoring them would orphan every link",
+                                fpr, mine);
+    }
     for (int i = 0; i < count; i++) {
         if (shares[i].k != k || strcmp(shares[i].fpr, fpr))
             return zg_error_set(err, ZG_EINVAL, "share", "shares of different splits were mixed");
@@ -369,8 +411,7 @@ static void status_locked(const struct zg_unseal *u, const struct zg_datadir *dd
     snprintf(st->fingerprint, sizeof(st->fingerprint), "%s", dd->seal_fpr);
 }
 
-void zg_unseal_status(struct zg_unseal *u, const struct zg_datadir *dd,
-                      struct zg_unseal_status *st)
+void zg_unseal_status(struct zg_unseal *u, const struct zg_datadir *dd, struct zg_unseal_status *st)
 {
     if (u)
         pthread_mutex_lock(&u->mu);
@@ -395,9 +436,21 @@ int zg_unseal_submit(struct zg_unseal *u, struct zg_datadir *dd, const char *tex
                           "directory's is %s)",
                           sh.fpr, dd->seal_fpr);
     } else {
-        bool dup = false;
+        bool dup = false, clash = false;
         for (int i = 0; i < u->count; i++)
-            dup = dup || u->got[i].x == sh.x;
+            if (u->got[i].x == sh.x) {
+                dup = true;
+                clash = clash || !zg_ct_equal(u->got[i].y, sh.y, sizeof(sh.y));
+            }
+        if (clash) {
+            rc = zg_error_set(err, ZG_ECONFLICT, "share",
+                              "a different share with the same number (%d) was already given: "
+                              "one of them is wrong; restart the server to begin again",
+                              sh.x);
+            pthread_mutex_unlock(&u->mu);
+            zg_wipe(&sh, sizeof(sh));
+            return rc;
+        }
         if (!dup && u->count < 20)
             u->got[u->count++] = sh;
         if (u->count >= dd->seal_k) {

@@ -86,14 +86,40 @@ void zg_job_audit_data(struct zg_job *job, const char *id)
 
 /* --- storage ---------------------------------------------------------------------------- */
 
+#define MAX_ATTEMPTS 3
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 int64_t zg_jobs_recover(sqlite3 *db, struct zg_error *err)
 {
+    /* a job that was running when the process died MAX_ATTEMPTS times is not tried again: it
+     * may be what brings the process down (a file that crashes a library) */
     sqlite3_stmt *st = zg_db_prepare(
-        db, "UPDATE jobs SET state='queued', updated_at=? WHERE state='running'", err);
+        db,
+        "UPDATE jobs SET state='failed', finished_at=?1, updated_at=?1,"
+        " error='{\"type\":\"/problems/internal\",\"title\":\"Internal server error\","
+        "\"status\":500,\"detail\":\"the server stopped "
+        "while this job ran, " STR(MAX_ATTEMPTS) " times: it is not tried again; an operator "
+                                                 "can find the cause in the log\"}' WHERE "
+                                                 "state='running' AND attempts >= " STR(
+                                                     MAX_ATTEMPTS),
+        err);
     if (!st)
         return err->code;
     sqlite3_bind_int64(st, 1, zg_clock_now());
     int r = sqlite3_step(st);
+    zg_db_release(st);
+    if (r != SQLITE_DONE)
+        return zg_db_fail(db, r, err);
+    if (sqlite3_changes(db) > 0)
+        zg_log(ZG_LOG_WARN, "jobs: %d job(s) stopped the server %d times and were failed",
+               sqlite3_changes(db), MAX_ATTEMPTS);
+    st = zg_db_prepare(db, "UPDATE jobs SET state='queued', updated_at=? WHERE state='running'",
+                       err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, zg_clock_now());
+    r = sqlite3_step(st);
     zg_db_release(st);
     if (r != SQLITE_DONE)
         return zg_db_fail(db, r, err);
@@ -106,8 +132,8 @@ static char *dump(json_t *j)
 }
 
 /* The job's final state (or 'queued' again) with its result or problem. */
-static int finish(sqlite3 *db, const char *id, const char *state, json_t *result,
-                  json_t *problem, json_t *progress, struct zg_error *err)
+static int finish(sqlite3 *db, const char *id, const char *state, json_t *result, json_t *problem,
+                  json_t *progress, struct zg_error *err)
 {
     sqlite3_stmt *st = zg_db_prepare(
         db,
@@ -140,8 +166,9 @@ static json_t *problem_of(int code, const struct zg_error *e)
     snprintf(type, sizeof(type), "/problems/%s", slug);
     json_t *p = json_pack("{s:s,s:s,s:i}", "type", type, "title", title, "status", status);
     if (status == 500) {
-        json_object_set_new(p, "detail", json_string("the job could not be completed; an "
-                                                     "operator can find the cause in the log"));
+        json_object_set_new(p, "detail",
+                            json_string("the job could not be completed; an "
+                                        "operator can find the cause in the log"));
         return p;
     }
     char detail[600];
@@ -165,14 +192,15 @@ static int audit_run(struct zg_job *job, const struct zg_job_kind *k, const char
 {
     if (!job->app->audit)
         return 0;
-    json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "phase", phase, "auth", "job",
-                           "action", k ? k->action : "job.run", "resource", "job", "outcome",
-                           outcome, "tool", "zengen-job", "job", job->id);
+    json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "phase", phase, "auth", "job", "action",
+                           k ? k->action : "job.run", "resource", "job", "outcome", outcome, "tool",
+                           "zengen-job", "job", job->id);
     json_object_set_new(ev, "user", job->who.login[0] ? json_string(job->who.login) : json_null());
     if (job->who.org_name[0])
         json_object_set_new(ev, "org", json_string(job->who.org_name));
     json_object_set_new(ev, "role", json_string(zg_role_name(job->who.role)));
-    json_object_set_new(ev, "data", job->audit_data ? json_deep_copy(job->audit_data) : json_array());
+    json_object_set_new(ev, "data",
+                        job->audit_data ? json_deep_copy(job->audit_data) : json_array());
     json_object_set_new(ev, "options", job->params ? json_deep_copy(job->params) : json_object());
     if (reason)
         json_object_set_new(ev, "reason", json_string(reason));
@@ -212,11 +240,43 @@ static int claim(struct worker *w, struct zg_job *job, struct zg_error *err)
             job->who.role = ZG_ROLE_PARTICIPANT; /* least privilege if the role is unknown */
         job->who.org_id = sqlite3_column_int64(st, 6);
         snprintf(job->who.org_name, sizeof(job->who.org_name), "%s", zg_db_text(st, 7));
-        rc = job->kind && job->params ? 1 : zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        rc = job->kind && job->params ? 1 : zg_error_set(err, ZG_EINVAL, "", "unreadable job");
         (void)sqlite3_step(st); /* RETURNING: let the statement finish the update */
     } else if (r != SQLITE_DONE) {
         rc = zg_db_fail(w->db, r, err);
     }
+    zg_db_release(st);
+    if (rc < 0 && job->id) { /* claimed but unusable: failed, not left running */
+        struct zg_error e2;
+        json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "/problems/internal", "title",
+                              "Internal server error", "status", 500, "detail",
+                              "the job's stored parameters could not be read");
+        if (finish(w->db, job->id, "failed", NULL, p, NULL, &e2))
+            zg_log(ZG_LOG_ERROR, "job %s: %s", job->id, e2.reason);
+        json_decref(p);
+    }
+    return rc;
+}
+
+/* The submitter must still be able to run the job: an account disabled, or given another role
+ * or organisation since submission, makes the job fail (authorization is not frozen at
+ * submission time). */
+static int still_allowed(sqlite3 *db, const struct zg_job *job, struct zg_error *err)
+{
+    sqlite3_stmt *st =
+        zg_db_prepare(db, "SELECT disabled, role, org_id FROM users WHERE id=?", err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, job->who.user_id);
+    int r = sqlite3_step(st), rc = 0;
+    if (r != SQLITE_ROW)
+        rc = zg_error_set(err, ZG_EDENIED, "", "the submitter's account no longer exists");
+    else if (sqlite3_column_int(st, 0))
+        rc = zg_error_set(err, ZG_EDENIED, "", "the submitter's account is disabled");
+    else if (strcmp(zg_db_text(st, 1), zg_role_name(job->who.role)) ||
+             sqlite3_column_int64(st, 2) != job->who.org_id)
+        rc = zg_error_set(err, ZG_EDENIED, "",
+                          "the submitter's role or organisation changed since submission");
     zg_db_release(st);
     return rc;
 }
@@ -234,6 +294,8 @@ static void run_one(struct worker *w, struct zg_job *job)
     int rc;
     if (!k) {
         rc = zg_error_set(&err, ZG_EINVAL, "kind", "this server does not know the job kind");
+    } else if ((rc = still_allowed(w->db, job, &err))) {
+        /* failed below with the reason */
     } else if (audit_run(job, k, "attempt", "allow", NULL)) {
         /* not audited, not run: it stays queued for a later attempt */
         struct zg_error e2;
@@ -318,8 +380,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int zg_jobs_start(struct zg_app *app, size_t nworkers, struct zg_jobs **out,
-                  struct zg_error *err)
+int zg_jobs_start(struct zg_app *app, size_t nworkers, struct zg_jobs **out, struct zg_error *err)
 {
     *out = NULL;
     if (nworkers > MAX_RUNNING)
@@ -347,8 +408,10 @@ int zg_jobs_start(struct zg_app *app, size_t nworkers, struct zg_jobs **out,
         if (n < 0)
             rc = (int)n;
         else if (n > 0)
-            zg_log(ZG_LOG_INFO, "jobs: %lld job(s) left running by the previous process are "
-                                "queued again", (long long)n);
+            zg_log(ZG_LOG_INFO,
+                   "jobs: %lld job(s) left running by the previous process are "
+                   "queued again",
+                   (long long)n);
     }
     for (size_t i = 0; i < nworkers && !rc; i++) {
         if (pthread_create(&J->w[i].th, NULL, worker_main, &J->w[i]))
@@ -471,8 +534,8 @@ static json_t *row_json(struct zg_app *app, sqlite3_stmt *st)
     return o;
 }
 
-#define JOB_COLS                                                                              \
-    "id,kind,state,login,attempts,params,progress,result,error,created_at,started_at,"         \
+#define JOB_COLS                                                                                   \
+    "id,kind,state,login,attempts,params,progress,result,error,created_at,started_at,"             \
     "finished_at,tier"
 
 json_t *zg_job_json(struct zg_app *app, sqlite3 *db, const char *id, int64_t only_user,
@@ -552,4 +615,3 @@ int zg_job_accept(struct zg_req *req, const char *kind, json_t *params, struct z
     json_t *j = zg_job_json(req->app, req->conns->db, job, 0, ZG_JOB_ALL_TIERS, err);
     return j ? zg_req_reply(req, 202, j) : err->code;
 }
-

@@ -19,12 +19,12 @@ struct zg_jobs;
 /* A running job, as its runner sees it. */
 struct zg_job {
     struct zg_app *app;
-    sqlite3 *db;               /* the worker's own connection to zengen.db */
+    sqlite3 *db; /* the worker's own connection to zengen.db */
     const char *id, *kind;
-    json_t *params;            /* the parameters given at submission (validated then) */
-    struct zg_identity who;    /* the submitter: user id, login, role, organisation */
-    json_t *audit_data;        /* ids the job touched (zg_job_audit_data) */
-    struct zg_jobs *jobs;      /* private */
+    json_t *params;         /* the parameters given at submission (validated then) */
+    struct zg_identity who; /* the submitter: user id, login, role, organisation */
+    json_t *audit_data;     /* ids the job touched (zg_job_audit_data) */
+    struct zg_jobs *jobs;   /* private */
 };
 
 /* Runs the job; on success *result is a JSON object (taken). Returns 0, an error code with
@@ -69,8 +69,8 @@ int zg_job_submit(struct zg_req *req, const char *kind, json_t *params, char id_
 
 /* Submits the job and answers the request with 202, the job and `Location: /api/v1/jobs/{id}`
  * (what a route that starts a job returns). params is taken. */
-int zg_job_accept(struct zg_req *req, const char *kind, json_t *params, struct zg_error *err)
-    ZG_MUST_CHECK;
+int zg_job_accept(struct zg_req *req, const char *kind, json_t *params,
+                  struct zg_error *err) ZG_MUST_CHECK;
 
 /* Every tier: for operators' tools that see all jobs. */
 #define ZG_JOB_ALL_TIERS 0xffffffffu

@@ -160,3 +160,31 @@ test('a job queued while no worker runs is run after the next start', async () =
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a queued job of a user disabled before it runs fails with the reason', async () => {
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'zg-jobs-')), 'data');
+  let s2 = await startServer({ dataDir, extraArgs: ['--job-workers', '0'] });
+  try {
+    const u = addUser(dataDir, 'jobseq4', 'sequencer', 'Disabled Hospital', 'hospital');
+    const tok = cliToken(dataDir, u.login, 'seq4');
+    const cid = cli(dataDir, ['case', 'add', '--org', 'Disabled Hospital']).trim();
+    const file = JSON.parse(cli(dataDir, ['file', 'add', SITES, '--case', cid, '--json']));
+    const r = await call(s2.url, `/api/v1/genome/files/${file.id}/import`, { token: tok, body: { kind: 'germline' } });
+    assert.equal(r.status, 202, r.text);
+    await s2.stop();
+    cli(dataDir, ['user', 'disable', u.login]);
+    s2 = await startServer({ dataDir, init: false });
+    let job;
+    for (let i = 0; i < 200; i++) {
+      job = JSON.parse(cli(dataDir, ['job', 'show', r.json.id]));
+      if (job.state === 'failed' || job.state === 'succeeded') break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(job.state, 'failed');
+    assert.match(job.error.detail, /account is disabled/);
+    assert.equal(job.result, null);
+  } finally {
+    await s2.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -2,6 +2,7 @@
  * schema_migrations (idempotent, newer databases refused), and transactions. */
 #include "testutil.h"
 #include "store/keyshare.h"
+#include "svc/jobs.h"
 
 #include "common/error.h"
 #include "crypto/crypto.h"
@@ -427,6 +428,13 @@ static void linkage_key_shares(void **state)
     zg_unseal_free(u);
     /* restore writes them back; a marker left beside key files does not seal */
     assert_int_equal(zg_keyshare_restore(&re, &err), 0);
+    /* once unsealed, shares of other keys are refused (they would orphan every link) */
+    struct zg_share bb[2];
+    assert_int_equal(zg_keyshare_parse(sb[0], &bb[0], &err), 0);
+    assert_int_equal(zg_keyshare_parse(sb[2], &bb[1], &err), 0);
+    assert_int_equal(zg_keyshare_unseal(&re, bb, 2, &err), ZG_EINVAL);
+    assert_non_null(strstr(err.reason, "orphan"));
+    assert_memory_equal(re.lookup_key, lookup, ZG_KEY_LEN);
     struct zg_datadir back;
     assert_int_equal(zg_datadir_open(&back, a.data, &err), 0);
     assert_true(zg_datadir_linkage_ready(&back));
@@ -448,6 +456,34 @@ static void linkage_key_shares(void **state)
     zg_test_datadir_teardown(&b);
 }
 
+/* Jobs left running by a process that died are queued again, except those that were running
+ * three times already: they fail with a reason instead of bringing the server down forever. */
+static void jobs_recover_caps_attempts(void **state)
+{
+    (void)state;
+    struct zg_testdir t;
+    zg_test_datadir_setup(&t);
+    sqlite3 *db = zg_test_connect(&t, ZG_DB_MAIN);
+    zg_test_sql(db, "INSERT INTO jobs(id,kind,state,params,tier,attempts,user_id,login,role,"
+                    "org_id,org_name,created_at,updated_at) VALUES"
+                    "('a','genome.import','running','{}',4,1,1,'u','operator',1,'o',1,1),"
+                    "('b','genome.import','running','{}',4,3,1,'u','operator',1,'o',1,1),"
+                    "('c','genome.import','succeeded','{}',4,1,1,'u','operator',1,'o',1,1)");
+    struct zg_error err;
+    assert_int_equal(zg_jobs_recover(db, &err), 1);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(id || ':' || state, ' ') FROM "
+                                            "(SELECT * FROM jobs ORDER BY id)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0),
+                        "a:queued b:failed c:succeeded");
+    sqlite3_finalize(st);
+    zg_db_close(db);
+    zg_test_datadir_teardown(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +495,7 @@ int main(void)
         cmocka_unit_test(migration_failure_rolls_back),
         cmocka_unit_test(statement_cache),
         cmocka_unit_test(linkage_key_shares),
+        cmocka_unit_test(jobs_recover_caps_attempts),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
