@@ -109,12 +109,7 @@ int zg_job_qc_coverage(struct zg_job *job, json_t **result, struct zg_error *err
     json_t *res = NULL;
     if ((rc = zg_qc_coverage(f.path, &o, &res, err)))
         return rc;
-    json_object_set_new(res, "file_id", json_string(f.id));
-    if (role)
-        json_object_set_new(res, "role", json_string(role));
-    char kind[64];
-    snprintf(kind, sizeof(kind), "coverage-%s", f.id);
-    if ((rc = zg_qc_store(&job->app->dd, f.case_id, kind, res, err))) {
+    if ((rc = zg_qc_store_coverage(&job->app->dd, f.case_id, f.id, role, res, err))) {
         json_decref(res);
         return rc;
     }

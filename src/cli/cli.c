@@ -135,3 +135,11 @@ int zg_cli_audit(const struct zg_datadir *dd, const char *action, const char *re
         fprintf(stderr, "zengen: the audit event for %s could not be written\n", action);
     return rc;
 }
+
+void zg_cli_print_json(const json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2));
+    printf("%s\n", s ? s : "null");
+    free(s);
+}
+

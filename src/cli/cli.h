@@ -62,6 +62,9 @@ int zg_cmd_job(int argc, char **argv);
 int zg_cmd_linkage_key(int argc, char **argv);
 int zg_cmd_upload(int argc, char **argv);
 
+/* Prints j as indented JSON and a newline on stdout. */
+void zg_cli_print_json(const json_t *j);
+
 /* Reads a bearer token from the first line of path into out (warns when the file is readable by
  * others). Returns 0 or an error naming --token-file. */
 int zg_cli_read_token(const char *path, char *out, size_t outsz, struct zg_error *err)

@@ -134,14 +134,11 @@ static int cmd_coverage(struct zg_args *a)
         rc = zg_cli_fail(&err);
         goto out;
     }
-    if (role)
+    if (!registered && role)
         json_object_set_new(res, "role", json_string(role));
     if (registered) {
-        json_object_set_new(res, "file_id", json_string(f.id));
-        char kind[64];
-        snprintf(kind, sizeof(kind), "coverage-%s", f.id);
         json_t *d = json_pack("[s,s]", f.case_id, f.id);
-        if (zg_qc_store(&dd, f.case_id, kind, res, &err) ||
+        if (zg_qc_store_coverage(&dd, f.case_id, f.id, role, res, &err) ||
             zg_cli_audit(&dd, "qc.coverage", "genome_file", "success", d, NULL)) {
             json_decref(d);
             json_decref(res);
@@ -151,9 +148,7 @@ static int cmd_coverage(struct zg_args *a)
         json_decref(d);
     }
     if (as_json) {
-        char *s = json_dumps(res, JSON_INDENT(1));
-        printf("%s\n", s ? s : "{}");
-        free(s);
+        zg_cli_print_json(res);
     } else {
         print_coverage(res);
     }
@@ -212,9 +207,7 @@ static int cmd_identity(struct zg_args *a)
     }
     json_decref(d);
     if (as_json) {
-        char *s = json_dumps(res, JSON_INDENT(1));
-        printf("%s\n", s ? s : "{}");
-        free(s);
+        zg_cli_print_json(res);
     } else {
         printf("verdict: %s\nconcordance: %.3f\nsites_compared: %lld\nreason: %s\n",
                json_string_value(json_object_get(res, "verdict")),
@@ -317,9 +310,7 @@ static int cmd_show(struct zg_args *a, bool gates_only)
         goto out;
     }
     if (as_json || gates_only) {
-        char *s = json_dumps(v, JSON_INDENT(1));
-        printf("%s\n", s ? s : "{}");
-        free(s);
+        zg_cli_print_json(v);
     } else {
         printf("case %s: %s\n", cid, json_string_value(json_object_get(v, "overall")));
         size_t i;

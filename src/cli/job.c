@@ -81,12 +81,8 @@ int zg_cmd_job(int argc, char **argv)
         rc = zg_cli_usage(u, "unknown job command '%s'", sub);
         goto out;
     }
-    if (as_json) {
-        char *s = json_dumps(j, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
-    }
+    if (as_json)
+        zg_cli_print_json(j);
 out:
     json_decref(j);
     zg_db_close(db);

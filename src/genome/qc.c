@@ -703,6 +703,17 @@ json_t *zg_qc_gates(const struct zg_datadir *dd)
     return g;
 }
 
+int zg_qc_store_coverage(const struct zg_datadir *dd, const char *case_id, const char *file_id,
+                         const char *role, json_t *res, struct zg_error *err)
+{
+    json_object_set_new(res, "file_id", json_string(file_id));
+    if (role)
+        json_object_set_new(res, "role", json_string(role));
+    char kind[64];
+    snprintf(kind, sizeof(kind), "coverage-%s", file_id);
+    return zg_qc_store(dd, case_id, kind, res, err);
+}
+
 int zg_qc_store(const struct zg_datadir *dd, const char *case_id, const char *kind,
                 const json_t *doc, struct zg_error *err)
 {

@@ -59,6 +59,11 @@ json_t *zg_qc_gates(const struct zg_datadir *dd);
 int zg_qc_store(const struct zg_datadir *dd, const char *case_id, const char *kind,
                 const json_t *doc, struct zg_error *err) ZG_MUST_CHECK;
 
+/* Stores a coverage result of a registered file (CLI and API job alike): sets "file_id" and,
+ * when given, "role" in res, and stores it as "coverage-<file id>" of the file's case. */
+int zg_qc_store_coverage(const struct zg_datadir *dd, const char *case_id, const char *file_id,
+                         const char *role, json_t *res, struct zg_error *err) ZG_MUST_CHECK;
+
 /* Builds the QC view of a case: every stored document and, for each gate, pass/fail/pending
  * with the reason: {"case_id","gates":[{"gate","sample","status","why","value","threshold"}],
  * "overall":"pass"|"fail"|"pending","coverage":[…],"metrics":{…},"identity":…}.
