@@ -13,6 +13,16 @@ static const char *const required_items[] = {
     "/course/vital_status",
 };
 
+/* A record's consent status as the bit of enum zg_consent (policy/policy.h): the filter that
+ * the consent obligation of the policy decision point becomes in SQL (?1 = the allowed mask,
+ * 0 = no restriction; r = clinical_records, v = its current version). */
+#define CONSENT_JOIN " JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version"
+#define CONSENT_OK_AT(p)                                                                      \
+    " (" p " = 0 OR ((" p " >> (CASE json_extract(v.doc, '$.consent.status')"                \
+    " WHEN 'consented' THEN 1 WHEN 'partially-consented' THEN 2 WHEN 'pending' THEN 3"        \
+    " WHEN 'withdrawn' THEN 4 ELSE 0 END)) & 1) = 1)"
+#define CONSENT_OK CONSENT_OK_AT("?1")
+
 static json_t *at_pointer(json_t *r, const char *ptr)
 {
     char tok[64];
@@ -142,10 +152,7 @@ json_t *zg_clinical_search(sqlite3 *db, const struct zg_clinical_query *q, struc
         db,
         "SELECT r.case_id, o.name, r.oncotree, r.stage, r.vital_status, r.complete, r.updated_at"
         " FROM clinical_records r JOIN cases c ON c.id = r.case_id JOIN orgs o ON o.id = c.org_id"
-        " JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version"
-        " WHERE (?10 = 0 OR ((?10 >> (CASE json_extract(v.doc, '$.consent.status')"
-        " WHEN 'consented' THEN 1 WHEN 'partially-consented' THEN 2 WHEN 'pending' THEN 3"
-        " WHEN 'withdrawn' THEN 4 ELSE 0 END)) & 1) = 1) AND (?1 IS NULL OR r.oncotree = ?1) AND (?2 IS NULL OR r.stage = ?2 OR"
+        CONSENT_JOIN " WHERE" CONSENT_OK_AT("?10") " AND (?1 IS NULL OR r.oncotree = ?1) AND (?2 IS NULL OR r.stage = ?2 OR"
         "  (length(?2) <= 4 AND r.stage LIKE ?2 || '%' AND substr(r.stage, length(?2) + 1, 1)"
         "   NOT IN ('I','V')))"
         " AND (?3 IS NULL OR r.vital_status = ?3) AND (?4 < 0 OR r.complete = ?4)"
@@ -213,14 +220,6 @@ json_t *zg_clinical_search(sqlite3 *db, const struct zg_clinical_query *q, struc
                      more ? json_string(last) : json_null());
 }
 
-/* A record's consent status as the bit of enum zg_consent (policy/policy.h): the filter that
- * the consent obligation of the policy decision point becomes in SQL (?1 = the allowed mask,
- * 0 = no restriction; r = clinical_records, v = its current version). */
-#define CONSENT_JOIN " JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version"
-#define CONSENT_OK                                                                            \
-    " (?1 = 0 OR ((?1 >> (CASE json_extract(v.doc, '$.consent.status')"                      \
-    " WHEN 'consented' THEN 1 WHEN 'partially-consented' THEN 2 WHEN 'pending' THEN 3"        \
-    " WHEN 'withdrawn' THEN 4 ELSE 0 END)) & 1) = 1)"
 
 json_t *zg_clinical_counts(sqlite3 *db, const char *by, int k_min, uint32_t consent_mask,
                            struct zg_error *err)
