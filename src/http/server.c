@@ -550,14 +550,8 @@ static enum MHD_Result handler_error(struct reqctx *c, int code, struct zg_error
         snprintf(detail, sizeof(detail),
                  "the server could not complete the request; quote request id %s",
                  c->req.request_id);
-    } else if (err->field[0]) {
-        snprintf(detail, sizeof(detail), "%s: %s",
-                 err->field[0] == '/' ? err->field + 1 : err->field, err->reason);
-        bool pointer = err->field[0] == '/';
-        errors = json_pack("[{s:s,s:s}]", pointer ? "pointer" : "parameter", err->field,
-                           "reason", err->reason);
     } else {
-        snprintf(detail, sizeof(detail), "%s", err->reason);
+        zg_error_problem_parts(err, detail, sizeof(detail), &errors);
     }
     /* a handler that found several problems reports them all */
     if (status != 500 && json_array_size(c->req.problem_errors)) {

@@ -172,15 +172,10 @@ static json_t *problem_of(int code, const struct zg_error *e)
         return p;
     }
     char detail[600];
-    if (e->field[0]) {
-        snprintf(detail, sizeof(detail), "%s: %s", e->field[0] == '/' ? e->field + 1 : e->field,
-                 e->reason);
-        json_object_set_new(p, "errors",
-                            json_pack("[{s:s,s:s}]", e->field[0] == '/' ? "pointer" : "parameter",
-                                      e->field, "reason", e->reason));
-    } else {
-        snprintf(detail, sizeof(detail), "%s", e->reason);
-    }
+    json_t *errors;
+    zg_error_problem_parts(e, detail, sizeof(detail), &errors);
+    if (errors)
+        json_object_set_new(p, "errors", errors);
     json_object_set_new(p, "detail", json_string(detail));
     return p;
 }

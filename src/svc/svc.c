@@ -251,3 +251,17 @@ void zg_error_http_status(int code, int *status, const char **slug, const char *
         break;
     }
 }
+
+void zg_error_problem_parts(const struct zg_error *e, char *detail, size_t n, json_t **errors)
+{
+    *errors = NULL;
+    if (!e->field[0]) {
+        snprintf(detail, n, "%s", e->reason);
+        return;
+    }
+    bool pointer = e->field[0] == '/';
+    snprintf(detail, n, "%s: %s", pointer ? e->field + 1 : e->field, e->reason);
+    *errors = json_pack("[{s:s,s:s}]", pointer ? "pointer" : "parameter", e->field, "reason",
+                        e->reason);
+}
+

@@ -173,4 +173,9 @@ int zg_query_int(struct zg_req *req, const char *name, int64_t def, int64_t min,
  * "validation" …): one table for request errors and for failed background jobs. */
 void zg_error_http_status(int code, int *status, const char **slug, const char **title);
 
+/* The detail line and errors[] of a problem for e: "field: reason" and one {pointer (body
+ * field "/x") | parameter, reason}, or the reason alone and *errors NULL when e names no field.
+ * One shape for request errors (http/) and failed background jobs (svc/jobs.c). */
+void zg_error_problem_parts(const struct zg_error *e, char *detail, size_t n, json_t **errors);
+
 #endif
