@@ -143,3 +143,21 @@ void zg_cli_print_json(const json_t *j)
     free(s);
 }
 
+int zg_cli_start(struct zg_args *a, const char *usage, struct zg_datadir *dd, sqlite3 **db,
+                 const char **pos0)
+{
+    struct zg_error err;
+    zg_error_clear(&err);
+    if (zg_cli_open(a, dd, db, &err))
+        return zg_cli_fail(&err);
+    if (pos0)
+        *pos0 = zg_args_pos(a, 0);
+    int rc = zg_args_done(a, usage);
+    if (rc) {
+        zg_db_close(*db);
+        *db = NULL;
+        zg_datadir_close(dd);
+    }
+    return rc;
+}
+

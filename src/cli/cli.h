@@ -62,6 +62,13 @@ int zg_cmd_job(int argc, char **argv);
 int zg_cmd_linkage_key(int argc, char **argv);
 int zg_cmd_upload(int argc, char **argv);
 
+/* The common start of a data-directory command: opens the data directory (--data or
+ * ZENGEN_DATA) and zengen.db, takes the first positional argument into *pos0 (NULL when
+ * absent; pass NULL to take none) and checks that nothing unexpected is left. Returns 0, or the
+ * exit code after printing the reason (nothing left open). */
+int zg_cli_start(struct zg_args *a, const char *usage, struct zg_datadir *dd, sqlite3 **db,
+                 const char **pos0) ZG_MUST_CHECK;
+
 /* Prints j as indented JSON and a newline on stdout. */
 void zg_cli_print_json(const json_t *j);
 

@@ -29,14 +29,12 @@ int zg_cmd_file(int argc, char **argv)
     bool as_json = zg_args_flag(&a, "--json");
     struct zg_datadir dd;
     sqlite3 *db = NULL;
+    const char *pos = NULL;
+    int rc = zg_cli_start(&a, u, &dd, &db, &pos);
+    if (rc)
+        return rc;
     struct zg_error err;
     zg_error_clear(&err);
-    if (zg_cli_open(&a, &dd, &db, &err))
-        return zg_cli_fail(&err);
-    const char *pos = zg_args_pos(&a, 0);
-    int rc = zg_args_done(&a, u);
-    if (rc)
-        goto out;
     struct zg_file_info f;
     if (!strcmp(sub, "add")) {
         if (!pos || !o.case_id) {

@@ -304,14 +304,12 @@ int zg_cmd_genome_case(int argc, char **argv)
     const char *attr = zg_args_opt(&a, "--attr");
     struct zg_datadir dd;
     sqlite3 *db = NULL;
+    const char *idtext = NULL;
+    int rc = zg_cli_start(&a, u, &dd, &db, &idtext);
+    if (rc)
+        return rc;
     struct zg_error err;
     zg_error_clear(&err);
-    if (zg_cli_open(&a, &dd, &db, &err))
-        return zg_cli_fail(&err);
-    const char *idtext = zg_args_pos(&a, 0);
-    int rc = zg_args_done(&a, u);
-    if (rc)
-        goto out;
     enum zg_id_kind kind;
     char id[ZG_ID_LEN];
     if (!idtext || zg_id_parse(idtext, &kind, id, &err) || kind != ZG_ID_CASE) {

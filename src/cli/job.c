@@ -32,15 +32,13 @@ int zg_cmd_job(int argc, char **argv)
     struct zg_app app;
     memset(&app, 0, sizeof(app));
     sqlite3 *db = NULL;
+    const char *arg = NULL;
+    int rc = zg_cli_start(&a, u, &app.dd, &db, &arg);
+    if (rc)
+        return rc;
     struct zg_error err;
     zg_error_clear(&err);
-    if (zg_cli_open(&a, &app.dd, &db, &err))
-        return zg_cli_fail(&err);
-    const char *arg = zg_args_pos(&a, 0);
-    int rc = zg_args_done(&a, u);
     json_t *j = NULL;
-    if (rc)
-        goto out;
     if (!strcmp(sub, "list")) {
         long limit = 50;
         if (limit_s) {

@@ -19,14 +19,12 @@ int zg_cmd_token(int argc, char **argv)
     bool as_json = zg_args_flag(&a, "--json");
     struct zg_datadir dd;
     sqlite3 *db = NULL;
+    const char *arg = NULL;
+    int rc = zg_cli_start(&a, u, &dd, &db, &arg);
+    if (rc)
+        return rc;
     struct zg_error err;
     zg_error_clear(&err);
-    if (zg_cli_open(&a, &dd, &db, &err))
-        return zg_cli_fail(&err);
-    const char *arg = zg_args_pos(&a, 0);
-    int rc = zg_args_done(&a, u);
-    if (rc)
-        goto out;
     if (!arg) {
         rc = zg_cli_usage(u, "token %s needs an argument", sub);
         goto out;

@@ -56,14 +56,12 @@ int zg_cmd_user(int argc, char **argv)
     bool from_stdin = zg_args_flag(&a, "--stdin");
     struct zg_datadir dd;
     sqlite3 *db = NULL;
+    const char *login = NULL;
+    int rc = zg_cli_start(&a, u, &dd, &db, &login);
+    if (rc)
+        return rc;
     struct zg_error err;
     zg_error_clear(&err);
-    if (zg_cli_open(&a, &dd, &db, &err))
-        return zg_cli_fail(&err);
-    const char *login = zg_args_pos(&a, 0);
-    int rc = zg_args_done(&a, u);
-    if (rc)
-        goto out;
     if (strcmp(sub, "list") && !login) {
         rc = zg_cli_usage(u, "user %s needs LOGIN", sub);
         goto out;
