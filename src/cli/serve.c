@@ -27,6 +27,18 @@ static void app_free(struct zg_app *app)
     zg_datadir_close(&app->dd);
 }
 
+/* A cohort index written by an earlier zengen is rebuilt before requests are served. */
+static int upgrade_index(struct zg_app *app, struct zg_error *err)
+{
+    struct zg_conns *c = zg_pool_acquire(app->pool);
+    bool rebuilt = false;
+    int rc = zg_cohort_upgrade(&app->dd, c->db, &rebuilt, err);
+    zg_pool_release(app->pool, c);
+    if (!rc && rebuilt)
+        zg_log(ZG_LOG_INFO, "the cohort index was rebuilt in the current format");
+    return rc;
+}
+
 int zg_cmd_serve(int argc, char **argv)
 {
     static const char *u = "zengen serve --data DIR [--listen HOST:PORT] [--web DIR] "
@@ -148,6 +160,7 @@ int zg_cmd_serve(int argc, char **argv)
         (rc = zg_cohort_cache_new(&app.cohort)
                   ? zg_error_set(&err, ZG_ENOMEM, "", "out of memory")
                   : 0) ||
+        (rc = upgrade_index(&app, &err)) ||
         (rc = zg_jobs_start(&app, nworkers, &app.jobs, &err)) ||
         (rc = (app.unseal = zg_unseal_new()) ? 0
                                              : zg_error_set(&err, ZG_ENOMEM, "", "out of memory")) ||

@@ -1,6 +1,8 @@
-/* Beacon v2 variant queries (beacon.h) over genome_sites × genome_somatic/genome_germline. */
+/* Beacon v2 variant queries (beacon.h) over genome_sites × genome_somatic/genome_germline. Sites
+ * are found by site-key ranges (sitekey.h): of the region asked for, or of the gene's spans. */
 #include "genome/beacon.h"
 #include "common/error.h"
+#include "genome/sitekey.h"
 #include "store/db.h"
 
 static bool bases_ok(const char *s)
@@ -30,6 +32,9 @@ static int check(const struct zg_beacon_query *q, struct zg_error *err)
         return zg_error_set(err, ZG_EINVAL, "referenceName", "must be a contig name");
     if (q->chrom && q->start < 0)
         return zg_error_set(err, ZG_EINVAL, "start", "needs a 0-based start position");
+    if (q->chrom && q->start >= ZG_SITE_MAX_POS)
+        return zg_error_set(err, ZG_EINVAL, "start", "must be below %lld",
+                            (long long)ZG_SITE_MAX_POS);
     if (q->end >= 0 && q->end < q->start)
         return zg_error_set(err, ZG_EINVAL, "end", "must not be before start");
     if (q->end >= 0 && q->end - q->start > 10000000)
@@ -48,9 +53,15 @@ static int check(const struct zg_beacon_query *q, struct zg_error *err)
 /* The matching (site, case, origin) rows as a CTE; parameters ?1..?6, ?8 (see bind). The
  * permitted case set is applied to the rows in C (a bitmap, not SQL). */
 static const char *const HITS =
-    "WITH s AS (SELECT site_no, chrom, pos, ref, alt, gene, consequence, hgvsp FROM genome_sites"
-    " WHERE (?1 IS NULL OR (chrom = ?1 AND pos BETWEEN ?2 AND ?3))"
-    " AND (?4 IS NULL OR ref = ?4) AND (?5 IS NULL OR alt = ?5) AND (?6 IS NULL OR gene = ?6)),"
+    "WITH r(lo, hi) AS (SELECT (k.code << 49) | (?2 << 19), (k.code << 49) | (?3 << 19) | 524287"
+    "  FROM genome_contigs k WHERE ?1 IS NOT NULL AND k.name = ?1"
+    " UNION ALL SELECT (k.code << 49) | (g.lo << 19), (k.code << 49) | (g.hi << 19) | 524287"
+    "  FROM genome_gene_spans g JOIN genome_contigs k ON k.name = g.chrom"
+    "  WHERE ?1 IS NULL AND g.gene = ?6),"
+    " s AS (SELECT t.site_no, t.chrom, t.pos, t.ref, t.alt, t.gene, t.consequence, t.hgvsp"
+    "  FROM r CROSS JOIN genome_sites t WHERE t.site_no BETWEEN r.lo AND r.hi"
+    "  AND (?4 IS NULL OR t.ref = ?4) AND (?5 IS NULL OR t.alt = ?5)"
+    "  AND (?6 IS NULL OR t.gene = ?6)),"
     " h AS (SELECT s.*, c.case_no, c.case_id, 'somatic' AS origin FROM s"
     " JOIN genome_somatic v ON v.site_no = s.site_no JOIN genome_cases c ON c.case_no = v.case_no"
     " WHERE (?8 IS NULL OR ?8 = 'somatic')"
@@ -63,7 +74,8 @@ static void bind(sqlite3_stmt *st, const struct zg_beacon_query *q, const char *
     if (chrom) {
         sqlite3_bind_text(st, 1, chrom, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, q->start + 1);
-        sqlite3_bind_int64(st, 3, q->end >= 0 ? q->end : q->start + 1);
+        int64_t end = q->end >= 0 ? q->end : q->start + 1;
+        sqlite3_bind_int64(st, 3, end > ZG_SITE_MAX_POS ? ZG_SITE_MAX_POS : end);
     }
     if (q->ref)
         sqlite3_bind_text(st, 4, q->ref, -1, SQLITE_STATIC);
@@ -150,25 +162,27 @@ int zg_beacon_variants(sqlite3 *db, const struct zg_beacon_query *q, int64_t *n_
         norm_chrom(q->chrom, chrom, sizeof(chrom));
     char sql[2400];
     /* counts: distinct sites and cases among the permitted rows */
-    snprintf(sql, sizeof(sql), "%sSELECT site_no, case_no FROM h", HITS);
+    snprintf(sql, sizeof(sql), "%sSELECT site_no, case_no FROM h ORDER BY site_no", HITS);
     sqlite3_stmt *st = zg_db_prepare(db, sql, err);
     if (!st)
         return ZG_EIO;
     bind(st, q, q->chrom ? chrom : NULL);
-    roaring_bitmap_t *sites = roaring_bitmap_create(), *cases = roaring_bitmap_create();
+    roaring_bitmap_t *cases = roaring_bitmap_create();
+    int64_t nsites = 0, last = -1;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t site = sqlite3_column_int64(st, 0), cno = sqlite3_column_int64(st, 1);
-        if (!allowed(q, cno) || site < 0 || site > UINT32_MAX || cno < 0 || cno > UINT32_MAX)
+        if (!allowed(q, cno) || cno < 0 || cno > UINT32_MAX)
             continue;
-        roaring_bitmap_add(sites, (uint32_t)site);
+        if (site != last) /* rows come in site order */
+            nsites++;
+        last = site;
         roaring_bitmap_add(cases, (uint32_t)cno);
     }
     rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
     zg_db_release(st);
-    *n_variants = (int64_t)roaring_bitmap_get_cardinality(sites);
+    *n_variants = nsites;
     *n_cases = (int64_t)roaring_bitmap_get_cardinality(cases);
-    roaring_bitmap_free(sites);
     roaring_bitmap_free(cases);
     if (rc || !records || *n_variants == 0)
         return rc;
@@ -208,7 +222,7 @@ int zg_beacon_variants(sqlite3 *db, const struct zg_beacon_query *q, int64_t *n_
 json_t *zg_beacon_genes(sqlite3 *db, int limit, struct zg_error *err)
 {
     sqlite3_stmt *st = zg_db_prepare(
-        db, "SELECT DISTINCT gene FROM genome_sites WHERE gene <> '' ORDER BY gene LIMIT ?", err);
+        db, "SELECT DISTINCT gene FROM genome_gene_spans ORDER BY gene LIMIT ?", err);
     if (!st)
         return NULL;
     sqlite3_bind_int(st, 1, limit);

@@ -17,7 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "ZGCOHRT1"
+#define MAGIC "ZGCOHRT2"
+#define OLD_MAGIC "ZGCOHRT1" /* site numbers before site keys (migration 6) */
 #define END_MAGIC "ZGCOEND1"
 #define MAX_KEY 256
 
@@ -458,40 +459,58 @@ static int build_case_level(struct zg_cohort *c, sqlite3 *db, struct zg_error *e
     return rc;
 }
 
-/* Adds somatic rows of one import (or all, import_no = 0) to the gene, variant and profile
- * sets. Per-variant sets are kept for sites seen in at least two cases. */
-static int apply_somatic(struct zg_cohort *c, sqlite3 *db, int64_t case_no, int64_t import_no,
-                         struct zg_error *err)
+/* Adds the passing somatic calls of one import to the gene and variant sets, from what the
+ * import recorded (its gene × class pairs; its calls at sites known before it, the only ones
+ * that can make a variant recurrent). */
+static int apply_somatic_import(struct zg_cohort *c, sqlite3 *db, int64_t case_no,
+                                int64_t import_no, struct zg_error *err)
+{
+    sqlite3_stmt *st =
+        zg_db_prepare(db, "SELECT gene, class FROM genome_import_genes WHERE import_no=?", err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, import_no);
+    int rc = 0, r;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
+        rc = add_gene_class(c, (uint32_t)case_no, zg_db_text(st, 0), zg_db_text(st, 1), err);
+    if (!rc && r != SQLITE_DONE)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    if (rc)
+        return rc;
+    /* those sites' other carriers (passing calls of other cases) */
+    st = zg_db_prepare(db,
+                       "SELECT x.site_no, o.case_no FROM genome_import_shared x"
+                       " JOIN genome_somatic o ON o.site_no = x.site_no AND o.case_no <> ?1"
+                       " WHERE x.import_no = ?2 AND o.filter IN ('PASS','.')",
+                       err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, case_no);
+    sqlite3_bind_int64(st, 2, import_no);
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        long long site = sqlite3_column_int64(st, 0);
+        if (!(rc = addk(c, (uint32_t)case_no, err, "v\t%lld", site)))
+            rc = addk(c, (uint32_t)sqlite3_column_int64(st, 1), err, "v\t%lld", site);
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    return rc;
+}
+
+/* Adds every passing somatic call to the gene, variant and profile sets (a rebuild). Per-variant
+ * sets are kept for sites seen in at least two cases. */
+static int apply_somatic_all(struct zg_cohort *c, sqlite3 *db, struct zg_error *err)
 {
     int rc = 0, r;
     sqlite3_stmt *st = zg_db_prepare(
         db,
-        import_no
-            ? "SELECT s.case_no,s.site_no,t.gene,t.class FROM genome_somatic s JOIN genome_sites "
-              "t USING(site_no) WHERE s.case_no=?1 AND s.import_no=?2 AND s.filter IN "
-              "('PASS','.')"
-            : "SELECT s.case_no,s.site_no,t.gene,t.class FROM genome_somatic s JOIN genome_sites "
-              "t USING(site_no) WHERE s.filter IN ('PASS','.') ORDER BY s.site_no",
+        "SELECT s.case_no,s.site_no,t.gene,t.class FROM genome_somatic s JOIN genome_sites "
+        "t USING(site_no) WHERE s.filter IN ('PASS','.') ORDER BY s.site_no",
         err);
     if (!st)
         return err->code;
-    /* sites of this import that another case also carries, with that case */
-    sqlite3_stmt *others =
-        import_no ? zg_db_prepare(db,
-                                  "SELECT s.site_no, o.case_no FROM genome_somatic s JOIN "
-                                  "genome_somatic o ON o.site_no=s.site_no AND o.case_no<>s.case_no"
-                                  " WHERE s.case_no=?1 AND s.import_no=?2 AND s.filter IN "
-                                  "('PASS','.') AND o.filter IN ('PASS','.')",
-                                  err)
-                  : NULL;
-    if (import_no && !others) {
-        zg_db_release(st);
-        return err->code;
-    }
-    if (import_no) {
-        sqlite3_bind_int64(st, 1, case_no);
-        sqlite3_bind_int64(st, 2, import_no);
-    }
     int64_t prev_site = -1, prev_case = -1;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         uint32_t cn = (uint32_t)sqlite3_column_int64(st, 0);
@@ -499,38 +518,20 @@ static int apply_somatic(struct zg_cohort *c, sqlite3 *db, int64_t case_no, int6
         const char *gene = zg_db_text(st, 2), *cls = zg_db_text(st, 3);
         if ((rc = add_gene_class(c, cn, gene, cls, err)))
             break;
-        if (*gene && (rc = addk(c, (uint32_t)site, err, "gv\t%s", gene)))
-            break;
-        if (import_no) {
-            /* recurrent sites are found below in one join */
-        } else {
-            /* rows ordered by site: a run of ≥ 2 rows is a recurrent variant */
-            if (site == prev_site) {
-                if ((rc = addk(c, (uint32_t)prev_case, err, "v\t%lld", (long long)site)) ||
-                    (rc = addk(c, cn, err, "v\t%lld", (long long)site)))
-                    break;
-            }
-            prev_site = site;
-            prev_case = cn;
+        /* rows ordered by site: a run of ≥ 2 rows is a recurrent variant */
+        if (site == prev_site) {
+            if ((rc = addk(c, (uint32_t)prev_case, err, "v\t%lld", (long long)site)) ||
+                (rc = addk(c, cn, err, "v\t%lld", (long long)site)))
+                break;
         }
+        prev_site = site;
+        prev_case = cn;
         if ((rc = addk(c, cn, err, "p\tsomatic")))
             break;
     }
     if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
         rc = zg_db_fail(db, r, err);
-    if (!rc && others) {
-        sqlite3_bind_int64(others, 1, case_no);
-        sqlite3_bind_int64(others, 2, import_no);
-        while (!rc && (r = sqlite3_step(others)) == SQLITE_ROW) {
-            long long site = sqlite3_column_int64(others, 0);
-            if (!(rc = addk(c, (uint32_t)case_no, err, "v\t%lld", site)))
-                rc = addk(c, (uint32_t)sqlite3_column_int64(others, 1), err, "v\t%lld", site);
-        }
-        if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
-            rc = zg_db_fail(db, r, err);
-    }
     zg_db_release(st);
-    zg_db_release(others);
     return rc;
 }
 
@@ -817,6 +818,13 @@ int zg_cohort_load(const char *path, struct zg_cohort **out, struct zg_error *er
     struct rbuf r = {buf, got, 0};
     char magic[8];
     uint64_t nkeys = 0;
+    if (c && got >= 8 && !memcmp(buf, OLD_MAGIC, 8)) {
+        rc = zg_error_set(err, ZG_ECONFLICT, "",
+                          "the cohort index %s was built by an earlier zengen; it is rebuilt at "
+                          "the next publish (zengen genome-index rebuild)",
+                          path);
+        goto out;
+    }
     if (!c || !rget(&r, magic, 8) || memcmp(magic, MAGIC, 8) ||
         memcmp(buf + got - 8, END_MAGIC, 8) || !rget(&r, &c->generation, 8) ||
         !rget(&r, &c->max_import, 8) || !rget(&r, &c->nslots, 4) ||
@@ -905,8 +913,13 @@ static int read_current(const char *dir, int64_t *gen)
     return 0;
 }
 
-static int load_current(const struct zg_datadir *dd, struct zg_cohort **out, struct zg_error *err)
+/* The published snapshot, or an empty one when none is published yet. One in an earlier
+ * format (*stale when given) also reads as empty, with its generation: publish rebuilds it. */
+static int load_current(const struct zg_datadir *dd, struct zg_cohort **out, bool *stale,
+                        struct zg_error *err)
 {
+    if (stale)
+        *stale = false;
     char dir[1024], p[1100];
     index_dir(dd, dir, sizeof(dir));
     int64_t gen = 0;
@@ -926,6 +939,15 @@ static int load_current(const struct zg_datadir *dd, struct zg_cohort **out, str
             break;
         snprintf(p, sizeof(p), "%s/cohort-%lld.zgc", dir, (long long)gen);
         rc = zg_cohort_load(p, out, err);
+    }
+    if (rc == ZG_ECONFLICT) {
+        zg_error_clear(err);
+        if (!(*out = cohort_new()))
+            return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        (*out)->generation = gen;
+        if (stale)
+            *stale = true;
+        rc = 0;
     }
     return rc;
 }
@@ -947,8 +969,11 @@ static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
         return zg_error_set(err, ZG_EIO, "", "cannot lock the cohort index");
     }
     struct zg_cohort *c = NULL, *prev = NULL;
-    if ((rc = load_current(dd, &prev, err)))
+    bool stale = false;
+    if ((rc = load_current(dd, &prev, &stale, err)))
         goto out;
+    if (stale)
+        scratch = true;
     if (scratch) {
         c = cohort_new();
         if (!c) {
@@ -966,7 +991,7 @@ static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
         goto out;
     if (scratch) {
         static const char *const kinds[] = {"germline", "sv", "cnv"};
-        if ((rc = apply_somatic(c, db, 0, 0, err)))
+        if ((rc = apply_somatic_all(c, db, err)))
             goto rollback;
         for (int k = 0; k < 3; k++)
             if ((rc = apply_other(c, db, kinds[k], 0, 0, err)))
@@ -997,7 +1022,7 @@ static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
         int64_t ino = sqlite3_column_int64(st, 0), cno = sqlite3_column_int64(st, 1);
         const char *kind = zg_db_text(st, 2);
         if (!scratch) {
-            rc = !strcmp(kind, "somatic") ? apply_somatic(c, db, cno, ino, err)
+            rc = !strcmp(kind, "somatic") ? apply_somatic_import(c, db, cno, ino, err)
                                           : apply_other(c, db, kind, cno, ino, err);
             if (rc)
                 break;
@@ -1042,6 +1067,23 @@ int zg_cohort_rebuild(const struct zg_datadir *dd, sqlite3 *db,
                       struct zg_cohort_update_stats *st, struct zg_error *err)
 {
     return publish(dd, db, true, st, err);
+}
+
+int zg_cohort_upgrade(const struct zg_datadir *dd, sqlite3 *db, bool *rebuilt,
+                      struct zg_error *err)
+{
+    *rebuilt = false;
+    struct zg_cohort *c = NULL;
+    bool stale = false;
+    int rc = load_current(dd, &c, &stale, err);
+    cohort_free(c);
+    if (rc || !stale)
+        return rc;
+    struct zg_cohort_update_stats st;
+    if ((rc = zg_cohort_rebuild(dd, db, &st, err)))
+        return rc;
+    *rebuilt = true;
+    return 0;
 }
 
 /* --- live views and the per-process current snapshot ---------------------------------- */
@@ -1230,7 +1272,7 @@ static int acquire_file(struct zg_cohort_cache *cc, const struct zg_datadir *dd,
                         struct zg_cohort **out, struct zg_error *err)
 {
     if (!cc)
-        return load_current(dd, out, err);
+        return load_current(dd, out, NULL, err);
     char dir[1024], cur[1100];
     index_dir(dd, dir, sizeof(dir));
     snprintf(cur, sizeof(cur), "%s/CURRENT", dir);
@@ -1250,7 +1292,7 @@ static int acquire_file(struct zg_cohort_cache *cc, const struct zg_datadir *dd,
     pthread_mutex_unlock(&cc->mu);
     /* load outside the lock: other readers keep the old snapshot meanwhile */
     struct zg_cohort *c = NULL;
-    int rc = load_current(dd, &c, err);
+    int rc = load_current(dd, &c, NULL, err);
     if (rc)
         return rc;
     pthread_mutex_lock(&cc->mu);

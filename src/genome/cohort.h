@@ -4,7 +4,7 @@
  * publishes it by renaming DATA/index/CURRENT; readers keep using the snapshot they hold.
  *
  * Keys ("\t"-separated): "g\tGENE\tCLASS" and "g\tGENE\t*" (any alteration) → cases;
- * "gv\tGENE" → site numbers of the gene; "v\tSITE" → cases (sites seen in ≥ 2 cases);
+ * "v\tSITE" → cases (site keys, sitekey.h, of variants seen in ≥ 2 cases);
  * "gg\tGENE" → cases with a truncating/splice germline call; "ct\tCODE", "ds\tNAME",
  * "org\tID", "a\tKEY=VALUE" → cases; "p\tsomatic|germline|sv|cnv" → cases profiled so;
  * "cs\tSTATUS" → cases by consent status (zg_consent_name: consented, partially-consented,
@@ -43,6 +43,11 @@ struct zg_cohort_update_stats {
  * Serialised between processes by DATA/index/LOCK. Returns 0 or an error. */
 int zg_cohort_update(const struct zg_datadir *dd, sqlite3 *db, struct zg_cohort_update_stats *st,
                      struct zg_error *err) ZG_MUST_CHECK;
+
+/* Rebuilds the published snapshot when an earlier zengen wrote it in another format (*rebuilt
+ * then true); else nothing. Returns 0 or an error. */
+int zg_cohort_upgrade(const struct zg_datadir *dd, sqlite3 *db, bool *rebuilt,
+                      struct zg_error *err) ZG_MUST_CHECK;
 
 /* Builds a snapshot from the tables alone (ignores the current one) and publishes it. */
 int zg_cohort_rebuild(const struct zg_datadir *dd, sqlite3 *db,

@@ -210,6 +210,12 @@ const char *zg_alt_class_name(enum zg_alt_class c)
     return (unsigned)c < ZG_AC__COUNT ? class_names[c] : "other";
 }
 
+bool zg_alt_class_coding(const char *name)
+{
+    enum zg_alt_class c;
+    return !zg_alt_class_parse(name, &c) && c <= ZG_AC_INFRAME;
+}
+
 int zg_alt_class_parse(const char *s, enum zg_alt_class *out)
 {
     for (int i = 0; s && i < ZG_AC__COUNT; i++)

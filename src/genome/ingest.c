@@ -3,6 +3,7 @@
  * severe CSQ/ANN/EFF annotation (else gene overlap), keeping VAF and depth. */
 #include "variants.h"
 #include "files_internal.h"
+#include "genome/sitekey.h"
 #include "common/error.h"
 #include "common/clock.h"
 #include "crypto/crypto.h"
@@ -452,6 +453,18 @@ struct ingest {
     kstring_t ref, alt;
     htsFile *fp;
     sqlite3_stmt *site, *site_find, *site_annot, *row, *sv, *cnv;
+    /* writer: contig codes of site keys, and where this import saw each gene */
+    struct zg_contigs *contigs;
+    char last_chrom[64];
+    int last_code;
+    struct pairs *spans, *genes;
+    /* the site of the row being stored: known before this import, its gene and class */
+    bool site_known;
+    char site_gene[64], site_class[24];
+    /* new passing somatic calls of this import; those at sites already known */
+    int64_t new_pass, new_coding;
+    int64_t *shared;
+    size_t nshared, cap_shared;
     /* germline summary */
     int64_t g_carried, g_snv, g_indel, g_pass, g_het, g_hom;
 };
@@ -871,56 +884,247 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
     return 0;
 }
 
-/* The distinct variant of a row: inserted when new; a known one without a gene is annotated
- * when this file names one. */
+/* Pairs of strings with a position range, collected while storing and written at the end:
+ * where this import saw each gene per contig (merged into genome_gene_spans, the gene →
+ * site-key ranges that Beacon and variant queries use), and the gene × class pairs of its new
+ * passing calls (genome_import_genes, what the cohort index adds). Open addressing. */
+struct pair {
+    char *key; /* "A\tB" */
+    int64_t lo, hi;
+};
+struct pairs {
+    struct pair *v;
+    size_t n, cap; /* cap is a power of two */
+    struct pair *last;
+};
+
+static uint64_t pairs_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static int pairs_grow(struct pairs *sp)
+{
+    size_t cap = sp->cap ? 2 * sp->cap : 1024;
+    struct pair *v = calloc(cap, sizeof(*v));
+    if (!v)
+        return ZG_ENOMEM;
+    for (size_t i = 0; i < sp->cap; i++) {
+        if (!sp->v[i].key)
+            continue;
+        size_t j = pairs_hash(sp->v[i].key) & (cap - 1);
+        while (v[j].key)
+            j = (j + 1) & (cap - 1);
+        v[j] = sp->v[i];
+    }
+    free(sp->v);
+    sp->v = v;
+    sp->cap = cap;
+    sp->last = NULL;
+    return 0;
+}
+
+static int pairs_note(struct pairs *sp, const char *a, const char *b, int64_t pos)
+{
+    char key[200];
+    snprintf(key, sizeof(key), "%s\t%s", a, b);
+    struct pair *e = sp->last;
+    if (!e || strcmp(e->key, key)) {
+        if (2 * (sp->n + 1) > sp->cap && pairs_grow(sp))
+            return ZG_ENOMEM;
+        size_t j = pairs_hash(key) & (sp->cap - 1);
+        while (sp->v[j].key && strcmp(sp->v[j].key, key))
+            j = (j + 1) & (sp->cap - 1);
+        e = &sp->v[j];
+        if (!e->key) {
+            if (!(e->key = strdup(key)))
+                return ZG_ENOMEM;
+            e->lo = e->hi = pos;
+            sp->n++;
+        }
+        sp->last = e;
+    }
+    if (pos < e->lo)
+        e->lo = pos;
+    if (pos > e->hi)
+        e->hi = pos;
+    return 0;
+}
+
+static void pairs_free(struct pairs *sp)
+{
+    if (!sp)
+        return;
+    for (size_t i = 0; i < sp->cap; i++)
+        free(sp->v[i].key);
+    free(sp->v);
+    free(sp);
+}
+
+/* Writes each pair with sql: parameters (A, B, lo, hi), or (import, A, B) when by_import. */
+static int pairs_store(struct ingest *g, const struct pairs *sp, const char *sql, bool by_import,
+                       struct zg_error *err)
+{
+    if (!sp || !sp->n)
+        return 0;
+    sqlite3_stmt *st = zg_db_prepare(g->db, sql, err);
+    if (!st)
+        return err->code;
+    int rc = 0;
+    for (size_t i = 0; i < sp->cap && !rc; i++) {
+        const struct pair *e = &sp->v[i];
+        if (!e->key)
+            continue;
+        const char *tab = strchr(e->key, '\t');
+        int k = by_import ? 2 : 1;
+        if (by_import)
+            sqlite3_bind_int64(st, 1, g->import_no);
+        sqlite3_bind_text(st, k, e->key, (int)(tab - e->key), SQLITE_STATIC);
+        sqlite3_bind_text(st, k + 1, tab + 1, -1, SQLITE_STATIC);
+        if (!by_import) {
+            sqlite3_bind_int64(st, 3, e->lo);
+            sqlite3_bind_int64(st, 4, e->hi);
+        }
+        rc = step_done(g->db, st, err);
+    }
+    zg_db_release(st);
+    return rc;
+}
+
+/* What the cohort index and gene queries need of this import, written before the commit. */
+static int store_summaries(struct ingest *g, struct zg_error *err)
+{
+    int rc = pairs_store(g, g->spans,
+                         "INSERT INTO genome_gene_spans(gene, chrom, lo, hi) VALUES(?, ?, ?, ?)"
+                         " ON CONFLICT(gene, chrom) DO UPDATE SET lo = min(lo, excluded.lo),"
+                         " hi = max(hi, excluded.hi)",
+                         false, err);
+    if (rc || g->o->kind != ZG_VK_SOMATIC)
+        return rc;
+    if ((rc = pairs_store(g, g->genes,
+                          "INSERT OR IGNORE INTO genome_import_genes(import_no, gene, class)"
+                          " VALUES(?, ?, ?)",
+                          true, err)))
+        return rc;
+    if (!g->nshared)
+        return 0;
+    sqlite3_stmt *st = zg_db_prepare(
+        g->db, "INSERT OR IGNORE INTO genome_import_shared(import_no, site_no) VALUES(?, ?)", err);
+    if (!st)
+        return err->code;
+    for (size_t i = 0; i < g->nshared && !rc; i++) {
+        sqlite3_bind_int64(st, 1, g->import_no);
+        sqlite3_bind_int64(st, 2, g->shared[i]);
+        rc = step_done(g->db, st, err);
+    }
+    zg_db_release(st);
+    return rc;
+}
+
+static void bind_annotation(sqlite3_stmt *st, int first, const char *t, const struct row *w,
+                            const char *cls)
+{
+    sqlite3_bind_text(st, first, t + w->gene, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, first + 1, t + w->cons, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, first + 2, cls, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, first + 3, t + w->transcript, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, first + 4, t + w->hgvsc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, first + 5, t + w->hgvsp, -1, SQLITE_STATIC);
+}
+
+/* Inserts the site with number key; *added tells whether it was new. */
+static int insert_site(struct ingest *g, const struct batch *b, const struct row *w, int64_t key,
+                       const char *cls, bool *added, struct zg_error *err)
+{
+    const char *t = b->text;
+    sqlite3_stmt *st = g->site;
+    sqlite3_bind_int64(st, 1, key);
+    sqlite3_bind_text(st, 2, t + w->chrom, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, w->pos);
+    sqlite3_bind_text(st, 4, t + w->ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, t + w->alt, -1, SQLITE_STATIC);
+    bind_annotation(st, 6, t, w, cls);
+    int rc = step_done(g->db, st, err);
+    *added = !rc && sqlite3_changes(g->db) == 1;
+    return rc;
+}
+
+/* The distinct variant of a row (its site key, sitekey.h): inserted when new; a known one
+ * without a gene is annotated when this file names one. */
 static int upsert_site(struct ingest *g, const struct batch *b, const struct row *w,
                        int64_t *site_no, struct zg_error *err)
 {
+    g->site_known = false;
     const char *t = b->text;
     const char *cls = t[w->gene] ? zg_alt_class_name(w->cls) : "";
-    sqlite3_stmt *st = g->site;
-    sqlite3_bind_text(st, 1, t + w->chrom, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, w->pos);
-    sqlite3_bind_text(st, 3, t + w->ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, t + w->alt, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, t + w->gene, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, t + w->cons, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, cls, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, t + w->transcript, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, t + w->hgvsc, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, t + w->hgvsp, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE)
-        return zg_db_fail(g->db, r, err);
-    if (sqlite3_changes(g->db) == 1) { /* a new distinct variant */
-        *site_no = sqlite3_last_insert_rowid(g->db);
+    int rc;
+    if (strcmp(g->last_chrom, t + w->chrom)) {
+        size_t len = strlen(t + w->chrom);
+        if (len >= sizeof(g->last_chrom))
+            return zg_error_set(err, ZG_EINVAL, "chrom", "a contig name is over 63 characters");
+        if ((rc = zg_contigs_code(g->contigs, g->db, t + w->chrom, true, &g->last_code, err)))
+            return rc;
+        memcpy(g->last_chrom, t + w->chrom, len + 1);
+    }
+    if (w->pos < 1 || w->pos > ZG_SITE_MAX_POS)
+        return zg_error_set(err, ZG_EINVAL, "pos",
+                            "a position beyond %lld on contig %s is not supported",
+                            (long long)ZG_SITE_MAX_POS, t + w->chrom);
+    int64_t base = zg_site_key(g->last_code, w->pos, 0);
+    bool added = false;
+    if ((rc = insert_site(g, b, w, base, cls, &added, err)))
+        return rc;
+    if (t[w->gene] && pairs_note(g->spans, t + w->gene, t + w->chrom, w->pos))
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    snprintf(g->site_gene, sizeof(g->site_gene), "%s", t + w->gene);
+    snprintf(g->site_class, sizeof(g->site_class), "%s", cls);
+    if (added) { /* the usual case: nothing else at this position yet */
+        *site_no = base;
         return 0;
     }
-    st = g->site_find;
-    sqlite3_bind_text(st, 1, t + w->chrom, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, w->pos);
-    sqlite3_bind_text(st, 3, t + w->ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, t + w->alt, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
+    /* other alleles at this position: this one, or the next free ordinal */
+    sqlite3_stmt *st = g->site_find;
+    sqlite3_bind_int64(st, 1, base);
+    sqlite3_bind_int64(st, 2, base + ZG_SITE_MAX_ORD);
+    int r;
+    int64_t found = -1, last = base;
     bool annotate = false;
-    if (r == SQLITE_ROW) {
-        *site_no = sqlite3_column_int64(st, 0);
-        annotate = !*zg_db_text(st, 1) && t[w->gene];
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        last = sqlite3_column_int64(st, 0);
+        if (!strcmp(zg_db_text(st, 1), t + w->ref) && !strcmp(zg_db_text(st, 2), t + w->alt)) {
+            found = last;
+            annotate = !*zg_db_text(st, 3) && t[w->gene];
+            if (!annotate) { /* the calls of a site count under its stored annotation */
+                snprintf(g->site_gene, sizeof(g->site_gene), "%s", zg_db_text(st, 3));
+                snprintf(g->site_class, sizeof(g->site_class), "%s", zg_db_text(st, 4));
+            }
+            break;
+        }
     }
     sqlite3_reset(st);
-    if (r != SQLITE_ROW)
-        return zg_db_fail(g->db, r == SQLITE_DONE ? SQLITE_CORRUPT : r, err);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return zg_db_fail(g->db, r, err);
+    if (found < 0) {
+        if (last - base >= ZG_SITE_MAX_ORD)
+            return zg_error_set(err, ZG_EINVAL, "alt", "too many distinct alleles at %s:%lld",
+                                t + w->chrom, (long long)w->pos);
+        if ((rc = insert_site(g, b, w, last + 1, cls, &added, err)))
+            return rc;
+        if (!added)
+            return zg_db_fail(g->db, SQLITE_CORRUPT, err);
+        *site_no = last + 1;
+        return 0;
+    }
+    *site_no = found;
+    g->site_known = true;
     if (!annotate)
         return 0;
     st = g->site_annot;
-    sqlite3_bind_int64(st, 1, *site_no);
-    sqlite3_bind_text(st, 2, t + w->gene, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, t + w->cons, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, cls, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, t + w->transcript, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, t + w->hgvsc, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, t + w->hgvsp, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, found);
+    bind_annotation(st, 2, t, w, cls);
     return step_done(g->db, st, err);
 }
 
@@ -953,7 +1157,28 @@ static int store_row(struct ingest *g, const struct batch *b, const struct row *
         sqlite3_bind_null(st, 7);
     if ((rc = step_done(g->db, st, err)))
         return rc;
-    g->res->stored += sqlite3_changes(g->db);
+    if (sqlite3_changes(g->db) != 1) /* the case already has this call */
+        return 0;
+    g->res->stored++;
+    const char *f = b->text + w->filter;
+    if (g->o->kind != ZG_VK_SOMATIC || (strcmp(f, "PASS") && strcmp(f, ".")))
+        return 0;
+    g->new_pass++;
+    if (zg_alt_class_coding(g->site_class))
+        g->new_coding++;
+    if (g->site_gene[0] && pairs_note(g->genes, g->site_gene, g->site_class, 0))
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    if (g->site_known) {
+        if (g->nshared == g->cap_shared) {
+            size_t cap = g->cap_shared ? 2 * g->cap_shared : 256;
+            int64_t *v = realloc(g->shared, cap * sizeof(*v));
+            if (!v)
+                return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            g->shared = v;
+            g->cap_shared = cap;
+        }
+        g->shared[g->nshared++] = site_no;
+    }
     return 0;
 }
 
@@ -1264,12 +1489,7 @@ static int finish_case(struct ingest *g, struct zg_error *err)
 {
     const char *sql =
         g->o->kind == ZG_VK_SOMATIC
-            ? "UPDATE genome_cases SET somatic=1,"
-              " n_somatic=(SELECT count(*) FROM genome_somatic WHERE case_no=?1"
-              "  AND filter IN ('PASS','.')),"
-              " n_coding=(SELECT count(*) FROM genome_somatic s JOIN genome_sites t USING(site_no)"
-              "  WHERE s.case_no=?1 AND s.filter IN ('PASS','.')"
-              "  AND t.class IN ('missense','truncating','splice','inframe'))"
+            ? "UPDATE genome_cases SET somatic=1, n_somatic=n_somatic+?2, n_coding=n_coding+?3"
               " WHERE case_no=?1"
         : g->o->kind == ZG_VK_GERMLINE ? "UPDATE genome_cases SET germline=1 WHERE case_no=?1"
                                        : "UPDATE genome_cases SET updated_at=updated_at WHERE case_no=?1";
@@ -1277,6 +1497,10 @@ static int finish_case(struct ingest *g, struct zg_error *err)
     if (!st)
         return err->code;
     sqlite3_bind_int64(st, 1, g->case_no);
+    if (g->o->kind == ZG_VK_SOMATIC) {
+        sqlite3_bind_int64(st, 2, g->new_pass);
+        sqlite3_bind_int64(st, 3, g->new_coding);
+    }
     int r = sqlite3_step(st);
     zg_db_release(st);
     if (r != SQLITE_DONE)
@@ -1387,6 +1611,12 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
                                     opts->callable_mb, &g->case_no, err)))
         goto out;
     res->case_no = g->case_no;
+    if ((rc = zg_contigs_load(db, &g->contigs, err)))
+        goto out;
+    if (!(g->spans = calloc(1, sizeof(*g->spans))) || !(g->genes = calloc(1, sizeof(*g->genes)))) {
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+        goto out;
+    }
     if (opts->kind == ZG_VK_GERMLINE && g->sample < 0) {
         /* a file already imported as somatic is the clearer reason */
         if (hashing) {
@@ -1428,12 +1658,14 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
 
     if (!(g->site = zg_db_prepare(
               db,
-              "INSERT OR IGNORE INTO genome_sites(chrom,pos,ref,alt,gene,consequence,class,"
-              "transcript,hgvsc,hgvsp) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+              "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,consequence,class,"
+              "transcript,hgvsc,hgvsp) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+              " ON CONFLICT DO NOTHING",
               err)) ||
-        !(g->site_find = zg_db_prepare(
-              db, "SELECT site_no, gene FROM genome_sites WHERE chrom=? AND pos=? AND ref=? AND alt=?",
-              err)) ||
+        !(g->site_find = zg_db_prepare(db,
+                                       "SELECT site_no, ref, alt, gene, class FROM genome_sites"
+                                       " WHERE site_no BETWEEN ? AND ? ORDER BY site_no",
+                                       err)) ||
         !(g->site_annot = zg_db_prepare(
               db,
               "UPDATE genome_sites SET gene=?2,consequence=?3,class=?4,transcript=?5,hgvsc=?6,"
@@ -1488,8 +1720,9 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
             goto out;
         }
     }
-    if ((rc = finish_case(g, err)))
+    if ((rc = store_summaries(g, err)) || (rc = finish_case(g, err)))
         goto out;
+
     if (hashing) {
         pthread_join(hth, NULL);
         hashing = false;
@@ -1523,6 +1756,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     if (began) {
         if ((rc = zg_db_commit(db, err)))
             goto out;
+
         began = false;
     }
     if (savepoint) {
@@ -1556,6 +1790,10 @@ out:
     zg_db_release(g->row);
     zg_db_release(g->sv);
     zg_db_release(g->cnv);
+    zg_contigs_free(g->contigs);
+    pairs_free(g->spans);
+    pairs_free(g->genes);
+    free(g->shared);
     bcf_destroy(rec);
     if (g->h)
         bcf_hdr_destroy(g->h);

@@ -31,9 +31,6 @@ struct gene_names {
 static bool gene_known(const struct zg_cohort *c, const char *g)
 {
     char key[80];
-    snprintf(key, sizeof(key), "gv\t%s", g);
-    if (zg_cohort_get(c, key))
-        return true;
     snprintf(key, sizeof(key), "g\t%s\t*", g);
     return zg_cohort_get(c, key) != NULL;
 }
@@ -837,8 +834,9 @@ json_t *zg_query_oncoprint(const struct zg_cohort *c, const char *const *genes, 
 /* --- variant frequencies ------------------------------------------------------------------- */
 
 struct vcount {
-    uint32_t site;
+    int64_t site;
     uint64_t total;
+    json_t *row; /* the site's description, without counts */
 };
 
 static int vcount_cmp(const void *a, const void *b)
@@ -847,6 +845,16 @@ static int vcount_cmp(const void *a, const void *b)
     return x->total < y->total ? 1 : x->total > y->total ? -1 : (x->site > y->site) - (x->site < y->site);
 }
 
+/* The somatic sites annotated with the gene (found through its spans, sitekey.h) that have a
+ * passing call. */
+static const char *const GENE_SITES =
+    "SELECT t.site_no, t.chrom, t.pos, t.ref, t.alt, t.hgvsp, t.hgvsc, t.class, t.consequence"
+    " FROM genome_gene_spans g JOIN genome_contigs k ON k.name = g.chrom"
+    " JOIN genome_sites t ON t.site_no BETWEEN (k.code << 49) | (g.lo << 19)"
+    "  AND (k.code << 49) | (g.hi << 19) | 524287"
+    " WHERE g.gene = ?1 AND t.gene = ?1 AND EXISTS (SELECT 1 FROM genome_somatic v"
+    "  WHERE v.site_no = t.site_no AND v.filter IN ('PASS','.'))";
+
 json_t *zg_query_variants(const struct zg_cohort *c, sqlite3 *db, const char *gene, int limit,
                           const struct zg_query_scope *s, struct zg_error *err)
 {
@@ -854,44 +862,59 @@ json_t *zg_query_variants(const struct zg_cohort *c, sqlite3 *db, const char *ge
         return NULL;
     struct gene_names gn;
     gene = resolve_genes(c, &gene, 1, &gn)[0];
-    char key[128];
-    snprintf(key, sizeof(key), "gv\t%s", gene);
-    const roaring_bitmap_t *sites = zg_cohort_get(c, key);
+    sqlite3_stmt *st = zg_db_prepare(db, GENE_SITES, err);
+    if (!st)
+        return NULL;
+    sqlite3_bind_text(st, 1, gene, -1, SQLITE_STATIC);
     roaring_bitmap_t *owned;
     const roaring_bitmap_t *base = base_set(c, s, &owned);
-    size_t nsites = sites ? (size_t)roaring_bitmap_get_cardinality(sites) : 0;
-    struct vcount *v = calloc(nsites ? nsites : 1, sizeof(*v));
-    size_t nv = 0, private = 0;
-    if (!v) {
-        if (owned)
-            roaring_bitmap_free(owned);
-        zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-        return NULL;
-    }
-    if (sites) {
-        roaring_uint32_iterator_t *it = roaring_create_iterator(sites);
-        while (it && it->has_value) {
-            snprintf(key, sizeof(key), "v\t%u", it->current_value);
-            const roaring_bitmap_t *b = zg_cohort_get(c, key);
-            uint64_t t = b ? roaring_bitmap_and_cardinality(b, base) : 0;
-            if (t >= 2)
-                v[nv++] = (struct vcount){it->current_value, t};
-            else
-                private++;
-            roaring_advance_uint32_iterator(it);
+    struct vcount *v = NULL;
+    size_t nv = 0, cap = 0, private = 0;
+    char key[128];
+    int r, rc = 0;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t site = sqlite3_column_int64(st, 0);
+        snprintf(key, sizeof(key), "v\t%lld", (long long)site);
+        const roaring_bitmap_t *b = zg_cohort_get(c, key);
+        uint64_t t = b ? roaring_bitmap_and_cardinality(b, base) : 0;
+        if (t < 2) {
+            private++;
+            continue;
         }
-        roaring_free_uint32_iterator(it);
+        if (nv == cap) {
+            size_t ncap = cap ? 2 * cap : 64;
+            struct vcount *nvv = realloc(v, ncap * sizeof(*nvv));
+            if (!nvv) {
+                rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+                break;
+            }
+            v = nvv;
+            cap = ncap;
+        }
+        char id[24];
+        snprintf(id, sizeof(id), "%lld", (long long)site);
+        v[nv++] = (struct vcount){
+            site, t,
+            json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "site", id, "chrom",
+                      zg_db_text(st, 1), "pos", (json_int_t)sqlite3_column_int64(st, 2), "ref",
+                      zg_db_text(st, 3), "alt", zg_db_text(st, 4), "hgvsp", zg_db_text(st, 5),
+                      "hgvsc", zg_db_text(st, 6), "class", zg_db_text(st, 7), "consequence",
+                      zg_db_text(st, 8))};
     }
-    qsort(v, nv, sizeof(*v), vcount_cmp);
+    if (!rc && r != SQLITE_DONE)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    json_t *out = NULL;
+    if (rc)
+        goto done;
+    if (nv)
+        qsort(v, nv, sizeof(*v), vcount_cmp);
     struct group_ctx g = {"ct\t", NULL, NULL, 0, 0};
     zg_cohort_each(c, "ct\t", collect_group, &g);
     sort_groups(&g);
     json_t *arr = json_array();
-    sqlite3_stmt *st = zg_db_prepare(
-        db, "SELECT chrom,pos,ref,alt,hgvsp,hgvsc,class,consequence FROM genome_sites WHERE site_no=?",
-        err);
-    for (size_t i = 0; st && i < nv && (int)i < limit; i++) {
-        snprintf(key, sizeof(key), "v\t%u", v[i].site);
+    for (size_t i = 0; i < nv && (int)i < limit; i++) {
+        snprintf(key, sizeof(key), "v\t%lld", (long long)v[i].site);
         const roaring_bitmap_t *b = zg_cohort_get(c, key);
         json_t *byct = json_object();
         for (size_t k = 0; k < g.n; k++) {
@@ -901,28 +924,20 @@ json_t *zg_query_variants(const struct zg_cohort *c, sqlite3 *db, const char *ge
             if (m)
                 json_object_set_new(byct, g.names[k], count_json(m, s));
         }
-        sqlite3_bind_int64(st, 1, v[i].site);
-        json_t *row = json_pack("{s:I,s:o,s:o}", "site", (json_int_t)v[i].site, "total",
-                                count_json(v[i].total, s), "by_cancer_type", byct);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            json_object_set_new(row, "chrom", json_string(zg_db_text(st, 0)));
-            json_object_set_new(row, "pos", json_integer(sqlite3_column_int64(st, 1)));
-            json_object_set_new(row, "ref", json_string(zg_db_text(st, 2)));
-            json_object_set_new(row, "alt", json_string(zg_db_text(st, 3)));
-            json_object_set_new(row, "hgvsp", json_string(zg_db_text(st, 4)));
-            json_object_set_new(row, "hgvsc", json_string(zg_db_text(st, 5)));
-            json_object_set_new(row, "class", json_string(zg_db_text(st, 6)));
-            json_object_set_new(row, "consequence", json_string(zg_db_text(st, 7)));
-        }
-        sqlite3_reset(st);
+        json_t *row = v[i].row;
+        v[i].row = NULL;
+        json_object_set_new(row, "total", count_json(v[i].total, s));
+        json_object_set_new(row, "by_cancer_type", byct);
         json_array_append_new(arr, row);
     }
-    zg_db_release(st);
-    json_t *out = json_pack("{s:s,s:o,s:I,s:I}", "gene", gene, "variants", arr, "recurrent",
-                            (json_int_t)nv, "private_variants", (json_int_t)private);
-    scope_note(out, s);
     free(g.names);
     free(g.sets);
+    out = json_pack("{s:s,s:o,s:I,s:I}", "gene", gene, "variants", arr, "recurrent",
+                    (json_int_t)nv, "private_variants", (json_int_t)private);
+    scope_note(out, s);
+done:
+    for (size_t i = 0; i < nv; i++)
+        json_decref(v[i].row);
     free(v);
     if (owned)
         roaring_bitmap_free(owned);

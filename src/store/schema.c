@@ -71,6 +71,9 @@ static const struct zg_migration main_migrations[] = {
      " updated_at INTEGER NOT NULL);"
      "CREATE INDEX jobs_queue ON jobs(state, created_at);"
      "CREATE INDEX jobs_user ON jobs(user_id, created_at);"},
+#if __has_include("genome/schema_sites.inc")
+#include "genome/schema_sites.inc"
+#endif
 };
 
 static const struct zg_migration audit_migrations[] = {

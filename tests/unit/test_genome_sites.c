@@ -1,0 +1,248 @@
+/* Unit tests of site keys (src/genome/sitekey.h, migration 6): a distinct variant's number is
+ * built from its contig code, position and an ordinal per ref/alt pair; unusual contigs get
+ * codes of their own; gene spans lead gene queries to the sites; recurrence across cases is
+ * found by the incremental cohort update; and migration 6 renumbers existing rows. */
+#include "testutil.h"
+
+#include "common/error.h"
+#include "genome/beacon.h"
+#include "genome/cohort.h"
+#include "genome/sitekey.h"
+#include "genome/variants.h"
+#include "ids/ids.h"
+#include "store/db.h"
+#include "store/schema.h"
+
+#include <unistd.h>
+
+static int64_t count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *o = fopen(path, "w");
+    assert_non_null(o);
+    fputs(text, o);
+    fclose(o);
+}
+
+#define HEADER                                                                                 \
+    "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=83257441>\n"                              \
+    "##contig=<ID=chrUn_KI270742v1,length=186739>\n"                                           \
+    "##FILTER=<ID=PASS,Description=\"All filters passed\">\n"                                  \
+    "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from "          \
+    "Ensembl VEP. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL\">\n"        \
+    "##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths\">\n"                  \
+    "##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Depth\">\n"                           \
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n"
+
+/* Case A: two alleles at one TP53 position (two records), one more TP53 site, a site on an
+ * unplaced contig. Case B: the second allele again (recurrent) and a new KRAS-less site. */
+static const char *const VCF_A =
+    HEADER "chr17\t7674220\t.\tC\tT\t.\tPASS\tCSQ=T|missense_variant|TP53|ENST1|c.1C>T|p.R1H|YES"
+           "\tAD:DP\t20,10:30\n"
+           "chr17\t7674220\t.\tC\tA\t.\tPASS\tCSQ=A|stop_gained|TP53|ENST1|c.1C>A|p.R1*|YES"
+           "\tAD:DP\t20,10:30\n"
+           "chr17\t7675088\t.\tG\tA\t.\tPASS\tCSQ=A|missense_variant|TP53|ENST1|c.2G>A|p.R2Q|YES"
+           "\tAD:DP\t20,10:30\n"
+           "chrUn_KI270742v1\t100\t.\tA\tG\t.\tPASS\t.\tAD:DP\t20,10:30\n";
+static const char *const VCF_B =
+    HEADER "chr17\t7674220\t.\tC\tA\t.\tPASS\tCSQ=A|stop_gained|TP53|ENST1|c.1C>A|p.R1*|YES"
+           "\tAD:DP\t20,10:30\n"
+           "chr17\t7676000\t.\tG\tC\t.\tPASS\tCSQ=C|missense_variant|TP53|ENST1|c.3G>C|p.R3P|YES"
+           "\tAD:DP\t20,10:30\n";
+
+static int64_t site_of(sqlite3 *db, const char *chrom, int64_t pos, const char *alt)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT site_no FROM genome_sites WHERE chrom=? AND "
+                                        "pos=? AND alt=?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, chrom, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, pos);
+    sqlite3_bind_text(st, 3, alt, -1, SQLITE_STATIC);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void import_text(struct zg_test_fx *f, const char *case_id, const char *name,
+                        const char *text)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", f->t.root, name);
+    write_file(p, text);
+    struct zg_import_opts o = {.case_id = case_id, .kind = ZG_VK_SOMATIC, .cancer_type = "LUAD"};
+    struct zg_import_result res;
+    struct zg_error err;
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, p, &o, &res, &err), 0);
+    struct zg_cohort_update_stats us;
+    assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+}
+
+static void keys_from_contig_position_and_allele(void **state)
+{
+    struct zg_test_fx *f = *state;
+    import_text(f, f->case_id, "a.vcf", VCF_A);
+    int64_t t = site_of(f->db, "17", 7674220, "T"), a = site_of(f->db, "17", 7674220, "A");
+    assert_int_equal(t, zg_site_key(17, 7674220, 0)); /* first seen: ordinal 0 */
+    assert_int_equal(a, zg_site_key(17, 7674220, 1)); /* another allele: ordinal 1 */
+    /* an unplaced contig gets the next free code after the fixed 1–25 */
+    int64_t un = site_of(f->db, "Un_KI270742v1", 100, "G");
+    assert_true(un >= 0);
+    assert_int_equal(un >> 49, 26);
+    assert_int_equal(count(f->db, "SELECT code FROM genome_contigs WHERE name='Un_KI270742v1'"),
+                     26);
+    /* where TP53's sites lie, for gene queries */
+    assert_int_equal(count(f->db, "SELECT lo FROM genome_gene_spans WHERE gene='TP53'"), 7674220);
+    assert_int_equal(count(f->db, "SELECT hi FROM genome_gene_spans WHERE gene='TP53'"), 7675088);
+    assert_int_equal(count(f->db, "SELECT n_somatic FROM genome_cases"), 4);
+    assert_int_equal(count(f->db, "SELECT n_coding FROM genome_cases"), 3);
+    /* re-importing the same calls under another file name adds nothing */
+    char p[512];
+    snprintf(p, sizeof(p), "%s/a2.vcf", f->t.root);
+    write_file(p, VCF_A);
+    FILE *o = fopen(p, "a");
+    fputs("chr17\t7674221\t.\tC\tG\t.\tPASS\t.\tAD:DP\t20,10:30\n", o);
+    fclose(o);
+    struct zg_import_opts io = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC};
+    struct zg_import_result res;
+    struct zg_error err;
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, p, &io, &res, &err), 0);
+    assert_int_equal(res.stored, 1);
+    assert_int_equal(count(f->db, "SELECT n_somatic FROM genome_cases"), 5);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), 5);
+}
+
+static void recurrence_spans_and_beacon(void **state)
+{
+    struct zg_test_fx *f = *state;
+    char b_id[ZG_ID_LEN];
+    struct zg_error err;
+    assert_int_equal(zg_case_add(f->db, f->org, NULL, 0, b_id, NULL, &err), 0);
+    import_text(f, f->case_id, "a.vcf", VCF_A);
+    import_text(f, b_id, "b.vcf", VCF_B);
+    int64_t a = site_of(f->db, "17", 7674220, "A");
+    assert_int_equal(a, zg_site_key(17, 7674220, 1)); /* found again, not renumbered */
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_import_shared"), 1);
+    assert_int_equal(count(f->db, "SELECT hi FROM genome_gene_spans WHERE gene='TP53'"), 7676000);
+
+    struct zg_cohort *c = NULL;
+    assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, f->db, &c, &err), 0);
+    char key[64];
+    snprintf(key, sizeof(key), "v\t%lld", (long long)a);
+    const roaring_bitmap_t *rec = zg_cohort_get(c, key);
+    assert_non_null(rec); /* recurrent: both cases */
+    assert_int_equal(roaring_bitmap_get_cardinality(rec), 2);
+    struct zg_query_scope s = {0};
+    json_t *v = zg_query_variants(c, f->db, "TP53", 10, &s, &err);
+    assert_non_null(v);
+    assert_int_equal(json_integer_value(json_object_get(v, "recurrent")), 1);
+    assert_int_equal(json_integer_value(json_object_get(v, "private_variants")), 3);
+    json_t *top = json_array_get(json_object_get(v, "variants"), 0);
+    assert_string_equal(json_string_value(json_object_get(top, "alt")), "A");
+    char id[32];
+    snprintf(id, sizeof(id), "%lld", (long long)a);
+    assert_string_equal(json_string_value(json_object_get(top, "site")), id);
+    json_decref(v);
+    zg_cohort_release(c);
+
+    /* Beacon: a range over both alleles, a sequence query, a gene query, an empty region */
+    struct zg_beacon_query q = {.chrom = "chr17", .start = 7674219, .end = 7674220, .limit = 10};
+    int64_t nv = 0, nc = 0;
+    assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, NULL, &err), 0);
+    assert_int_equal(nv, 2);
+    assert_int_equal(nc, 2);
+    q = (struct zg_beacon_query){.chrom = "17", .start = 7674219, .end = -1, .ref = "C",
+                                 .alt = "A", .limit = 10};
+    json_t *recs = json_array();
+    assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, recs, &err), 0);
+    assert_int_equal(nv, 1);
+    assert_int_equal(nc, 2);
+    assert_int_equal(json_array_size(recs), 1);
+    json_decref(recs);
+    q = (struct zg_beacon_query){.gene = "TP53", .end = -1, .limit = 10};
+    assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, NULL, &err), 0);
+    assert_int_equal(nv, 4);
+    q = (struct zg_beacon_query){.chrom = "Un_KI270742v1", .start = 0, .end = 1000, .limit = 10};
+    assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, NULL, &err), 0);
+    assert_int_equal(nv, 1);
+    q = (struct zg_beacon_query){.chrom = "chr9", .start = 0, .end = 1000, .limit = 10};
+    assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, NULL, &err), 0);
+    assert_int_equal(nv, 0);
+    q = (struct zg_beacon_query){.chrom = "1", .start = ZG_SITE_MAX_POS, .end = -1, .limit = 10};
+    assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, NULL, &err), ZG_EINVAL);
+    assert_string_equal(err.field, "start");
+    json_t *genes = zg_beacon_genes(f->db, 10, &err);
+    assert_int_equal(json_array_size(genes), 1);
+    json_decref(genes);
+}
+
+/* Rows written before migration 6 get site keys; the calls follow their sites. */
+static void migration_renumbers_sites(void **state)
+{
+    (void)state;
+    char root[256], path[300];
+    zg_test_mkdtemp(root);
+    snprintf(path, sizeof(path), "%s/old.db", root);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    size_t n = 0, before = 0;
+    const struct zg_migration *m = zg_schema_migrations(ZG_DB_MAIN, &n);
+    while (before < n && m[before].version < 6)
+        before++;
+    assert_true(before < n);
+    struct zg_error err;
+    assert_int_equal(zg_db_migrate(db, m, before, &err), 0);
+    zg_test_sql(db, "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,class) VALUES"
+                    "(1,'17',7674220,'C','T','TP53','missense'),"
+                    "(2,'X',5000,'G','A','',''),"
+                    "(3,'17',7674220,'C','A','TP53','truncating'),"
+                    "(4,'HLA-A*01:01:01:01',10,'A','C','HLA-A','missense');"
+                    "INSERT INTO genome_somatic(case_no,site_no,import_no,filter) VALUES"
+                    "(1,1,1,'PASS'),(1,3,1,'PASS'),(2,3,2,'PASS'),(2,4,2,'PASS');"
+                    "INSERT INTO genome_germline(case_no,site_no,import_no,filter,zygosity)"
+                    " VALUES(1,2,3,'PASS','het');");
+    assert_int_equal(zg_db_migrate(db, m, n, &err), 0);
+    assert_int_equal(count(db, "SELECT count(*) FROM genome_sites"), 4);
+    assert_int_equal(count(db, "SELECT site_no FROM genome_sites WHERE alt='T'"),
+                     zg_site_key(17, 7674220, 0));
+    assert_int_equal(count(db, "SELECT site_no FROM genome_sites WHERE alt='A' AND chrom='17'"),
+                     zg_site_key(17, 7674220, 1));
+    assert_int_equal(count(db, "SELECT site_no FROM genome_sites WHERE chrom='X'"),
+                     zg_site_key(23, 5000, 0));
+    assert_int_equal(count(db, "SELECT site_no FROM genome_sites WHERE gene='HLA-A'"),
+                     zg_site_key(26, 10, 0));
+    /* calls follow their sites */
+    assert_int_equal(count(db, "SELECT count(*) FROM genome_somatic s JOIN genome_sites t"
+                               " USING(site_no) WHERE t.alt='A' AND t.chrom='17'"),
+                     2);
+    assert_int_equal(count(db, "SELECT count(*) FROM genome_germline g JOIN genome_sites t"
+                               " USING(site_no) WHERE t.chrom='X'"),
+                     1);
+    assert_int_equal(count(db, "SELECT count(*) FROM genome_gene_spans"), 2);
+    assert_int_equal(count(db, "SELECT count(*) FROM pragma_index_list('genome_sites')"), 0);
+    sqlite3_close(db);
+    zg_test_rmtree(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(keys_from_contig_position_and_allele, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(recurrence_spans_and_beacon, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test(migration_renumbers_sites),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
