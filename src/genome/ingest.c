@@ -432,6 +432,9 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
 
 /* --- the import ----------------------------------------------------------------------- */
 
+/* rows stored per multi-row statement */
+#define GROUP 32
+
 struct ingest {
     sqlite3 *db;
     bcf_hdr_t *h;
@@ -460,7 +463,16 @@ struct ingest {
     struct pairs *spans, *genes;
     /* the site of the row being stored: known before this import, its gene and class */
     bool site_known;
-    char site_gene[64], site_class[24];
+    const char *site_gene, *site_class; /* into the batch, or the copies below */
+    /* GROUP-row statements (sites, calls) and the calls waiting for the second */
+    sqlite3_stmt *sites_plain, *sites_multi, *rows_multi;
+    int plain_fails, skip_plain; /* recent failed plain site inserts; groups to skip it */
+    struct pending {
+        size_t row;
+        int64_t site;
+    } pend[GROUP];
+    size_t npend;
+    char known_gene[64], known_class[24];
     /* new passing somatic calls of this import; those at sites already known */
     int64_t new_pass, new_coding;
     int64_t *shared;
@@ -929,10 +941,16 @@ static int pairs_grow(struct pairs *sp)
 
 static int pairs_note(struct pairs *sp, const char *a, const char *b, int64_t pos)
 {
-    char key[200];
-    snprintf(key, sizeof(key), "%s\t%s", a, b);
+    size_t la = strlen(a), lb = strlen(b);
     struct pair *e = sp->last;
-    if (!e || strcmp(e->key, key)) {
+    /* rows come in position order: mostly the same pair as the row before */
+    if (!e || strncmp(e->key, a, la) || e->key[la] != '\t' || strcmp(e->key + la + 1, b)) {
+        char key[200];
+        if (la + lb + 2 > sizeof(key))
+            return 0; /* not a gene name: nothing to record */
+        memcpy(key, a, la);
+        key[la] = '\t';
+        memcpy(key + la + 1, b, lb + 1);
         if (2 * (sp->n + 1) > sp->cap && pairs_grow(sp))
             return ZG_ENOMEM;
         size_t j = pairs_hash(key) & (sp->cap - 1);
@@ -1052,14 +1070,12 @@ static int insert_site(struct ingest *g, const struct batch *b, const struct row
     return rc;
 }
 
-/* The distinct variant of a row (its site key, sitekey.h): inserted when new; a known one
- * without a gene is annotated when this file names one. */
-static int upsert_site(struct ingest *g, const struct batch *b, const struct row *w,
-                       int64_t *site_no, struct zg_error *err)
+/* The ordinal-0 key of a row's site (its contig code and position checked), and the row's
+ * gene noted in the spans. */
+static int site_base(struct ingest *g, const struct batch *b, const struct row *w, int64_t *base,
+                     struct zg_error *err)
 {
-    g->site_known = false;
     const char *t = b->text;
-    const char *cls = t[w->gene] ? zg_alt_class_name(w->cls) : "";
     int rc;
     if (strcmp(g->last_chrom, t + w->chrom)) {
         size_t len = strlen(t + w->chrom);
@@ -1073,18 +1089,29 @@ static int upsert_site(struct ingest *g, const struct batch *b, const struct row
         return zg_error_set(err, ZG_EINVAL, "pos",
                             "a position beyond %lld on contig %s is not supported",
                             (long long)ZG_SITE_MAX_POS, t + w->chrom);
-    int64_t base = zg_site_key(g->last_code, w->pos, 0);
-    bool added = false;
-    if ((rc = insert_site(g, b, w, base, cls, &added, err)))
-        return rc;
+    *base = zg_site_key(g->last_code, w->pos, 0);
     if (t[w->gene] && pairs_note(g->spans, t + w->gene, t + w->chrom, w->pos))
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-    snprintf(g->site_gene, sizeof(g->site_gene), "%s", t + w->gene);
-    snprintf(g->site_class, sizeof(g->site_class), "%s", cls);
-    if (added) { /* the usual case: nothing else at this position yet */
-        *site_no = base;
-        return 0;
-    }
+    return 0;
+}
+
+static const char *row_class(const struct batch *b, const struct row *w)
+{
+    return b->text[w->gene] ? zg_alt_class_name(w->cls) : "";
+}
+
+/* A row whose ordinal-0 key base is taken: its site among those at the position, else a new
+ * one with the next free ordinal. */
+static int resolve_site(struct ingest *g, const struct batch *b, const struct row *w,
+                        int64_t base, int64_t *site_no, struct zg_error *err)
+{
+    const char *t = b->text;
+    const char *cls = row_class(b, w);
+    int rc;
+    bool added = false;
+    g->site_known = false;
+    g->site_gene = t + w->gene;
+    g->site_class = cls;
     /* other alleles at this position: this one, or the next free ordinal */
     sqlite3_stmt *st = g->site_find;
     sqlite3_bind_int64(st, 1, base);
@@ -1098,8 +1125,10 @@ static int upsert_site(struct ingest *g, const struct batch *b, const struct row
             found = last;
             annotate = !*zg_db_text(st, 3) && t[w->gene];
             if (!annotate) { /* the calls of a site count under its stored annotation */
-                snprintf(g->site_gene, sizeof(g->site_gene), "%s", zg_db_text(st, 3));
-                snprintf(g->site_class, sizeof(g->site_class), "%s", zg_db_text(st, 4));
+                snprintf(g->known_gene, sizeof(g->known_gene), "%s", zg_db_text(st, 3));
+                snprintf(g->known_class, sizeof(g->known_class), "%s", zg_db_text(st, 4));
+                g->site_gene = g->known_gene;
+                g->site_class = g->known_class;
             }
             break;
         }
@@ -1128,37 +1157,55 @@ static int upsert_site(struct ingest *g, const struct batch *b, const struct row
     return step_done(g->db, st, err);
 }
 
-/* Writer side: one row into its site and the case's call table. */
-static int store_row(struct ingest *g, const struct batch *b, const struct row *w,
-                     struct zg_error *err)
+/* The distinct variant of a row (its site key, sitekey.h): inserted when new; a known one
+ * without a gene is annotated when this file names one. */
+static int upsert_site(struct ingest *g, const struct batch *b, const struct row *w,
+                       int64_t *site_no, struct zg_error *err)
 {
-    int64_t site_no = 0;
-    int rc = upsert_site(g, b, w, &site_no, err);
-    if (rc)
+    int64_t base;
+    bool added = false;
+    const char *cls = row_class(b, w);
+    int rc = site_base(g, b, w, &base, err);
+    if (rc || (rc = insert_site(g, b, w, base, cls, &added, err)))
         return rc;
-    sqlite3_stmt *st = g->row;
-    sqlite3_bind_int64(st, 1, g->case_no);
-    sqlite3_bind_int64(st, 2, site_no);
-    sqlite3_bind_int64(st, 3, g->import_no);
-    sqlite3_bind_text(st, 4, b->text + w->filter, -1, SQLITE_STATIC);
+    if (!added)
+        return resolve_site(g, b, w, base, site_no, err);
+    g->site_known = false;
+    g->site_gene = b->text + w->gene;
+    g->site_class = cls;
+    *site_no = base;
+    return 0;
+}
+
+/* Binds a row's call (7 parameters from k). */
+static void bind_call(struct ingest *g, sqlite3_stmt *st, int k, const struct batch *b,
+                      const struct row *w, int64_t site_no)
+{
+    sqlite3_bind_int64(st, k, g->case_no);
+    sqlite3_bind_int64(st, k + 1, site_no);
+    sqlite3_bind_int64(st, k + 2, g->import_no);
+    sqlite3_bind_text(st, k + 3, b->text + w->filter, -1, SQLITE_STATIC);
     if (w->vaf >= 0)
-        sqlite3_bind_double(st, 5, w->vaf);
+        sqlite3_bind_double(st, k + 4, w->vaf);
     else
-        sqlite3_bind_null(st, 5);
+        sqlite3_bind_null(st, k + 4);
     if (w->depth >= 0)
-        sqlite3_bind_int64(st, 6, w->depth);
+        sqlite3_bind_int64(st, k + 5, w->depth);
     else
-        sqlite3_bind_null(st, 6);
+        sqlite3_bind_null(st, k + 5);
     if (g->o->kind == ZG_VK_GERMLINE)
-        sqlite3_bind_text(st, 7, w->zygosity, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, k + 6, w->zygosity, -1, SQLITE_STATIC);
     else if (w->alt_depth >= 0)
-        sqlite3_bind_int64(st, 7, w->alt_depth);
+        sqlite3_bind_int64(st, k + 6, w->alt_depth);
     else
-        sqlite3_bind_null(st, 7);
-    if ((rc = step_done(g->db, st, err)))
-        return rc;
-    if (sqlite3_changes(g->db) != 1) /* the case already has this call */
-        return 0;
+        sqlite3_bind_null(st, k + 6);
+}
+
+/* Accounts for a call just stored (site_known, site_gene and site_class describe its site):
+ * the case's counts, the gene × class pairs, the calls at sites known before. */
+static int call_stored(struct ingest *g, const struct batch *b, const struct row *w,
+                       int64_t site_no, struct zg_error *err)
+{
     g->res->stored++;
     const char *f = b->text + w->filter;
     if (g->o->kind != ZG_VK_SOMATIC || (strcmp(f, "PASS") && strcmp(f, ".")))
@@ -1181,6 +1228,211 @@ static int store_row(struct ingest *g, const struct batch *b, const struct row *
     }
     return 0;
 }
+
+/* A call at a site that may already carry this case's call: one statement, kept if new. */
+static int store_call(struct ingest *g, const struct batch *b, const struct row *w,
+                      int64_t site_no, struct zg_error *err)
+{
+    bind_call(g, g->row, 1, b, w, site_no);
+    int rc = step_done(g->db, g->row, err);
+    if (rc || sqlite3_changes(g->db) != 1) /* else the case already has this call */
+        return rc;
+    return call_stored(g, b, w, site_no, err);
+}
+
+/* Writer side: one row into its site and the case's call table. */
+static int store_row(struct ingest *g, const struct batch *b, const struct row *w,
+                     struct zg_error *err)
+{
+    int64_t site_no = 0;
+    int rc = upsert_site(g, b, w, &site_no, err);
+    return rc ? rc : store_call(g, b, w, site_no, err);
+}
+
+/* Calls at sites new to this import wait here and go in GROUP at a time (a new site has no
+ * call yet, so each is stored). */
+static int flush_calls(struct ingest *g, const struct batch *b, struct zg_error *err)
+{
+    if (g->npend == GROUP) {
+        for (size_t i = 0; i < GROUP; i++)
+            bind_call(g, g->rows_multi, (int)(7 * i + 1), b, &b->rows[g->pend[i].row],
+                      g->pend[i].site);
+        int rc = step_done(g->db, g->rows_multi, err);
+        if (rc)
+            return rc;
+    } else {
+        for (size_t i = 0; i < g->npend; i++) {
+            bind_call(g, g->row, 1, b, &b->rows[g->pend[i].row], g->pend[i].site);
+            int rc = step_done(g->db, g->row, err);
+            if (rc)
+                return rc;
+        }
+    }
+    g->npend = 0;
+    return 0;
+}
+
+/* Binds the sites of a group's rows to st (11 parameters a row). */
+static void bind_sites(sqlite3_stmt *st, const struct batch *b, const size_t *idx,
+                       const int64_t *base)
+{
+    for (size_t i = 0; i < GROUP; i++) {
+        const struct row *w = &b->rows[idx[i]];
+        int k = (int)(11 * i + 1);
+        sqlite3_bind_int64(st, k, base[i]);
+        sqlite3_bind_text(st, k + 1, b->text + w->chrom, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, k + 2, w->pos);
+        sqlite3_bind_text(st, k + 3, b->text + w->ref, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, k + 4, b->text + w->alt, -1, SQLITE_STATIC);
+        bind_annotation(st, k + 5, b->text, w, row_class(b, w));
+    }
+}
+
+/* A row whose site went in as new: its call waits for the next GROUP-row call statement. */
+static int queue_call(struct ingest *g, const struct batch *b, size_t row, int64_t site_no,
+                      struct zg_error *err)
+{
+    const struct row *w = &b->rows[row];
+    g->site_known = false;
+    g->site_gene = b->text + w->gene;
+    g->site_class = row_class(b, w);
+    int rc = call_stored(g, b, w, site_no, err);
+    if (rc)
+        return rc;
+    g->pend[g->npend++] = (struct pending){row, site_no};
+    return g->npend == GROUP ? flush_calls(g, b, err) : 0;
+}
+
+/* The sites of GROUP rows at distinct positions in one statement, then their calls. The plain
+ * insert is the cheapest, but fails as a whole (changing nothing) when one of the sites is
+ * already there; the group then goes in with DO NOTHING … RETURNING, and the rows that do not
+ * come back are resolved one by one. After failures the plain attempt is skipped for a while
+ * (imports into a large cohort meet known sites more often). */
+static int store_group(struct ingest *g, const struct batch *b, const size_t *idx,
+                       const int64_t *base, struct zg_error *err)
+{
+    int rc, r = SQLITE_CONSTRAINT;
+    if (g->skip_plain > 0) {
+        g->skip_plain--;
+    } else {
+        bind_sites(g->sites_plain, b, idx, base);
+        r = sqlite3_step(g->sites_plain);
+        sqlite3_reset(g->sites_plain);
+        if (r == SQLITE_DONE) {
+            g->plain_fails = 0;
+            for (size_t i = 0; i < GROUP; i++)
+                if ((rc = queue_call(g, b, idx[i], base[i], err)))
+                    return rc;
+            return 0;
+        }
+        if ((r & 0xff) != SQLITE_CONSTRAINT)
+            return zg_db_fail(g->db, r, err);
+        g->plain_fails = g->plain_fails < 6 ? g->plain_fails + 1 : 6;
+        g->skip_plain = (1 << g->plain_fails) - 1;
+    }
+    int64_t back[GROUP];
+    size_t nback = 0;
+    sqlite3_stmt *st = g->sites_multi;
+    bind_sites(st, b, idx, base);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        if (nback < GROUP)
+            back[nback++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE)
+        return zg_db_fail(g->db, r, err);
+    for (size_t i = 0; i < GROUP; i++) {
+        bool added = false;
+        for (size_t j = 0; j < nback && !added; j++)
+            added = back[j] == base[i];
+        if (added) {
+            rc = queue_call(g, b, idx[i], base[i], err);
+        } else {
+            int64_t site_no;
+            const struct row *w = &b->rows[idx[i]];
+            if (!(rc = resolve_site(g, b, w, base[i], &site_no, err)))
+                rc = store_call(g, b, w, site_no, err);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* One batch from the parser. Rows are taken GROUP at a time at distinct positions; a row at a
+ * position already in the group (another allele, or one that trimming moved there) waits and
+ * is stored alone right after it. The last rows go one by one; nothing is left pending when
+ * the batch goes back to the parser. */
+static int store_batch(struct ingest *g, const struct batch *b, struct zg_error *err)
+{
+    size_t i = 0, idx[GROUP], later[GROUP];
+    int64_t base[GROUP];
+    int rc = 0;
+    while (!rc && g->sites_multi && i < b->n) {
+        size_t n = 0, nlater = 0, j = i;
+        for (; j < b->n && n < GROUP && nlater < GROUP; j++) {
+            int64_t k;
+            if ((rc = site_base(g, b, &b->rows[j], &k, err)))
+                return rc;
+            bool dup = false;
+            for (size_t m = n; m-- > 0 && !dup;) /* rows are in position order: look back */
+                dup = base[m] == k;
+            if (dup) {
+                later[nlater++] = j;
+            } else {
+                idx[n] = j;
+                base[n++] = k;
+            }
+        }
+        if (n < GROUP) /* the batch's tail */
+            break;
+        if ((rc = store_group(g, b, idx, base, err)))
+            return rc;
+        for (size_t m = 0; m < nlater && !rc; m++)
+            rc = store_row(g, b, &b->rows[later[m]], err);
+        i = j;
+    }
+    if (!rc)
+        rc = flush_calls(g, b, err);
+    for (; !rc && i < b->n; i++)
+        rc = store_row(g, b, &b->rows[i], err);
+    return rc;
+}
+
+/* "(?,…,?)" n times, comma-separated, each with per parameters. */
+static void values_list(char *out, size_t n, size_t rows, size_t per)
+{
+    size_t l = 0;
+    for (size_t r = 0; r < rows && l < n; r++) {
+        l += (size_t)snprintf(out + l, n - l, "%s(", r ? "," : "");
+        for (size_t k = 0; k < per && l < n; k++)
+            l += (size_t)snprintf(out + l, n - l, "%s?", k ? "," : "");
+        if (l < n)
+            l += (size_t)snprintf(out + l, n - l, ")");
+    }
+}
+
+static int prepare_multi(struct ingest *g, struct zg_error *err)
+{
+    char vals[GROUP * 32], sql[GROUP * 32 + 256];
+    values_list(vals, sizeof(vals), GROUP, 11);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,consequence,class,"
+             "transcript,hgvsc,hgvsp) VALUES%s ON CONFLICT DO NOTHING RETURNING site_no",
+             vals);
+    if (!(g->sites_multi = zg_db_prepare(g->db, sql, err)))
+        return err->code;
+    *strstr(sql, " ON CONFLICT") = '\0';
+    if (!(g->sites_plain = zg_db_prepare(g->db, sql, err)))
+        return err->code;
+    values_list(vals, sizeof(vals), GROUP, 7);
+    snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES%s",
+             g->o->kind == ZG_VK_GERMLINE
+                 ? "genome_germline(case_no,site_no,import_no,filter,vaf,depth,zygosity)"
+                 : "genome_somatic(case_no,site_no,import_no,filter,vaf,depth,alt_depth)",
+             vals);
+    return (g->rows_multi = zg_db_prepare(g->db, sql, err)) ? 0 : err->code;
+}
+
 
 static int info_int(struct ingest *g, bcf1_t *rec, const char *tag, int64_t *out)
 {
@@ -1432,8 +1684,7 @@ static int ingest_pipelined(struct ingest *g, bcf1_t *rec, struct zg_error *err)
     struct batch *b;
     int64_t next_progress = 0x10000;
     while ((b = pipe_take_full(p)) != NULL) {
-        for (size_t i = 0; i < b->n && !rc; i++)
-            rc = store_row(g, b, &b->rows[i], err);
+        rc = store_batch(g, b, err);
         int64_t records = b->records;
         pipe_put_free(p, b);
         if (rc) {
@@ -1692,6 +1943,9 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
         rc = err->code;
         goto out;
     }
+    if ((opts->kind == ZG_VK_SOMATIC || opts->kind == ZG_VK_GERMLINE) &&
+        (rc = prepare_multi(g, err)))
+        goto out;
 
     rec = bcf_init();
     if (!rec) {
@@ -1722,6 +1976,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     }
     if ((rc = store_summaries(g, err)) || (rc = finish_case(g, err)))
         goto out;
+
 
     if (hashing) {
         pthread_join(hth, NULL);
@@ -1757,6 +2012,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
         if ((rc = zg_db_commit(db, err)))
             goto out;
 
+
         began = false;
     }
     if (savepoint) {
@@ -1790,6 +2046,9 @@ out:
     zg_db_release(g->row);
     zg_db_release(g->sv);
     zg_db_release(g->cnv);
+    zg_db_release(g->sites_multi);
+    zg_db_release(g->sites_plain);
+    zg_db_release(g->rows_multi);
     zg_contigs_free(g->contigs);
     pairs_free(g->spans);
     pairs_free(g->genes);

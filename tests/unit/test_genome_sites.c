@@ -187,6 +187,67 @@ static void recurrence_spans_and_beacon(void **state)
     json_decref(genes);
 }
 
+/* Writes n records at 1000 + 10·i; every 10th position also has a second allele (a record
+ * of its own); with offset, positions i % 3 == 0 are those of the first file (shared). */
+static void write_many(const char *path, int n, bool second)
+{
+    FILE *o = fopen(path, "w");
+    assert_non_null(o);
+    fputs(HEADER, o);
+    for (int i = 0; i < n; i++) {
+        int pos = second && i % 3 ? 1005 + 10 * i : 1000 + 10 * i;
+        fprintf(o, "chr17\t%d\t.\tC\tT\t.\tPASS\tCSQ=T|missense_variant|G%d|ENST%d|c.%dC>T|p.X%d|YES"
+                   "\tAD:DP\t20,10:30\n",
+                pos, i / 40, i, i, i);
+        if (!second && i % 10 == 0)
+            fprintf(o, "chr17\t%d\t.\tC\tG\t.\tPASS\t.\tAD:DP\t20,10:30\n", pos);
+    }
+    fclose(o);
+}
+
+/* Imports large enough for the grouped writer: alleles sharing a position inside a group, and
+ * a second case meeting the first one's sites (the plain group insert fails, the group goes in
+ * again with the known sites resolved). Every call and site is there once. */
+static void grouped_writer_matches_row_by_row(void **state)
+{
+    struct zg_test_fx *f = *state;
+    enum { N = 1000 };
+    char a[512], b[512], b_id[ZG_ID_LEN];
+    snprintf(a, sizeof(a), "%s/many-a.vcf", f->t.root);
+    snprintf(b, sizeof(b), "%s/many-b.vcf", f->t.root);
+    write_many(a, N, false);
+    write_many(b, N, true);
+    struct zg_error err;
+    assert_int_equal(zg_case_add(f->db, f->org, NULL, 0, b_id, NULL, &err), 0);
+    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC};
+    struct zg_import_result res;
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, a, &o, &res, &err), 0);
+    assert_int_equal(res.stored, N + N / 10);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), N + N / 10);
+    /* the second allele at each tenth position: ordinal 1 */
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE alt='G' AND"
+                                  " site_no & 524287 = 1"),
+                     N / 10);
+    o.case_id = b_id;
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, b, &o, &res, &err), 0);
+    int shared = (N + 2) / 3;
+    assert_int_equal(res.stored, N);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), N + N / 10 + N - shared);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), N + N / 10 + N);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_import_shared"), shared);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM (SELECT site_no FROM genome_somatic"
+                                  " GROUP BY site_no HAVING count(*) = 2)"),
+                     shared);
+    /* every site's key is its position's, and no two sites are the same variant */
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE"
+                                  " (site_no >> 19) & 1073741823 <> pos OR site_no >> 49 <> 17"),
+                     0);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM (SELECT DISTINCT chrom, pos, ref, alt"
+                                  " FROM genome_sites)"),
+                     N + N / 10 + N - shared);
+    assert_int_equal(count(f->db, "SELECT sum(n_somatic) FROM genome_cases"), N + N / 10 + N);
+}
+
 /* Rows written before migration 6 get site keys; the calls follow their sites. */
 static void migration_renumbers_sites(void **state)
 {
@@ -241,6 +302,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(keys_from_contig_position_and_allele, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(recurrence_spans_and_beacon, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(grouped_writer_matches_row_by_row, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test(migration_renumbers_sites),
     };
