@@ -37,6 +37,7 @@ int zg_job_genome_import(struct zg_job *job, json_t **result, struct zg_error *e
                                .callable_mb =
                                    json_number_value(json_object_get(job->params, "callable_mb")),
                                .file_id = f.id,
+                               .sha256 = f.sha256, /* the stored copy is content-addressed */
                                .progress = on_progress,
                                .progress_ctx = job};
     if (zg_variant_kind_parse(param(job->params, "kind"), &o.kind))

@@ -96,6 +96,8 @@ int zg_cmd_import_vcf(int argc, char **argv)
             goto out;
         }
         o.file_id = fi.id;
+        o.sha256 = fi.sha256; /* read the stored, content-addressed copy: its digest is known */
+        file = fi.path;
     }
     struct progress pr = {zg_clock_mono_ms(), isatty(2) != 0};
     if (!quiet) {

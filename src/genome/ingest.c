@@ -1796,13 +1796,20 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
         return zg_error_set(err, ZG_EINVAL, "case", "a case ID is required");
     if ((rc = zg_id_parse(opts->case_id, &idk, case_id, err)) || idk != ZG_ID_CASE)
         return zg_error_set(err, ZG_EINVAL, "case", "is not a case ID (ZGC-…)");
-    /* the file's SHA-256 (what makes re-imports no-ops) is computed on a second thread while
-     * the records stream in; the import is kept only if it turns out to be new */
+    /* the file's SHA-256 (what makes re-imports no-ops): a registered file's is known; else it
+     * is computed on a second thread while the records stream in, and the import is kept only
+     * if it turns out to be new */
     struct hasher hs = {.path = path};
     pthread_t hth;
-    bool hashing = pthread_create(&hth, NULL, hash_thread, &hs) == 0;
-    if (!hashing && (rc = zg_sha256_file(path, hs.sha, err)))
+    bool hashing = false;
+    if (opts->sha256) {
+        if (strlen(opts->sha256) != 64 || strspn(opts->sha256, "0123456789abcdef") != 64)
+            return zg_error_set(err, ZG_EINVAL, "sha256", "must be 64 lower-case hex digits");
+        memcpy(hs.sha, opts->sha256, 65);
+    } else if (!(hashing = pthread_create(&hth, NULL, hash_thread, &hs) == 0) &&
+               (rc = zg_sha256_file(path, hs.sha, err))) {
         return rc;
+    }
 
     struct ingest *g = calloc(1, sizeof(*g));
     if (!g)

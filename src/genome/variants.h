@@ -99,6 +99,8 @@ struct zg_import_opts {
                                  * named TUMOR/TUMOUR, else the first */
     const struct zg_gene_model *genes; /* fallback annotation (may be NULL) */
     const char *file_id;        /* the registered file this came from (optional) */
+    const char *sha256;         /* the file's SHA-256 when known (a registered, content-addressed
+                                 * file): not computed again; NULL → computed while reading */
     bool in_transaction;        /* the caller holds a write transaction (batch ingest) */
     zg_import_progress_fn progress; /* called every 65,536 records (may be NULL) */
     void *progress_ctx;

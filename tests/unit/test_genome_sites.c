@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "common/error.h"
+#include "crypto/crypto.h"
 #include "genome/beacon.h"
 #include "genome/cohort.h"
 #include "genome/sitekey.h"
@@ -248,6 +249,29 @@ static void grouped_writer_matches_row_by_row(void **state)
     assert_int_equal(count(f->db, "SELECT sum(n_somatic) FROM genome_cases"), N + N / 10 + N);
 }
 
+/* A registered file's digest is taken as given (not computed again) and makes the same
+ * re-import a no-op; a malformed digest is refused. */
+static void known_digest_is_reused(void **state)
+{
+    struct zg_test_fx *f = *state;
+    char p[512], sha[65];
+    snprintf(p, sizeof(p), "%s/a.vcf", f->t.root);
+    write_file(p, VCF_A);
+    struct zg_error err;
+    assert_int_equal(zg_sha256_file(p, sha, &err), 0);
+    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC, .sha256 = sha};
+    struct zg_import_result res;
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, p, &o, &res, &err), 0);
+    assert_string_equal(res.sha256, sha);
+    assert_int_equal(res.stored, 4);
+    o.sha256 = NULL; /* computed now: the same digest, so nothing changes */
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, p, &o, &res, &err), 0);
+    assert_true(res.already);
+    o.sha256 = "ABC";
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, p, &o, &res, &err), ZG_EINVAL);
+    assert_string_equal(err.field, "sha256");
+}
+
 /* Rows written before migration 6 get site keys; the calls follow their sites. */
 static void migration_renumbers_sites(void **state)
 {
@@ -304,6 +328,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(recurrence_spans_and_beacon, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(grouped_writer_matches_row_by_row, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(known_digest_is_reused, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test(migration_renumbers_sites),
     };
