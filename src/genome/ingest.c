@@ -132,7 +132,9 @@ struct ann_fmt {
     const char *tag;
     int idx[F__N]; /* field positions, -1 when absent */
     int nfields;
-    int need;      /* fields to split per entry: one past the last one used */
+    int order[F__N]; /* the fields present, by position: the order an entry is split in */
+    int norder;
+    int nearly; /* order[0..nearly) are split for every entry: up to allele, consequence, gene */
 };
 
 /* Field names by meaning, most specific first: VEP (CSQ, or ANN via --vcf_info_field), SnpEff
@@ -181,10 +183,19 @@ static void ann_field_names(struct ann_fmt *a, const char *list)
         p = q + 1;
     }
     a->nfields = pos;
-    a->need = 0;
+    /* no name is an alias of two fields, so the positions are distinct */
+    a->norder = 0;
+    for (int k = 0; k < pos; k++)
+        for (int i = 0; i < F__N; i++)
+            if (a->idx[i] == k)
+                a->order[a->norder++] = i;
+    int early = 0;
     for (int i = 0; i < F__N; i++)
-        if (a->idx[i] + 1 > a->need)
-            a->need = a->idx[i] + 1;
+        if ((i == F_ALLELE || i == F_CONS || i == F_SYMBOL) && a->idx[i] + 1 > early)
+            early = a->idx[i] + 1;
+    a->nearly = 0;
+    while (a->nearly < a->norder && a->idx[a->order[a->nearly]] < early)
+        a->nearly++;
 }
 
 /* Finds CSQ, else ANN, else EFF in the header. A CSQ/ANN header without a field list is an
@@ -233,12 +244,16 @@ static int atoi_checked(const char *s)
 #define MAX_ENTRIES 512
 
 struct ann_entry {
+    /* The fields' first bytes. Allele, consequence and gene (and any field before them) are
+     * NUL-terminated; the ones found later by ann_complete end at '|' or NUL (field_len). */
     const char *f[F__N];
+    size_t cons_len;
     int rank;
     enum zg_alt_class cls;
     int allele_num;
-    char *rest;   /* CSQ/ANN: the fields not split yet (NULL when complete) */
-    int next_pos; /* position of the first field in rest */
+    char *rest;   /* CSQ/ANN: where ann_complete goes on (NULL when complete) */
+    char *end;    /* CSQ/ANN: the entry's end (a NUL) */
+    int next_pos; /* position of the field at rest */
 };
 
 struct pick {
@@ -247,9 +262,16 @@ struct pick {
     bool annotated;
 };
 
-static void set_field(char *dst, size_t n, const char *src)
+/* Empty strings (cheaper than zeroing the buffers) */
+static void pick_clear(struct pick *pk)
 {
-    size_t l = src ? strlen(src) : 0;
+    pk->gene[0] = pk->cons[0] = pk->transcript[0] = pk->hgvsc[0] = pk->hgvsp[0] = '\0';
+    pk->cls = ZG_AC_OTHER;
+    pk->annotated = false;
+}
+
+static void set_field_n(char *dst, size_t n, const char *src, size_t l)
+{
     if (l >= n)
         l = n - 1;
     if (l)
@@ -257,47 +279,121 @@ static void set_field(char *dst, size_t n, const char *src)
     dst[l] = '\0';
 }
 
-/* Splits the tag's value (in buf, modified) into entries. */
-/* Splits the remaining fields of an entry (up to the last one used). */
+static void set_field(char *dst, size_t n, const char *src)
+{
+    set_field_n(dst, n, src, src ? strlen(src) : 0);
+}
+
+/* The length of an annotation field: up to '|' or NUL; 0 for NULL */
+static size_t field_len(const char *f)
+{
+    size_t l = 0;
+    while (f && f[l] && f[l] != '|')
+        l++;
+    return l;
+}
+
+static bool field_is(const char *f, const char *s)
+{
+    size_t l = strlen(s);
+    return f && field_len(f) == l && !memcmp(f, s, l);
+}
+
+/* The start of the field n '|' separators on from s, NULL when the entry (ending at end) has
+ * fewer. VEP writes dozens of mostly empty fields per entry and few are used: the separators
+ * are counted eight bytes at a time, with no call or branch per field. */
+static char *skip_fields(char *s, const char *end, int n)
+{
+    const uint64_t ones = 0x0101010101010101u, low7 = 0x7f * ones, bars = '|' * ones;
+    while (n > 0 && end - s >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        w ^= bars; /* a zero byte for each '|' */
+        uint64_t zero = ~(((w & low7) + low7) | w | low7); /* exactly their high bits */
+        int found = (int)(((zero >> 7) * ones) >> 56);
+        if (found >= n)
+            break; /* the field starts within these eight bytes */
+        n -= found;
+        s += 8;
+    }
+    for (; n > 0 && s < end; s++)
+        if (*s == '|')
+            n--;
+    return n ? NULL : s;
+}
+
+/* Splits the fields before ann_fmt.order[nearly] (allele, consequence, gene) of the entry at
+ * buf, NUL-terminating each; rest is left at the next field, NULL when there is none. */
+static void split_early(const struct ann_fmt *a, struct ann_entry *e, char *buf)
+{
+    char *s = buf;
+    int k = 0;
+    for (int j = 0; s && j < a->nearly; j++) {
+        int f = a->order[j];
+        if (!(s = skip_fields(s, e->end, a->idx[f] - k)))
+            break;
+        char *bar = memchr(s, '|', (size_t)(e->end - s));
+        e->f[f] = s;
+        if (f == F_CONS)
+            e->cons_len = (size_t)((bar ? bar : e->end) - s);
+        k = a->idx[f] + 1;
+        if (bar)
+            *bar = '\0';
+        s = bar ? bar + 1 : NULL;
+    }
+    e->rest = s;
+    e->next_pos = k;
+}
+
+/* Finds the entry's remaining fields (transcript, HGVS, flags) without splitting them. */
 static void ann_complete(const struct ann_fmt *a, struct ann_entry *e)
 {
     char *s = e->rest;
     int k = e->next_pos;
-    while (s && k < a->need) {
-        for (int i = 0; i < F__N; i++)
-            if (a->idx[i] == k)
-                e->f[i] = s;
-        k++;
-        char *bar = strchr(s, '|');
-        if (!bar)
-            break;
-        *bar = '\0';
-        s = bar + 1;
+    for (int j = a->nearly; s && j < a->norder; j++) {
+        int f = a->order[j];
+        if ((s = skip_fields(s, e->end, a->idx[f] - k))) {
+            e->f[f] = s;
+            k = a->idx[f];
+        }
     }
     e->rest = NULL;
-    if (e->f[F_ALLELE_NUM] && *e->f[F_ALLELE_NUM])
-        e->allele_num = atoi_checked(e->f[F_ALLELE_NUM]);
+    if (field_len(e->f[F_ALLELE_NUM]))
+        e->allele_num = atoi_checked(e->f[F_ALLELE_NUM]); /* stops at the '|' */
 }
 
+/* Field by field: a memset of the whole entry costs more than the entry's split. */
+static void entry_clear(struct ann_entry *e)
+{
+    for (int i = 0; i < F__N; i++)
+        e->f[i] = NULL;
+    e->cons_len = 0;
+    e->allele_num = 0;
+    e->rest = e->end = NULL;
+    e->next_pos = 0;
+}
+
+/* Splits the tag's value (in buf, modified) into entries. */
 static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
 {
     int n = 0;
-    char *p = buf;
-    while (p && *p && n < MAX_ENTRIES) {
-        char *next = strchr(p, ',');
+    char *stop = buf + strlen(buf);
+    for (char *p = buf; p < stop && n < MAX_ENTRIES;) {
+        char *next = memchr(p, ',', (size_t)(stop - p));
         if (next)
-            *next++ = '\0';
+            *next = '\0';
         struct ann_entry *e = &ents[n];
-        memset(e, 0, sizeof(*e));
+        entry_clear(e);
         if (a->kind == ANN_EFF) {
             /* EFFECT(IMPACT|FUNCLASS|CODON|AA|AA_LEN|GENE|BIOTYPE|CODING|TRANSCRIPT|EXON|GT_NUM) */
             char *paren = strchr(p, '(');
             if (!paren) {
-                p = next;
+                p = next ? next + 1 : stop;
                 continue;
             }
             *paren = '\0';
             e->f[F_CONS] = p;
+            e->cons_len = (size_t)(paren - p);
             char *fld = paren + 1, *close = strrchr(fld, ')');
             if (close)
                 *close = '\0';
@@ -319,32 +415,20 @@ static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
         } else {
             /* split only up to the allele, consequence and gene now; the rest (transcript,
              * HGVS, flags) only for entries that may be picked (ann_complete) */
-            int early = 0;
-            for (int i = 0; i < F__N; i++)
-                if ((i == F_ALLELE || i == F_CONS || i == F_SYMBOL) && a->idx[i] + 1 > early)
-                    early = a->idx[i] + 1;
-            char *s = p;
-            int k = 0;
-            while (k < early) {
-                for (int i = 0; i < F__N; i++)
-                    if (a->idx[i] == k)
-                        e->f[i] = s;
-                k++;
-                char *bar = strchr(s, '|');
-                if (!bar) {
-                    s = NULL;
-                    break;
-                }
-                *bar = '\0';
-                s = bar + 1;
-            }
-            e->rest = s;
-            e->next_pos = k;
+            e->end = next ? next : stop;
+            split_early(a, e, p);
         }
-        const char *c = e->f[F_CONS] ? e->f[F_CONS] : "";
-        e->rank = zg_genome_severity(c, strlen(c), &e->cls);
+        /* entries of one record often repeat the previous one's consequence */
+        const struct ann_entry *prev = n ? &ents[n - 1] : NULL;
+        if (prev && prev->cons_len == e->cons_len &&
+            (!e->cons_len || !memcmp(prev->f[F_CONS], e->f[F_CONS], e->cons_len))) {
+            e->rank = prev->rank;
+            e->cls = prev->cls;
+        } else {
+            e->rank = zg_genome_severity(e->f[F_CONS] ? e->f[F_CONS] : "", e->cons_len, &e->cls);
+        }
         n++;
-        p = next;
+        p = next ? next + 1 : stop;
     }
     return n;
 }
@@ -397,10 +481,8 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
             continue;
         }
         struct ann_entry *b = &ents[best];
-        bool canon = e->f[F_CANON] && !strcmp(e->f[F_CANON], "YES");
-        bool bcanon = b->f[F_CANON] && !strcmp(b->f[F_CANON], "YES");
-        bool pk = e->f[F_PICK] && !strcmp(e->f[F_PICK], "1");
-        bool bpk = b->f[F_PICK] && !strcmp(b->f[F_PICK], "1");
+        bool canon = field_is(e->f[F_CANON], "YES"), bcanon = field_is(b->f[F_CANON], "YES");
+        bool pk = field_is(e->f[F_PICK], "1"), bpk = field_is(b->f[F_PICK], "1");
         if (pk != bpk) {
             if (pk)
                 best = i;
@@ -418,11 +500,14 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
     out->cls = b->cls;
     set_field(out->gene, sizeof(out->gene), b->f[F_SYMBOL]);
     set_field(out->cons, sizeof(out->cons), b->f[F_CONS]);
-    set_field(out->transcript, sizeof(out->transcript), b->f[F_FEATURE]);
-    set_field(out->hgvsc, sizeof(out->hgvsc), b->f[F_HGVSC]);
-    set_field(out->hgvsp, sizeof(out->hgvsp), b->f[F_HGVSP]);
+    set_field_n(out->transcript, sizeof(out->transcript), b->f[F_FEATURE],
+                field_len(b->f[F_FEATURE]));
+    set_field_n(out->hgvsc, sizeof(out->hgvsc), b->f[F_HGVSC], field_len(b->f[F_HGVSC]));
+    set_field_n(out->hgvsp, sizeof(out->hgvsp), b->f[F_HGVSP], field_len(b->f[F_HGVSP]));
     /* VEP escapes '=' in HGVSp as %3D */
-    char *pct = strstr(out->hgvsp, "%3D");
+    char *pct = strchr(out->hgvsp, '%');
+    while (pct && (pct[1] != '3' || pct[2] != 'D'))
+        pct = strchr(pct + 1, '%');
     if (pct) {
         pct[0] = '=';
         memmove(pct + 1, pct + 3, strlen(pct + 3) + 1);
@@ -598,21 +683,23 @@ static void vaf_depth(struct ingest *g, bcf1_t *rec, int ai, const char *ref, co
     }
 }
 
+/* The record's filters joined by ';' ("." for none), cut to fit out[n] (n >= 3). */
 static void filter_text(bcf_hdr_t *h, bcf1_t *rec, char *out, size_t n)
 {
-    if (rec->d.n_flt == 0) {
-        snprintf(out, n, ".");
-        return;
-    }
     size_t l = 0;
-    out[0] = '\0';
+    if (rec->d.n_flt == 0)
+        out[l++] = '.';
     for (int i = 0; i < rec->d.n_flt && l + 2 < n; i++) {
+        if (i)
+            out[l++] = ';';
         const char *f = bcf_hdr_int2id(h, BCF_DT_ID, rec->d.flt[i]);
-        int w = snprintf(out + l, n - l, "%s%s", i ? ";" : "", f);
-        if (w < 0 || (size_t)w >= n - l)
-            break;
-        l += (size_t)w;
+        size_t len = strlen(f), room = n - 1 - l;
+        if (len > room)
+            len = room;
+        memcpy(out + l, f, len);
+        l += len;
     }
+    out[l] = '\0';
 }
 
 static int step_done(sqlite3 *db, sqlite3_stmt *st, struct zg_error *err)
@@ -822,7 +909,8 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
             return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         int64_t pos = rec->pos + 1;
         trim_alleles(&g->ref, &g->alt, &pos);
-        struct pick pk = {.cls = ZG_AC_OTHER};
+        struct pick pk;
+        pick_clear(&pk);
         if (nents)
             choose(&g->ann, g->ents, nents, ai, rec->d.allele[0], alt0, nalt, &pk);
         if (pk.annotated)
