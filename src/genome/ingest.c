@@ -130,6 +130,7 @@ enum { F_ALLELE, F_CONS, F_SYMBOL, F_FEATURE, F_HGVSC, F_HGVSP, F_CANON, F_PICK,
 struct ann_fmt {
     enum ann_kind kind;
     const char *tag;
+    int id; /* the tag's header ID; -1 when it is not a String INFO tag */
     int idx[F__N]; /* field positions, -1 when absent */
     int nfields;
     int order[F__N]; /* the fields present, by position: the order an entry is split in */
@@ -210,6 +211,10 @@ static int ann_detect(bcf_hdr_t *h, struct ann_fmt *a, struct zg_error *err)
             continue;
         a->tag = tags[t];
         a->kind = t == 0 ? ANN_CSQ : t == 1 ? ANN_ANN : ANN_EFF;
+        a->id = bcf_hdr_id2int(h, BCF_DT_ID, a->tag);
+        if (!bcf_hdr_idinfo_exists(h, BCF_HL_INFO, a->id) ||
+            bcf_hdr_id2type(h, BCF_HL_INFO, a->id) != BCF_HT_STR)
+            a->id = -1;
         if (a->kind == ANN_EFF)
             return 0;
         int k = bcf_hrec_find_key(hr, "Description");
@@ -256,32 +261,43 @@ struct ann_entry {
     int next_pos; /* position of the field at rest */
 };
 
+struct span {
+    const char *s;
+    size_t n;
+};
+
+/* The annotation picked for an allele. Its texts point into the parsed tag value (or the gene
+ * model), valid while the record is prepared, and are already cut to the stored maximum. */
 struct pick {
-    char gene[64], cons[96], transcript[64], hgvsc[128], hgvsp[128];
+    struct span gene, cons, transcript, hgvsc, hgvsp;
+    char unescaped[128]; /* hgvsp with '=' for VEP's %3D */
     enum zg_alt_class cls;
     bool annotated;
 };
 
-/* Empty strings (cheaper than zeroing the buffers) */
+enum { GENE_MAX = 63, CONS_MAX = 95, TRANSCRIPT_MAX = 63, HGVS_MAX = 127 };
+
+static struct span span_cut(const char *s, size_t n, size_t max)
+{
+    return (struct span){s ? s : "", n < max ? n : max};
+}
+
+/* Nothing picked yet (field by field: zeroing the buffer would cost more than the pick) */
 static void pick_clear(struct pick *pk)
 {
-    pk->gene[0] = pk->cons[0] = pk->transcript[0] = pk->hgvsc[0] = pk->hgvsp[0] = '\0';
+    pk->gene = pk->cons = pk->transcript = pk->hgvsc = pk->hgvsp = (struct span){"", 0};
     pk->cls = ZG_AC_OTHER;
     pk->annotated = false;
 }
 
-static void set_field_n(char *dst, size_t n, const char *src, size_t l)
+static void set_field(char *dst, size_t n, const char *src)
 {
+    size_t l = src ? strlen(src) : 0;
     if (l >= n)
         l = n - 1;
     if (l)
         memcpy(dst, src, l);
     dst[l] = '\0';
-}
-
-static void set_field(char *dst, size_t n, const char *src)
-{
-    set_field_n(dst, n, src, src ? strlen(src) : 0);
 }
 
 /* The length of an annotation field: up to '|' or NUL; 0 for NULL */
@@ -362,6 +378,39 @@ static void ann_complete(const struct ann_fmt *a, struct ann_entry *e)
         e->allele_num = atoi_checked(e->f[F_ALLELE_NUM]); /* stops at the '|' */
 }
 
+/* Severities of the consequence lists seen so far: a file uses a few dozen distinct lists, each
+ * rated once instead of once per entry. Direct-mapped: a collision only costs a new rating. */
+#define SEV_SLOTS 64
+#define SEV_LEN 62
+
+struct sev_cache {
+    struct {
+        char cons[SEV_LEN];
+        unsigned char len1; /* length + 1, 0 for an empty slot */
+        int rank;
+        enum zg_alt_class cls;
+    } slot[SEV_SLOTS];
+};
+
+static int severity_cached(struct sev_cache *c, const char *cons, size_t len,
+                           enum zg_alt_class *cls)
+{
+    if (len == 0 || len > SEV_LEN)
+        return zg_genome_severity(cons ? cons : "", len, cls);
+    const unsigned char *u = (const unsigned char *)cons;
+    size_t h = (len * 31 + u[0] + 7u * u[len / 2] + 131u * u[len - 1]) % SEV_SLOTS;
+    if (c->slot[h].len1 == len + 1 && !memcmp(c->slot[h].cons, cons, len)) {
+        *cls = c->slot[h].cls;
+        return c->slot[h].rank;
+    }
+    int rank = zg_genome_severity(cons, len, cls);
+    memcpy(c->slot[h].cons, cons, len);
+    c->slot[h].len1 = (unsigned char)(len + 1);
+    c->slot[h].rank = rank;
+    c->slot[h].cls = *cls;
+    return rank;
+}
+
 /* Field by field: a memset of the whole entry costs more than the entry's split. */
 static void entry_clear(struct ann_entry *e)
 {
@@ -374,7 +423,8 @@ static void entry_clear(struct ann_entry *e)
 }
 
 /* Splits the tag's value (in buf, modified) into entries. */
-static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
+static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents,
+                     struct sev_cache *sev)
 {
     int n = 0;
     char *stop = buf + strlen(buf);
@@ -418,15 +468,7 @@ static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
             e->end = next ? next : stop;
             split_early(a, e, p);
         }
-        /* entries of one record often repeat the previous one's consequence */
-        const struct ann_entry *prev = n ? &ents[n - 1] : NULL;
-        if (prev && prev->cons_len == e->cons_len &&
-            (!e->cons_len || !memcmp(prev->f[F_CONS], e->f[F_CONS], e->cons_len))) {
-            e->rank = prev->rank;
-            e->cls = prev->cls;
-        } else {
-            e->rank = zg_genome_severity(e->f[F_CONS] ? e->f[F_CONS] : "", e->cons_len, &e->cls);
-        }
+        e->rank = severity_cached(sev, e->f[F_CONS], e->cons_len, &e->cls);
         n++;
         p = next ? next + 1 : stop;
     }
@@ -452,6 +494,17 @@ static bool allele_matches(const struct ann_entry *e, int ai, const char *ref, c
     return false;
 }
 
+/* Does entry e beat b, the best so far? A PICK flag first, then severity, then CANONICAL. */
+static bool beats(const struct ann_entry *e, bool canon, const struct ann_entry *b, bool bcanon)
+{
+    bool pk = field_is(e->f[F_PICK], "1"), bpk = field_is(b->f[F_PICK], "1");
+    if (pk != bpk)
+        return pk;
+    if (e->rank != b->rank)
+        return e->rank < b->rank;
+    return canon && !bcanon;
+}
+
 static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int ai,
                    const char *ref, const char *alt, int nalt, struct pick *out)
 {
@@ -468,6 +521,7 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
             best_rank = e->rank;
     }
     int best = -1;
+    bool best_canon = false;
     for (int i = 0; i < n; i++) {
         struct ann_entry *e = &ents[i];
         if (!allele_matches(e, ai, ref, alt, nalt) || !e->f[F_SYMBOL] || !*e->f[F_SYMBOL])
@@ -476,41 +530,35 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
             continue; /* cannot win: leave its other fields unsplit */
         if (e->rest)
             ann_complete(a, e);
-        if (best < 0) {
+        bool canon = field_is(e->f[F_CANON], "YES");
+        if (best < 0 || beats(e, canon, &ents[best], best_canon)) {
             best = i;
-            continue;
+            best_canon = canon;
         }
-        struct ann_entry *b = &ents[best];
-        bool canon = field_is(e->f[F_CANON], "YES"), bcanon = field_is(b->f[F_CANON], "YES");
-        bool pk = field_is(e->f[F_PICK], "1"), bpk = field_is(b->f[F_PICK], "1");
-        if (pk != bpk) {
-            if (pk)
-                best = i;
-        } else if (e->rank != b->rank) {
-            if (e->rank < b->rank)
-                best = i;
-        } else if (canon && !bcanon) {
-            best = i;
-        }
+        if (!all && best_canon)
+            break; /* without PICK flags nothing beats a canonical entry of the best rank */
     }
     if (best < 0)
         return;
     struct ann_entry *b = &ents[best];
     out->annotated = true;
     out->cls = b->cls;
-    set_field(out->gene, sizeof(out->gene), b->f[F_SYMBOL]);
-    set_field(out->cons, sizeof(out->cons), b->f[F_CONS]);
-    set_field_n(out->transcript, sizeof(out->transcript), b->f[F_FEATURE],
-                field_len(b->f[F_FEATURE]));
-    set_field_n(out->hgvsc, sizeof(out->hgvsc), b->f[F_HGVSC], field_len(b->f[F_HGVSC]));
-    set_field_n(out->hgvsp, sizeof(out->hgvsp), b->f[F_HGVSP], field_len(b->f[F_HGVSP]));
-    /* VEP escapes '=' in HGVSp as %3D */
-    char *pct = strchr(out->hgvsp, '%');
-    while (pct && (pct[1] != '3' || pct[2] != 'D'))
-        pct = strchr(pct + 1, '%');
+    out->gene = span_cut(b->f[F_SYMBOL], field_len(b->f[F_SYMBOL]), GENE_MAX);
+    out->cons = span_cut(b->f[F_CONS], b->cons_len, CONS_MAX);
+    out->transcript = span_cut(b->f[F_FEATURE], field_len(b->f[F_FEATURE]), TRANSCRIPT_MAX);
+    out->hgvsc = span_cut(b->f[F_HGVSC], field_len(b->f[F_HGVSC]), HGVS_MAX);
+    out->hgvsp = span_cut(b->f[F_HGVSP], field_len(b->f[F_HGVSP]), HGVS_MAX);
+    /* VEP escapes '=' in HGVSp as %3D: the first one is unescaped, in a copy */
+    const char *h = out->hgvsp.s, *end = h + out->hgvsp.n, *pct = h;
+    while ((pct = memchr(pct, '%', (size_t)(end - pct))) &&
+           (end - pct < 3 || pct[1] != '3' || pct[2] != 'D'))
+        pct++;
     if (pct) {
-        pct[0] = '=';
-        memmove(pct + 1, pct + 3, strlen(pct + 3) + 1);
+        size_t at = (size_t)(pct - h);
+        memcpy(out->unescaped, h, at);
+        out->unescaped[at] = '=';
+        memcpy(out->unescaped + at + 1, pct + 3, out->hgvsp.n - at - 3);
+        out->hgvsp = (struct span){out->unescaped, out->hgvsp.n - 2};
     }
 }
 
@@ -534,6 +582,7 @@ struct ingest {
     char *sbuf;
     int nsbuf;
     struct ann_entry ents[MAX_ENTRIES];
+    struct sev_cache sev;
     kstring_t ref, alt;
     htsFile *fp;
     sqlite3_stmt *site, *site_find, *site_annot, *row, *sv, *cnv;
@@ -839,9 +888,11 @@ static void pipe_finish(struct pipe *p, bool abort)
     pthread_mutex_unlock(&p->mu);
 }
 
-static int put_text(struct batch *b, const char *s, size_t *off, struct zg_error *err)
+/* Appends s[0..len) and a NUL to the batch text; its offset goes to *off. */
+static int put_text(struct batch *b, const char *s, size_t len, size_t *off,
+                    struct zg_error *err)
 {
-    size_t n = strlen(s) + 1;
+    size_t n = len + 1;
     if (b->tlen + n > b->tcap) {
         size_t cap = b->tcap * 2 > b->tlen + n ? b->tcap * 2 : b->tlen + n;
         char *t = realloc(b->text, cap);
@@ -850,7 +901,9 @@ static int put_text(struct batch *b, const char *s, size_t *off, struct zg_error
         b->text = t;
         b->tcap = cap;
     }
-    memcpy(b->text + b->tlen, s, n);
+    if (len)
+        memcpy(b->text + b->tlen, s, len);
+    b->text[b->tlen + len] = '\0';
     *off = b->tlen;
     b->tlen += n;
     return 0;
@@ -862,10 +915,30 @@ static void fallback_gene(struct ingest *g, const char *chrom, int64_t pos, int6
     const char *names[4];
     size_t n = zg_gene_model_overlaps(g->o->genes, chrom, pos, end, names, 4);
     if (n) {
-        set_field(pk->gene, sizeof(pk->gene), names[0]);
-        set_field(pk->cons, sizeof(pk->cons), "gene_overlap");
+        pk->gene = span_cut(names[0], strlen(names[0]), GENE_MAX);
+        pk->cons = span_cut("gene_overlap", strlen("gene_overlap"), CONS_MAX);
         pk->cls = ZG_AC_OTHER;
     }
+}
+
+/* Copies the record's annotation into g->abuf, NUL-terminated (bcf_get_info_string without
+ * looking the tag up by name for every record). Returns its length, 0 when the record has
+ * none, or ZG_ENOMEM. */
+static int ann_value(struct ingest *g, bcf1_t *rec)
+{
+    bcf_info_t *info = g->ann.id >= 0 ? bcf_get_info_id(rec, g->ann.id) : NULL;
+    if (!info || !info->vptr || info->len <= 0)
+        return 0;
+    if (g->nabuf < info->len + 1) {
+        char *p = realloc(g->abuf, (size_t)info->len + 1);
+        if (!p)
+            return ZG_ENOMEM;
+        g->abuf = p;
+        g->nabuf = info->len + 1;
+    }
+    memcpy(g->abuf, info->vptr, (size_t)info->len);
+    g->abuf[info->len] = '\0';
+    return info->len;
 }
 
 /* Parser side of a somatic or germline SNV/indel record: its stored alleles become rows. */
@@ -873,10 +946,11 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
                          struct zg_error *err)
 {
     int nalt = rec->n_allele - 1;
-    int nents = 0;
-    if (g->ann.kind != ANN_NONE &&
-        bcf_get_info_string(g->h, rec, g->ann.tag, &g->abuf, &g->nabuf) > 0)
-        nents = ann_parse(&g->ann, g->abuf, g->ents);
+    int nents = 0, len = g->ann.kind != ANN_NONE ? ann_value(g, rec) : 0;
+    if (len < 0)
+        return zg_error_set(err, len, "", "out of memory");
+    if (len > 0)
+        nents = ann_parse(&g->ann, g->abuf, g->ents, &g->sev);
     char filter[128];
     filter_text(g->h, rec, filter, sizeof(filter));
     bool pass = !strcmp(filter, "PASS") || !strcmp(filter, ".");
@@ -937,16 +1011,17 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
         }
         struct row *r = &b->rows[b->n];
         int rc = 0;
-        if (chrom_off == SIZE_MAX && ((rc = put_text(b, chrom, &chrom_off, err)) ||
-                                      (rc = put_text(b, filter, &filter_off, err))))
+        if (chrom_off == SIZE_MAX &&
+            ((rc = put_text(b, chrom, strlen(chrom), &chrom_off, err)) ||
+             (rc = put_text(b, filter, strlen(filter), &filter_off, err))))
             return rc;
-        if ((rc = put_text(b, g->ref.s, &r->ref, err)) ||
-            (rc = put_text(b, g->alt.s, &r->alt, err)) ||
-            (rc = put_text(b, pk.gene, &r->gene, err)) ||
-            (rc = put_text(b, pk.cons, &r->cons, err)) ||
-            (rc = put_text(b, pk.transcript, &r->transcript, err)) ||
-            (rc = put_text(b, pk.hgvsc, &r->hgvsc, err)) ||
-            (rc = put_text(b, pk.hgvsp, &r->hgvsp, err)))
+        if ((rc = put_text(b, g->ref.s, g->ref.l, &r->ref, err)) ||
+            (rc = put_text(b, g->alt.s, g->alt.l, &r->alt, err)) ||
+            (rc = put_text(b, pk.gene.s, pk.gene.n, &r->gene, err)) ||
+            (rc = put_text(b, pk.cons.s, pk.cons.n, &r->cons, err)) ||
+            (rc = put_text(b, pk.transcript.s, pk.transcript.n, &r->transcript, err)) ||
+            (rc = put_text(b, pk.hgvsc.s, pk.hgvsc.n, &r->hgvsc, err)) ||
+            (rc = put_text(b, pk.hgvsp.s, pk.hgvsp.n, &r->hgvsp, err)))
             return rc;
         r->chrom = chrom_off;
         r->filter = filter_off;
