@@ -130,7 +130,7 @@ enum { F_ALLELE, F_CONS, F_SYMBOL, F_FEATURE, F_HGVSC, F_HGVSP, F_CANON, F_PICK,
 struct ann_fmt {
     enum ann_kind kind;
     const char *tag;
-    int id; /* the tag's header ID; -1 when it is not a String INFO tag */
+    int id;        /* the tag's header ID; -1 when it is not a String INFO tag */
     int idx[F__N]; /* field positions, -1 when absent */
     int nfields;
     int order[F__N]; /* the fields present, by position: the order an entry is split in */
@@ -255,10 +255,10 @@ struct ann_entry {
     size_t cons_len;
     int rank;
     enum zg_alt_class cls;
-    int allele_num;
-    char *rest;   /* CSQ/ANN: where ann_complete goes on (NULL when complete) */
-    char *end;    /* CSQ/ANN: the entry's end (a NUL) */
-    int next_pos; /* position of the field at rest */
+    int allele_num; /* ALLELE_NUM (CSQ/ANN: read for multi-allelic records only) */
+    char *rest;     /* CSQ/ANN: where ann_complete goes on (NULL when complete) */
+    char *end;      /* CSQ/ANN: the entry's end (a NUL) */
+    int next_pos;   /* position of the field at rest */
 };
 
 struct span {
@@ -324,7 +324,7 @@ static char *skip_fields(char *s, const char *end, int n)
     while (n > 0 && end - s >= 8) {
         uint64_t w;
         memcpy(&w, s, 8);
-        w ^= bars; /* a zero byte for each '|' */
+        w ^= bars;                                         /* a zero byte for each '|' */
         uint64_t zero = ~(((w & low7) + low7) | w | low7); /* exactly their high bits */
         int found = (int)(((zero >> 7) * ones) >> 56);
         if (found >= n)
@@ -361,8 +361,9 @@ static void split_early(const struct ann_fmt *a, struct ann_entry *e, char *buf)
     e->next_pos = k;
 }
 
-/* Finds the entry's remaining fields (transcript, HGVS, flags) without splitting them. */
-static void ann_complete(const struct ann_fmt *a, struct ann_entry *e)
+/* Finds the entry's remaining fields (transcript, HGVS, flags) without splitting them; with
+ * multi, reads its allele number too. */
+static void ann_complete(const struct ann_fmt *a, struct ann_entry *e, bool multi)
 {
     char *s = e->rest;
     int k = e->next_pos;
@@ -374,7 +375,7 @@ static void ann_complete(const struct ann_fmt *a, struct ann_entry *e)
         }
     }
     e->rest = NULL;
-    if (field_len(e->f[F_ALLELE_NUM]))
+    if (multi && field_len(e->f[F_ALLELE_NUM]))
         e->allele_num = atoi_checked(e->f[F_ALLELE_NUM]); /* stops at the '|' */
 }
 
@@ -514,7 +515,7 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
     for (int i = 0; i < n; i++) {
         struct ann_entry *e = &ents[i];
         if (all && e->rest)
-            ann_complete(a, e);
+            ann_complete(a, e, nalt > 1);
         if (!allele_matches(e, ai, ref, alt, nalt) || !e->f[F_SYMBOL] || !*e->f[F_SYMBOL])
             continue;
         if (e->rank < best_rank)
@@ -529,7 +530,7 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
         if (!all && e->rank != best_rank)
             continue; /* cannot win: leave its other fields unsplit */
         if (e->rest)
-            ann_complete(a, e);
+            ann_complete(a, e, nalt > 1);
         bool canon = field_is(e->f[F_CANON], "YES");
         if (best < 0 || beats(e, canon, &ents[best], best_canon)) {
             best = i;
@@ -732,7 +733,7 @@ static void vaf_depth(struct ingest *g, bcf1_t *rec, int ai, const char *ref, co
     }
 }
 
-/* The record's filters joined by ';' ("." for none), cut to fit out[n] (n >= 3). */
+/* The record's filters joined by ';' ("." for none), cut to fit out[n] (n >= 2). */
 static void filter_text(bcf_hdr_t *h, bcf1_t *rec, char *out, size_t n)
 {
     size_t l = 0;
@@ -888,19 +889,26 @@ static void pipe_finish(struct pipe *p, bool abort)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Appends s[0..len) and a NUL to the batch text; its offset goes to *off. */
-static int put_text(struct batch *b, const char *s, size_t len, size_t *off,
-                    struct zg_error *err)
+static int grow_text(struct batch *b, size_t n, struct zg_error *err)
+{
+    size_t cap = b->tcap * 2 > b->tlen + n ? b->tcap * 2 : b->tlen + n;
+    char *t = realloc(b->text, cap);
+    if (!t)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    b->text = t;
+    b->tcap = cap;
+    return 0;
+}
+
+/* Appends s[0..len) and a NUL to the batch text; its offset goes to *off. Nine per row: inline,
+ * with the growth out of line. */
+static inline int put_text(struct batch *b, const char *s, size_t len, size_t *off,
+                           struct zg_error *err)
 {
     size_t n = len + 1;
-    if (b->tlen + n > b->tcap) {
-        size_t cap = b->tcap * 2 > b->tlen + n ? b->tcap * 2 : b->tlen + n;
-        char *t = realloc(b->text, cap);
-        if (!t)
-            return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-        b->text = t;
-        b->tcap = cap;
-    }
+    int rc;
+    if (b->tlen + n > b->tcap && (rc = grow_text(b, n, err)))
+        return rc;
     if (len)
         memcpy(b->text + b->tlen, s, len);
     b->text[b->tlen + len] = '\0';
@@ -1011,9 +1019,8 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
         }
         struct row *r = &b->rows[b->n];
         int rc = 0;
-        if (chrom_off == SIZE_MAX &&
-            ((rc = put_text(b, chrom, strlen(chrom), &chrom_off, err)) ||
-             (rc = put_text(b, filter, strlen(filter), &filter_off, err))))
+        if (chrom_off == SIZE_MAX && ((rc = put_text(b, chrom, strlen(chrom), &chrom_off, err)) ||
+                                      (rc = put_text(b, filter, strlen(filter), &filter_off, err))))
             return rc;
         if ((rc = put_text(b, g->ref.s, g->ref.l, &r->ref, err)) ||
             (rc = put_text(b, g->alt.s, g->alt.l, &r->alt, err)) ||
