@@ -131,9 +131,12 @@ enum { F_ALLELE, F_CONS, F_SYMBOL, F_FEATURE, F_HGVSC, F_HGVSP, F_CANON, F_PICK,
 struct ann_fmt {
     enum ann_kind kind;
     const char *tag;
+    int id;        /* the tag's header ID; -1 when it is not a String INFO tag */
     int idx[F__N]; /* field positions, -1 when absent */
     int nfields;
-    int need;      /* fields to split per entry: one past the last one used */
+    int order[F__N]; /* the fields present, by position: the order an entry is split in */
+    int norder;
+    int nearly; /* order[0..nearly) are split for every entry: up to allele, consequence, gene */
 };
 
 /* Field names by meaning, most specific first: VEP (CSQ, or ANN via --vcf_info_field), SnpEff
@@ -182,10 +185,19 @@ static void ann_field_names(struct ann_fmt *a, const char *list)
         p = q + 1;
     }
     a->nfields = pos;
-    a->need = 0;
+    /* no name is an alias of two fields, so the positions are distinct */
+    a->norder = 0;
+    for (int k = 0; k < pos; k++)
+        for (int i = 0; i < F__N; i++)
+            if (a->idx[i] == k)
+                a->order[a->norder++] = i;
+    int early = 0;
     for (int i = 0; i < F__N; i++)
-        if (a->idx[i] + 1 > a->need)
-            a->need = a->idx[i] + 1;
+        if ((i == F_ALLELE || i == F_CONS || i == F_SYMBOL) && a->idx[i] + 1 > early)
+            early = a->idx[i] + 1;
+    a->nearly = 0;
+    while (a->nearly < a->norder && a->idx[a->order[a->nearly]] < early)
+        a->nearly++;
 }
 
 /* Finds CSQ, else ANN, else EFF in the header. A CSQ/ANN header without a field list is an
@@ -200,6 +212,10 @@ static int ann_detect(bcf_hdr_t *h, struct ann_fmt *a, struct zg_error *err)
             continue;
         a->tag = tags[t];
         a->kind = t == 0 ? ANN_CSQ : t == 1 ? ANN_ANN : ANN_EFF;
+        a->id = bcf_hdr_id2int(h, BCF_DT_ID, a->tag);
+        if (!bcf_hdr_idinfo_exists(h, BCF_HL_INFO, a->id) ||
+            bcf_hdr_id2type(h, BCF_HL_INFO, a->id) != BCF_HT_STR)
+            a->id = -1;
         if (a->kind == ANN_EFF)
             return 0;
         int k = bcf_hrec_find_key(hr, "Description");
@@ -234,19 +250,46 @@ static int atoi_checked(const char *s)
 #define MAX_ENTRIES 512
 
 struct ann_entry {
+    /* The fields' first bytes. Allele, consequence and gene (and any field before them) are
+     * NUL-terminated; the ones found later by ann_complete end at '|' or NUL (field_len). */
     const char *f[F__N];
+    size_t cons_len;
     int rank;
     enum zg_alt_class cls;
-    int allele_num;
-    char *rest;   /* CSQ/ANN: the fields not split yet (NULL when complete) */
-    int next_pos; /* position of the first field in rest */
+    int allele_num; /* ALLELE_NUM (CSQ/ANN: read for multi-allelic records only) */
+    char *rest;     /* CSQ/ANN: where ann_complete goes on (NULL when complete) */
+    char *end;      /* CSQ/ANN: the entry's end (a NUL) */
+    int next_pos;   /* position of the field at rest */
 };
 
+struct span {
+    const char *s;
+    size_t n;
+};
+
+/* The annotation picked for an allele. Its texts point into the parsed tag value (or the gene
+ * model), valid while the record is prepared, and are already cut to the stored maximum. */
 struct pick {
-    char gene[64], cons[96], transcript[64], hgvsc[128], hgvsp[128];
+    struct span gene, cons, transcript, hgvsc, hgvsp;
+    char unescaped[128]; /* hgvsp with '=' for VEP's %3D */
     enum zg_alt_class cls;
     bool annotated;
 };
+
+enum { GENE_MAX = 63, CONS_MAX = 95, TRANSCRIPT_MAX = 63, HGVS_MAX = 127 };
+
+static struct span span_cut(const char *s, size_t n, size_t max)
+{
+    return (struct span){s ? s : "", n < max ? n : max};
+}
+
+/* Nothing picked yet (field by field: zeroing the buffer would cost more than the pick) */
+static void pick_clear(struct pick *pk)
+{
+    pk->gene = pk->cons = pk->transcript = pk->hgvsc = pk->hgvsp = (struct span){"", 0};
+    pk->cls = ZG_AC_OTHER;
+    pk->annotated = false;
+}
 
 static void set_field(char *dst, size_t n, const char *src)
 {
@@ -258,47 +301,151 @@ static void set_field(char *dst, size_t n, const char *src)
     dst[l] = '\0';
 }
 
-/* Splits the tag's value (in buf, modified) into entries. */
-/* Splits the remaining fields of an entry (up to the last one used). */
-static void ann_complete(const struct ann_fmt *a, struct ann_entry *e)
+/* The length of an annotation field: up to '|' or NUL; 0 for NULL */
+static size_t field_len(const char *f)
+{
+    size_t l = 0;
+    while (f && f[l] && f[l] != '|')
+        l++;
+    return l;
+}
+
+static bool field_is(const char *f, const char *s)
+{
+    size_t l = strlen(s);
+    return f && field_len(f) == l && !memcmp(f, s, l);
+}
+
+/* The start of the field n '|' separators on from s, NULL when the entry (ending at end) has
+ * fewer. VEP writes dozens of mostly empty fields per entry and few are used: the separators
+ * are counted eight bytes at a time, with no call or branch per field. */
+static char *skip_fields(char *s, const char *end, int n)
+{
+    const uint64_t ones = 0x0101010101010101u, low7 = 0x7f * ones, bars = '|' * ones;
+    while (n > 0 && end - s >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        w ^= bars;                                         /* a zero byte for each '|' */
+        uint64_t zero = ~(((w & low7) + low7) | w | low7); /* exactly their high bits */
+        int found = (int)(((zero >> 7) * ones) >> 56);
+        if (found >= n)
+            break; /* the field starts within these eight bytes */
+        n -= found;
+        s += 8;
+    }
+    for (; n > 0 && s < end; s++)
+        if (*s == '|')
+            n--;
+    return n ? NULL : s;
+}
+
+/* Splits the fields before ann_fmt.order[nearly] (allele, consequence, gene) of the entry at
+ * buf, NUL-terminating each; rest is left at the next field, NULL when there is none. */
+static void split_early(const struct ann_fmt *a, struct ann_entry *e, char *buf)
+{
+    char *s = buf;
+    int k = 0;
+    for (int j = 0; s && j < a->nearly; j++) {
+        int f = a->order[j];
+        if (!(s = skip_fields(s, e->end, a->idx[f] - k)))
+            break;
+        char *bar = memchr(s, '|', (size_t)(e->end - s));
+        e->f[f] = s;
+        if (f == F_CONS)
+            e->cons_len = (size_t)((bar ? bar : e->end) - s);
+        k = a->idx[f] + 1;
+        if (bar)
+            *bar = '\0';
+        s = bar ? bar + 1 : NULL;
+    }
+    e->rest = s;
+    e->next_pos = k;
+}
+
+/* Finds the entry's remaining fields (transcript, HGVS, flags) without splitting them; with
+ * multi, reads its allele number too. */
+static void ann_complete(const struct ann_fmt *a, struct ann_entry *e, bool multi)
 {
     char *s = e->rest;
     int k = e->next_pos;
-    while (s && k < a->need) {
-        for (int i = 0; i < F__N; i++)
-            if (a->idx[i] == k)
-                e->f[i] = s;
-        k++;
-        char *bar = strchr(s, '|');
-        if (!bar)
-            break;
-        *bar = '\0';
-        s = bar + 1;
+    for (int j = a->nearly; s && j < a->norder; j++) {
+        int f = a->order[j];
+        if ((s = skip_fields(s, e->end, a->idx[f] - k))) {
+            e->f[f] = s;
+            k = a->idx[f];
+        }
     }
     e->rest = NULL;
-    if (e->f[F_ALLELE_NUM] && *e->f[F_ALLELE_NUM])
-        e->allele_num = atoi_checked(e->f[F_ALLELE_NUM]);
+    if (multi && field_len(e->f[F_ALLELE_NUM]))
+        e->allele_num = atoi_checked(e->f[F_ALLELE_NUM]); /* stops at the '|' */
 }
 
-static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
+/* Severities of the consequence lists seen so far: a file uses a few dozen distinct lists, each
+ * rated once instead of once per entry. Direct-mapped: a collision only costs a new rating. */
+#define SEV_SLOTS 64
+#define SEV_LEN 62
+
+struct sev_cache {
+    struct {
+        char cons[SEV_LEN];
+        unsigned char len1; /* length + 1, 0 for an empty slot */
+        int rank;
+        enum zg_alt_class cls;
+    } slot[SEV_SLOTS];
+};
+
+static int severity_cached(struct sev_cache *c, const char *cons, size_t len,
+                           enum zg_alt_class *cls)
+{
+    if (len == 0 || len > SEV_LEN)
+        return zg_genome_severity(cons ? cons : "", len, cls);
+    const unsigned char *u = (const unsigned char *)cons;
+    size_t h = (len * 31 + u[0] + 7u * u[len / 2] + 131u * u[len - 1]) % SEV_SLOTS;
+    if (c->slot[h].len1 == len + 1 && !memcmp(c->slot[h].cons, cons, len)) {
+        *cls = c->slot[h].cls;
+        return c->slot[h].rank;
+    }
+    int rank = zg_genome_severity(cons, len, cls);
+    memcpy(c->slot[h].cons, cons, len);
+    c->slot[h].len1 = (unsigned char)(len + 1);
+    c->slot[h].rank = rank;
+    c->slot[h].cls = *cls;
+    return rank;
+}
+
+/* Field by field: a memset of the whole entry costs more than the entry's split. */
+static void entry_clear(struct ann_entry *e)
+{
+    for (int i = 0; i < F__N; i++)
+        e->f[i] = NULL;
+    e->cons_len = 0;
+    e->allele_num = 0;
+    e->rest = e->end = NULL;
+    e->next_pos = 0;
+}
+
+/* Splits the tag's value (in buf, modified) into entries. */
+static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents,
+                     struct sev_cache *sev)
 {
     int n = 0;
-    char *p = buf;
-    while (p && *p && n < MAX_ENTRIES) {
-        char *next = strchr(p, ',');
+    char *stop = buf + strlen(buf);
+    for (char *p = buf; p < stop && n < MAX_ENTRIES;) {
+        char *next = memchr(p, ',', (size_t)(stop - p));
         if (next)
-            *next++ = '\0';
+            *next = '\0';
         struct ann_entry *e = &ents[n];
-        memset(e, 0, sizeof(*e));
+        entry_clear(e);
         if (a->kind == ANN_EFF) {
             /* EFFECT(IMPACT|FUNCLASS|CODON|AA|AA_LEN|GENE|BIOTYPE|CODING|TRANSCRIPT|EXON|GT_NUM) */
             char *paren = strchr(p, '(');
             if (!paren) {
-                p = next;
+                p = next ? next + 1 : stop;
                 continue;
             }
             *paren = '\0';
             e->f[F_CONS] = p;
+            e->cons_len = (size_t)(paren - p);
             char *fld = paren + 1, *close = strrchr(fld, ')');
             if (close)
                 *close = '\0';
@@ -320,32 +467,12 @@ static int ann_parse(const struct ann_fmt *a, char *buf, struct ann_entry *ents)
         } else {
             /* split only up to the allele, consequence and gene now; the rest (transcript,
              * HGVS, flags) only for entries that may be picked (ann_complete) */
-            int early = 0;
-            for (int i = 0; i < F__N; i++)
-                if ((i == F_ALLELE || i == F_CONS || i == F_SYMBOL) && a->idx[i] + 1 > early)
-                    early = a->idx[i] + 1;
-            char *s = p;
-            int k = 0;
-            while (k < early) {
-                for (int i = 0; i < F__N; i++)
-                    if (a->idx[i] == k)
-                        e->f[i] = s;
-                k++;
-                char *bar = strchr(s, '|');
-                if (!bar) {
-                    s = NULL;
-                    break;
-                }
-                *bar = '\0';
-                s = bar + 1;
-            }
-            e->rest = s;
-            e->next_pos = k;
+            e->end = next ? next : stop;
+            split_early(a, e, p);
         }
-        const char *c = e->f[F_CONS] ? e->f[F_CONS] : "";
-        e->rank = zg_genome_severity(c, strlen(c), &e->cls);
+        e->rank = severity_cached(sev, e->f[F_CONS], e->cons_len, &e->cls);
         n++;
-        p = next;
+        p = next ? next + 1 : stop;
     }
     return n;
 }
@@ -369,6 +496,17 @@ static bool allele_matches(const struct ann_entry *e, int ai, const char *ref, c
     return false;
 }
 
+/* Does entry e beat b, the best so far? A PICK flag first, then severity, then CANONICAL. */
+static bool beats(const struct ann_entry *e, bool canon, const struct ann_entry *b, bool bcanon)
+{
+    bool pk = field_is(e->f[F_PICK], "1"), bpk = field_is(b->f[F_PICK], "1");
+    if (pk != bpk)
+        return pk;
+    if (e->rank != b->rank)
+        return e->rank < b->rank;
+    return canon && !bcanon;
+}
+
 static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int ai,
                    const char *ref, const char *alt, int nalt, struct pick *out)
 {
@@ -378,13 +516,14 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
     for (int i = 0; i < n; i++) {
         struct ann_entry *e = &ents[i];
         if (all && e->rest)
-            ann_complete(a, e);
+            ann_complete(a, e, nalt > 1);
         if (!allele_matches(e, ai, ref, alt, nalt) || !e->f[F_SYMBOL] || !*e->f[F_SYMBOL])
             continue;
         if (e->rank < best_rank)
             best_rank = e->rank;
     }
     int best = -1;
+    bool best_canon = false;
     for (int i = 0; i < n; i++) {
         struct ann_entry *e = &ents[i];
         if (!allele_matches(e, ai, ref, alt, nalt) || !e->f[F_SYMBOL] || !*e->f[F_SYMBOL])
@@ -392,41 +531,36 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
         if (!all && e->rank != best_rank)
             continue; /* cannot win: leave its other fields unsplit */
         if (e->rest)
-            ann_complete(a, e);
-        if (best < 0) {
+            ann_complete(a, e, nalt > 1);
+        bool canon = field_is(e->f[F_CANON], "YES");
+        if (best < 0 || beats(e, canon, &ents[best], best_canon)) {
             best = i;
-            continue;
+            best_canon = canon;
         }
-        struct ann_entry *b = &ents[best];
-        bool canon = e->f[F_CANON] && !strcmp(e->f[F_CANON], "YES");
-        bool bcanon = b->f[F_CANON] && !strcmp(b->f[F_CANON], "YES");
-        bool pk = e->f[F_PICK] && !strcmp(e->f[F_PICK], "1");
-        bool bpk = b->f[F_PICK] && !strcmp(b->f[F_PICK], "1");
-        if (pk != bpk) {
-            if (pk)
-                best = i;
-        } else if (e->rank != b->rank) {
-            if (e->rank < b->rank)
-                best = i;
-        } else if (canon && !bcanon) {
-            best = i;
-        }
+        if (!all && best_canon)
+            break; /* without PICK flags nothing beats a canonical entry of the best rank */
     }
     if (best < 0)
         return;
     struct ann_entry *b = &ents[best];
     out->annotated = true;
     out->cls = b->cls;
-    set_field(out->gene, sizeof(out->gene), b->f[F_SYMBOL]);
-    set_field(out->cons, sizeof(out->cons), b->f[F_CONS]);
-    set_field(out->transcript, sizeof(out->transcript), b->f[F_FEATURE]);
-    set_field(out->hgvsc, sizeof(out->hgvsc), b->f[F_HGVSC]);
-    set_field(out->hgvsp, sizeof(out->hgvsp), b->f[F_HGVSP]);
-    /* VEP escapes '=' in HGVSp as %3D */
-    char *pct = strstr(out->hgvsp, "%3D");
+    out->gene = span_cut(b->f[F_SYMBOL], field_len(b->f[F_SYMBOL]), GENE_MAX);
+    out->cons = span_cut(b->f[F_CONS], b->cons_len, CONS_MAX);
+    out->transcript = span_cut(b->f[F_FEATURE], field_len(b->f[F_FEATURE]), TRANSCRIPT_MAX);
+    out->hgvsc = span_cut(b->f[F_HGVSC], field_len(b->f[F_HGVSC]), HGVS_MAX);
+    out->hgvsp = span_cut(b->f[F_HGVSP], field_len(b->f[F_HGVSP]), HGVS_MAX);
+    /* VEP escapes '=' in HGVSp as %3D: the first one is unescaped, in a copy */
+    const char *h = out->hgvsp.s, *end = h + out->hgvsp.n, *pct = h;
+    while ((pct = memchr(pct, '%', (size_t)(end - pct))) &&
+           (end - pct < 3 || pct[1] != '3' || pct[2] != 'D'))
+        pct++;
     if (pct) {
-        pct[0] = '=';
-        memmove(pct + 1, pct + 3, strlen(pct + 3) + 1);
+        size_t at = (size_t)(pct - h);
+        memcpy(out->unescaped, h, at);
+        out->unescaped[at] = '=';
+        memcpy(out->unescaped + at + 1, pct + 3, out->hgvsp.n - at - 3);
+        out->hgvsp = (struct span){out->unescaped, out->hgvsp.n - 2};
     }
 }
 
@@ -453,6 +587,7 @@ struct ingest {
     char *sbuf;
     int nsbuf;
     struct ann_entry ents[MAX_ENTRIES];
+    struct sev_cache sev;
     kstring_t ref, alt;
     htsFile *fp;
     sqlite3_stmt *site, *site_find, *site_annot, *row, *sv, *cnv;
@@ -623,21 +758,23 @@ static void vaf_depth(struct ingest *g, bcf1_t *rec, int ai, const char *ref, co
     }
 }
 
+/* The record's filters joined by ';' ("." for none), cut to fit out[n] (n >= 2). */
 static void filter_text(bcf_hdr_t *h, bcf1_t *rec, char *out, size_t n)
 {
-    if (rec->d.n_flt == 0) {
-        snprintf(out, n, ".");
-        return;
-    }
     size_t l = 0;
-    out[0] = '\0';
+    if (rec->d.n_flt == 0)
+        out[l++] = '.';
     for (int i = 0; i < rec->d.n_flt && l + 2 < n; i++) {
+        if (i)
+            out[l++] = ';';
         const char *f = bcf_hdr_int2id(h, BCF_DT_ID, rec->d.flt[i]);
-        int w = snprintf(out + l, n - l, "%s%s", i ? ";" : "", f);
-        if (w < 0 || (size_t)w >= n - l)
-            break;
-        l += (size_t)w;
+        size_t len = strlen(f), room = n - 1 - l;
+        if (len > room)
+            len = room;
+        memcpy(out + l, f, len);
+        l += len;
     }
+    out[l] = '\0';
 }
 
 static int step_done(sqlite3 *db, sqlite3_stmt *st, struct zg_error *err)
@@ -777,18 +914,29 @@ static void pipe_finish(struct pipe *p, bool abort)
     pthread_mutex_unlock(&p->mu);
 }
 
-static int put_text(struct batch *b, const char *s, size_t *off, struct zg_error *err)
+static int grow_text(struct batch *b, size_t n, struct zg_error *err)
 {
-    size_t n = strlen(s) + 1;
-    if (b->tlen + n > b->tcap) {
-        size_t cap = b->tcap * 2 > b->tlen + n ? b->tcap * 2 : b->tlen + n;
-        char *t = realloc(b->text, cap);
-        if (!t)
-            return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-        b->text = t;
-        b->tcap = cap;
-    }
-    memcpy(b->text + b->tlen, s, n);
+    size_t cap = b->tcap * 2 > b->tlen + n ? b->tcap * 2 : b->tlen + n;
+    char *t = realloc(b->text, cap);
+    if (!t)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    b->text = t;
+    b->tcap = cap;
+    return 0;
+}
+
+/* Appends s[0..len) and a NUL to the batch text; its offset goes to *off. Nine per row: inline,
+ * with the growth out of line. */
+static inline int put_text(struct batch *b, const char *s, size_t len, size_t *off,
+                           struct zg_error *err)
+{
+    size_t n = len + 1;
+    int rc;
+    if (b->tlen + n > b->tcap && (rc = grow_text(b, n, err)))
+        return rc;
+    if (len)
+        memcpy(b->text + b->tlen, s, len);
+    b->text[b->tlen + len] = '\0';
     *off = b->tlen;
     b->tlen += n;
     return 0;
@@ -800,10 +948,30 @@ static void fallback_gene(struct ingest *g, const char *chrom, int64_t pos, int6
     const char *names[4];
     size_t n = zg_gene_model_overlaps(g->o->genes, chrom, pos, end, names, 4);
     if (n) {
-        set_field(pk->gene, sizeof(pk->gene), names[0]);
-        set_field(pk->cons, sizeof(pk->cons), "gene_overlap");
+        pk->gene = span_cut(names[0], strlen(names[0]), GENE_MAX);
+        pk->cons = span_cut("gene_overlap", strlen("gene_overlap"), CONS_MAX);
         pk->cls = ZG_AC_OTHER;
     }
+}
+
+/* Copies the record's annotation into g->abuf, NUL-terminated (bcf_get_info_string without
+ * looking the tag up by name for every record). Returns its length, 0 when the record has
+ * none, or ZG_ENOMEM. */
+static int ann_value(struct ingest *g, bcf1_t *rec)
+{
+    bcf_info_t *info = g->ann.id >= 0 ? bcf_get_info_id(rec, g->ann.id) : NULL;
+    if (!info || !info->vptr || info->len <= 0)
+        return 0;
+    if (g->nabuf < info->len + 1) {
+        char *p = realloc(g->abuf, (size_t)info->len + 1);
+        if (!p)
+            return ZG_ENOMEM;
+        g->abuf = p;
+        g->nabuf = info->len + 1;
+    }
+    memcpy(g->abuf, info->vptr, (size_t)info->len);
+    g->abuf[info->len] = '\0';
+    return info->len;
 }
 
 /* Parser side of a somatic or germline SNV/indel record: its stored alleles become rows. */
@@ -811,10 +979,11 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
                          struct zg_error *err)
 {
     int nalt = rec->n_allele - 1;
-    int nents = 0;
-    if (g->ann.kind != ANN_NONE &&
-        bcf_get_info_string(g->h, rec, g->ann.tag, &g->abuf, &g->nabuf) > 0)
-        nents = ann_parse(&g->ann, g->abuf, g->ents);
+    int nents = 0, len = g->ann.kind != ANN_NONE ? ann_value(g, rec) : 0;
+    if (len < 0)
+        return zg_error_set(err, len, "", "out of memory");
+    if (len > 0)
+        nents = ann_parse(&g->ann, g->abuf, g->ents, &g->sev);
     char filter[128];
     filter_text(g->h, rec, filter, sizeof(filter));
     bool pass = !strcmp(filter, "PASS") || !strcmp(filter, ".");
@@ -847,7 +1016,8 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
             return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         int64_t pos = rec->pos + 1;
         trim_alleles(&g->ref, &g->alt, &pos);
-        struct pick pk = {.cls = ZG_AC_OTHER};
+        struct pick pk;
+        pick_clear(&pk);
         if (nents)
             choose(&g->ann, g->ents, nents, ai, rec->d.allele[0], alt0, nalt, &pk);
         if (pk.annotated)
@@ -874,16 +1044,16 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
         }
         struct row *r = &b->rows[b->n];
         int rc = 0;
-        if (chrom_off == SIZE_MAX && ((rc = put_text(b, chrom, &chrom_off, err)) ||
-                                      (rc = put_text(b, filter, &filter_off, err))))
+        if (chrom_off == SIZE_MAX && ((rc = put_text(b, chrom, strlen(chrom), &chrom_off, err)) ||
+                                      (rc = put_text(b, filter, strlen(filter), &filter_off, err))))
             return rc;
-        if ((rc = put_text(b, g->ref.s, &r->ref, err)) ||
-            (rc = put_text(b, g->alt.s, &r->alt, err)) ||
-            (rc = put_text(b, pk.gene, &r->gene, err)) ||
-            (rc = put_text(b, pk.cons, &r->cons, err)) ||
-            (rc = put_text(b, pk.transcript, &r->transcript, err)) ||
-            (rc = put_text(b, pk.hgvsc, &r->hgvsc, err)) ||
-            (rc = put_text(b, pk.hgvsp, &r->hgvsp, err)))
+        if ((rc = put_text(b, g->ref.s, g->ref.l, &r->ref, err)) ||
+            (rc = put_text(b, g->alt.s, g->alt.l, &r->alt, err)) ||
+            (rc = put_text(b, pk.gene.s, pk.gene.n, &r->gene, err)) ||
+            (rc = put_text(b, pk.cons.s, pk.cons.n, &r->cons, err)) ||
+            (rc = put_text(b, pk.transcript.s, pk.transcript.n, &r->transcript, err)) ||
+            (rc = put_text(b, pk.hgvsc.s, pk.hgvsc.n, &r->hgvsc, err)) ||
+            (rc = put_text(b, pk.hgvsp.s, pk.hgvsp.n, &r->hgvsp, err)))
             return rc;
         r->chrom = chrom_off;
         r->filter = filter_off;
