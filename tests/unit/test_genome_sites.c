@@ -315,6 +315,9 @@ static void migration_renumbers_sites(void **state)
                                " USING(site_no) WHERE t.chrom='X'"),
                      1);
     assert_int_equal(count(db, "SELECT count(*) FROM genome_gene_spans"), 2);
+    /* what the incremental cohort publish reads, for the imports made before */
+    assert_int_equal(count(db, "SELECT count(*) FROM genome_import_genes"), 4);
+    assert_int_equal(count(db, "SELECT count(*) FROM genome_import_shared"), 2);
     assert_int_equal(count(db, "SELECT count(*) FROM pragma_index_list('genome_sites')"), 0);
     sqlite3_close(db);
     zg_test_rmtree(root);
