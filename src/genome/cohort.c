@@ -481,7 +481,8 @@ static int apply_somatic_import(struct zg_cohort *c, sqlite3 *db, int64_t case_n
     /* those sites' other carriers (passing calls of other cases) */
     st = zg_db_prepare(db,
                        "SELECT x.site_no, o.case_no FROM genome_import_shared x"
-                       " JOIN genome_somatic o ON o.site_no = x.site_no AND o.case_no <> ?1"
+                       " JOIN genome_recurrent r ON r.site_no = x.site_no AND r.case_no <> ?1"
+                       " JOIN genome_somatic o ON o.case_no = r.case_no AND o.site_no = r.site_no"
                        " WHERE x.import_no = ?2 AND o.filter IN ('PASS','.')",
                        err);
     if (!st)
@@ -499,35 +500,47 @@ static int apply_somatic_import(struct zg_cohort *c, sqlite3 *db, int64_t case_n
     return rc;
 }
 
-/* Adds every passing somatic call to the gene, variant and profile sets (a rebuild). Per-variant
- * sets are kept for sites seen in at least two cases. */
+/* Adds every passing somatic call to the gene and profile sets, and the passing carriers of
+ * recurrent sites (genome_recurrent, in site order) to the variant sets (a rebuild). */
 static int apply_somatic_all(struct zg_cohort *c, sqlite3 *db, struct zg_error *err)
 {
     int rc = 0, r;
     sqlite3_stmt *st = zg_db_prepare(
         db,
-        "SELECT s.case_no,s.site_no,t.gene,t.class FROM genome_somatic s JOIN genome_sites "
-        "t USING(site_no) WHERE s.filter IN ('PASS','.') ORDER BY s.site_no",
+        "SELECT s.case_no,t.gene,t.class FROM genome_somatic s JOIN genome_sites "
+        "t USING(site_no) WHERE s.filter IN ('PASS','.')",
         err);
     if (!st)
         return err->code;
-    int64_t prev_site = -1, prev_case = -1;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         uint32_t cn = (uint32_t)sqlite3_column_int64(st, 0);
-        int64_t site = sqlite3_column_int64(st, 1);
-        const char *gene = zg_db_text(st, 2), *cls = zg_db_text(st, 3);
-        if ((rc = add_gene_class(c, cn, gene, cls, err)))
+        if ((rc = add_gene_class(c, cn, zg_db_text(st, 1), zg_db_text(st, 2), err)) ||
+            (rc = addk(c, cn, err, "p\tsomatic")))
             break;
-        /* rows ordered by site: a run of ≥ 2 rows is a recurrent variant */
-        if (site == prev_site) {
-            if ((rc = addk(c, (uint32_t)prev_case, err, "v\t%lld", (long long)site)) ||
-                (rc = addk(c, cn, err, "v\t%lld", (long long)site)))
-                break;
-        }
+    }
+    if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    if (rc)
+        return rc;
+    st = zg_db_prepare(db,
+                       "SELECT r.site_no, r.case_no FROM genome_recurrent r"
+                       " JOIN genome_somatic o ON o.case_no = r.case_no AND o.site_no = r.site_no"
+                       " WHERE o.filter IN ('PASS','.') ORDER BY r.site_no",
+                       err);
+    if (!st)
+        return err->code;
+    /* a run of ≥ 2 passing carriers of one site is a recurrent variant */
+    int64_t prev_site = -1, prev_case = -1;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t site = sqlite3_column_int64(st, 0);
+        uint32_t cn = (uint32_t)sqlite3_column_int64(st, 1);
+        if (site == prev_site &&
+            ((rc = addk(c, (uint32_t)prev_case, err, "v\t%lld", (long long)site)) ||
+             (rc = addk(c, cn, err, "v\t%lld", (long long)site))))
+            break;
         prev_site = site;
         prev_case = cn;
-        if ((rc = addk(c, cn, err, "p\tsomatic")))
-            break;
     }
     if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
         rc = zg_db_fail(db, r, err);

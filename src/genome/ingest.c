@@ -598,6 +598,8 @@ struct ingest {
     struct pairs *spans, *genes;
     /* the site of the row being stored: known before this import, its gene and class */
     bool site_known;
+    int64_t site_first; /* a known site's first somatic carrier, -1 for none */
+    sqlite3_stmt *site_first_set, *recurrent;
     const char *site_gene, *site_class; /* into the batch, or the copies below */
     /* GROUP-row statements (sites, calls) and the calls waiting for the second */
     sqlite3_stmt *sites_plain, *sites_multi, *rows_multi;
@@ -1224,6 +1226,15 @@ static void bind_annotation(sqlite3_stmt *st, int first, const char *t, const st
 }
 
 /* Inserts the site with number key; *added tells whether it was new. */
+/* A new site's first somatic carrier: this case for a somatic import, none otherwise. */
+static void bind_first_case(const struct ingest *g, sqlite3_stmt *st, int k)
+{
+    if (g->o->kind == ZG_VK_SOMATIC)
+        sqlite3_bind_int64(st, k, g->case_no);
+    else
+        sqlite3_bind_null(st, k);
+}
+
 static int insert_site(struct ingest *g, const struct batch *b, const struct row *w, int64_t key,
                        const char *cls, bool *added, struct zg_error *err)
 {
@@ -1235,6 +1246,7 @@ static int insert_site(struct ingest *g, const struct batch *b, const struct row
     sqlite3_bind_text(st, 4, t + w->ref, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, t + w->alt, -1, SQLITE_STATIC);
     bind_annotation(st, 6, t, w, cls);
+    bind_first_case(g, st, 12);
     int rc = step_done(g->db, st, err);
     *added = !rc && sqlite3_changes(g->db) == 1;
     return rc;
@@ -1294,6 +1306,9 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
         if (!strcmp(zg_db_text(st, 1), t + w->ref) && !strcmp(zg_db_text(st, 2), t + w->alt)) {
             found = last;
             annotate = !*zg_db_text(st, 3) && t[w->gene];
+            g->site_first = sqlite3_column_type(st, 5) == SQLITE_NULL
+                                ? -1
+                                : sqlite3_column_int64(st, 5);
             if (!annotate) { /* the calls of a site count under its stored annotation */
                 snprintf(g->known_gene, sizeof(g->known_gene), "%s", zg_db_text(st, 3));
                 snprintf(g->known_class, sizeof(g->known_class), "%s", zg_db_text(st, 4));
@@ -1399,6 +1414,24 @@ static int call_stored(struct ingest *g, const struct batch *b, const struct row
     return 0;
 }
 
+/* A new somatic call at a known site: the site's first carrier when it has none yet (a
+ * germline-only site), else the site and all its carriers so far are recurrent. */
+static int note_carrier(struct ingest *g, int64_t site_no, struct zg_error *err)
+{
+    sqlite3_stmt *st;
+    if (g->site_first < 0) {
+        st = g->site_first_set;
+        sqlite3_bind_int64(st, 1, g->case_no);
+        sqlite3_bind_int64(st, 2, site_no);
+        return step_done(g->db, st, err);
+    }
+    st = g->recurrent;
+    sqlite3_bind_int64(st, 1, site_no);
+    sqlite3_bind_int64(st, 2, g->site_first);
+    sqlite3_bind_int64(st, 3, g->case_no);
+    return step_done(g->db, st, err);
+}
+
 /* A call at a site that may already carry this case's call: one statement, kept if new. */
 static int store_call(struct ingest *g, const struct batch *b, const struct row *w,
                       int64_t site_no, struct zg_error *err)
@@ -1406,6 +1439,8 @@ static int store_call(struct ingest *g, const struct batch *b, const struct row 
     bind_call(g, g->row, 1, b, w, site_no);
     int rc = step_done(g->db, g->row, err);
     if (rc || sqlite3_changes(g->db) != 1) /* else the case already has this call */
+        return rc;
+    if (g->site_known && g->o->kind == ZG_VK_SOMATIC && (rc = note_carrier(g, site_no, err)))
         return rc;
     return call_stored(g, b, w, site_no, err);
 }
@@ -1442,19 +1477,20 @@ static int flush_calls(struct ingest *g, const struct batch *b, struct zg_error 
     return 0;
 }
 
-/* Binds the sites of a group's rows to st (11 parameters a row). */
-static void bind_sites(sqlite3_stmt *st, const struct batch *b, const size_t *idx,
-                       const int64_t *base)
+/* Binds the sites of a group's rows to st (12 parameters a row). */
+static void bind_sites(const struct ingest *g, sqlite3_stmt *st, const struct batch *b,
+                       const size_t *idx, const int64_t *base)
 {
     for (size_t i = 0; i < GROUP; i++) {
         const struct row *w = &b->rows[idx[i]];
-        int k = (int)(11 * i + 1);
+        int k = (int)(12 * i + 1);
         sqlite3_bind_int64(st, k, base[i]);
         sqlite3_bind_text(st, k + 1, b->text + w->chrom, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, k + 2, w->pos);
         sqlite3_bind_text(st, k + 3, b->text + w->ref, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, k + 4, b->text + w->alt, -1, SQLITE_STATIC);
         bind_annotation(st, k + 5, b->text, w, row_class(b, w));
+        bind_first_case(g, st, k + 11);
     }
 }
 
@@ -1485,7 +1521,7 @@ static int store_group(struct ingest *g, const struct batch *b, const size_t *id
     if (g->skip_plain > 0) {
         g->skip_plain--;
     } else {
-        bind_sites(g->sites_plain, b, idx, base);
+        bind_sites(g, g->sites_plain, b, idx, base);
         r = sqlite3_step(g->sites_plain);
         sqlite3_reset(g->sites_plain);
         if (r == SQLITE_DONE) {
@@ -1503,7 +1539,7 @@ static int store_group(struct ingest *g, const struct batch *b, const size_t *id
     int64_t back[GROUP];
     size_t nback = 0;
     sqlite3_stmt *st = g->sites_multi;
-    bind_sites(st, b, idx, base);
+    bind_sites(g, st, b, idx, base);
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
         if (nback < GROUP)
             back[nback++] = sqlite3_column_int64(st, 0);
@@ -1584,10 +1620,11 @@ static void values_list(char *out, size_t n, size_t rows, size_t per)
 static int prepare_multi(struct ingest *g, struct zg_error *err)
 {
     char vals[GROUP * 32], sql[GROUP * 32 + 256];
-    values_list(vals, sizeof(vals), GROUP, 11);
+    values_list(vals, sizeof(vals), GROUP, 12);
     snprintf(sql, sizeof(sql),
              "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,consequence,class,"
-             "transcript,hgvsc,hgvsp) VALUES%s ON CONFLICT DO NOTHING RETURNING site_no",
+             "transcript,hgvsc,hgvsp,somatic_case) VALUES%s ON CONFLICT DO NOTHING RETURNING "
+             "site_no",
              vals);
     if (!(g->sites_multi = zg_db_prepare(g->db, sql, err)))
         return err->code;
@@ -2087,11 +2124,18 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     if (!(g->site = zg_db_prepare(
               db,
               "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,consequence,class,"
-              "transcript,hgvsc,hgvsp) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+              "transcript,hgvsc,hgvsp,somatic_case) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
               " ON CONFLICT DO NOTHING",
               err)) ||
+        !(g->site_first_set = zg_db_prepare(
+              db, "UPDATE genome_sites SET somatic_case=? WHERE site_no=?", err)) ||
+        !(g->recurrent = zg_db_prepare(db,
+                                       "INSERT OR IGNORE INTO genome_recurrent(site_no, case_no)"
+                                       " VALUES(?1, ?2), (?1, ?3)",
+                                       err)) ||
         !(g->site_find = zg_db_prepare(db,
-                                       "SELECT site_no, ref, alt, gene, class FROM genome_sites"
+                                       "SELECT site_no, ref, alt, gene, class, somatic_case"
+                                       " FROM genome_sites"
                                        " WHERE site_no BETWEEN ? AND ? ORDER BY site_no",
                                        err)) ||
         !(g->site_annot = zg_db_prepare(
@@ -2225,6 +2269,8 @@ out:
     zg_db_release(g->cnv);
     zg_db_release(g->sites_multi);
     zg_db_release(g->sites_plain);
+    zg_db_release(g->site_first_set);
+    zg_db_release(g->recurrent);
     zg_db_release(g->rows_multi);
     zg_contigs_free(g->contigs);
     pairs_free(g->spans);

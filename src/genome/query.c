@@ -852,8 +852,11 @@ static const char *const GENE_SITES =
     " FROM genome_gene_spans g JOIN genome_contigs k ON k.name = g.chrom"
     " JOIN genome_sites t ON t.site_no BETWEEN (k.code << 49) | (g.lo << 19)"
     "  AND (k.code << 49) | (g.hi << 19) | 524287"
-    " WHERE g.gene = ?1 AND t.gene = ?1 AND EXISTS (SELECT 1 FROM genome_somatic v"
-    "  WHERE v.site_no = t.site_no AND v.filter IN ('PASS','.'))";
+    " WHERE g.gene = ?1 AND t.gene = ?1 AND (EXISTS (SELECT 1 FROM genome_somatic v"
+    "  WHERE v.case_no = t.somatic_case AND v.site_no = t.site_no AND v.filter IN ('PASS','.'))"
+    " OR EXISTS (SELECT 1 FROM genome_recurrent r JOIN genome_somatic v"
+    "  ON v.case_no = r.case_no AND v.site_no = r.site_no"
+    "  WHERE r.site_no = t.site_no AND v.filter IN ('PASS','.')))";
 
 json_t *zg_query_variants(const struct zg_cohort *c, sqlite3 *db, const char *gene, int limit,
                           const struct zg_query_scope *s, struct zg_error *err)

@@ -236,6 +236,11 @@ static void grouped_writer_matches_row_by_row(void **state)
     assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), N + N / 10 + N - shared);
     assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), N + N / 10 + N);
     assert_int_equal(count(f->db, "SELECT count(*) FROM genome_import_shared"), shared);
+    /* carriers: the first case on the site row, both cases of a shared site in the table */
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_recurrent"), 2 * shared);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"),
+                     0);
+    assert_int_equal(count(f->db, "SELECT count(DISTINCT somatic_case) FROM genome_sites"), 2);
     assert_int_equal(count(f->db, "SELECT count(*) FROM (SELECT site_no FROM genome_somatic"
                                   " GROUP BY site_no HAVING count(*) = 2)"),
                      shared);
@@ -247,6 +252,43 @@ static void grouped_writer_matches_row_by_row(void **state)
                                   " FROM genome_sites)"),
                      N + N / 10 + N - shared);
     assert_int_equal(count(f->db, "SELECT sum(n_somatic) FROM genome_cases"), N + N / 10 + N);
+}
+
+/* A site first seen in a germline call gets its first somatic carrier later. */
+static void germline_site_then_somatic(void **state)
+{
+    struct zg_test_fx *f = *state;
+    char p[512];
+    snprintf(p, sizeof(p), "%s/g.vcf", f->t.root);
+    write_file(p, "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=83257441>\n"
+                  "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations "
+                  "from Ensembl VEP. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp|"
+                  "CANONICAL\">\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+                  "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tNORMAL\n"
+                  "chr17\t7674220\t.\tC\tA\t.\tPASS\tCSQ=A|stop_gained|TP53|ENST1|c.1C>A|p.R1*|YES"
+                  "\tGT\t0/1\n");
+    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_GERMLINE};
+    struct zg_import_result res;
+    struct zg_error err;
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, p, &o, &res, &err), 0);
+    assert_int_equal(res.stored, 1);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"),
+                     1);
+    char b_id[ZG_ID_LEN];
+    assert_int_equal(zg_case_add(f->db, f->org, NULL, 0, b_id, NULL, &err), 0);
+    import_text(f, b_id, "b.vcf", VCF_B);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"),
+                     0);
+    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_recurrent"), 0);
+    struct zg_beacon_query q = {.chrom = "17", .start = 7674219, .end = -1, .alt = "A",
+                                .limit = 10};
+    int64_t nv = 0, nc = 0;
+    assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, NULL, &err), 0);
+    assert_int_equal(nv, 1);
+    assert_int_equal(nc, 2); /* the germline carrier and the somatic one */
+    q.origin = "somatic";
+    assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, NULL, &err), 0);
+    assert_int_equal(nc, 1);
 }
 
 /* A registered file's digest is taken as given (not computed again) and makes the same
@@ -318,6 +360,12 @@ static void migration_renumbers_sites(void **state)
     /* what the incremental cohort publish reads, for the imports made before */
     assert_int_equal(count(db, "SELECT count(*) FROM genome_import_genes"), 4);
     assert_int_equal(count(db, "SELECT count(*) FROM genome_import_shared"), 2);
+    assert_int_equal(count(db, "SELECT count(*) FROM genome_recurrent"), 2);
+    assert_int_equal(count(db, "SELECT somatic_case FROM genome_sites WHERE alt='A' AND"
+                               " chrom='17'"),
+                     1);
+    assert_int_equal(count(db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"), 1);
+    assert_int_equal(count(db, "SELECT count(*) FROM pragma_index_list('genome_somatic')"), 1);
     assert_int_equal(count(db, "SELECT count(*) FROM pragma_index_list('genome_sites')"), 0);
     sqlite3_close(db);
     zg_test_rmtree(root);
@@ -331,6 +379,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(recurrence_spans_and_beacon, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(grouped_writer_matches_row_by_row, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(germline_site_then_somatic, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(known_digest_is_reused, zg_test_fx_setup,
                                         zg_test_fx_teardown),
