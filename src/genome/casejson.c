@@ -89,9 +89,9 @@ json_t *zg_genome_case_json(sqlite3 *db, const char *case_id, int limit, struct 
                                             "vaf", "depth", "alt_depth", NULL};
     json_t *som = rows(
         db,
-        "SELECT t.chrom,t.pos,t.ref,t.alt,t.gene,t.consequence,t.class,t.transcript,t.hgvsc,"
-        "t.hgvsp,s.filter,s.vaf,s.depth,s.alt_depth FROM genome_somatic s JOIN genome_sites t "
-        "USING(site_no) WHERE s.case_no=?1 ORDER BY (t.class IN ('missense','truncating',"
+        "SELECT t.chrom,t.pos,t.ref,t.alt,t.gene,coalesce(k.text,''),t.class,t.transcript,"
+        "t.hgvsc,t.hgvsp,s.filter,s.vaf,s.depth,s.alt_depth FROM genome_somatic s JOIN genome_sites"
+        " t USING(site_no) LEFT JOIN genome_terms k ON k.code=t.cons WHERE s.case_no=?1 ORDER BY (t.class IN ('missense','truncating',"
         "'splice','inframe')) DESC, t.gene='' , t.gene, t.pos LIMIT ?2",
         case_no, limit, som_names, "sisssssssssfii", err);
     static const char *const sv_names[] = {"svtype", "chrom", "pos", "chrom2", "pos2", "alt",
@@ -111,9 +111,10 @@ json_t *zg_genome_case_json(sqlite3 *db, const char *case_id, int limit, struct 
     static const char *const gl_names[] = {"chrom", "pos", "ref", "alt", "gene", "consequence",
                                            "class", "hgvsp", "zygosity", "filter", NULL};
     json_t *gl = cnv ? rows(db,
-                            "SELECT t.chrom,t.pos,t.ref,t.alt,t.gene,t.consequence,t.class,"
+                            "SELECT t.chrom,t.pos,t.ref,t.alt,t.gene,coalesce(k.text,''),t.class,"
                             "t.hgvsp,g.zygosity,g.filter FROM genome_germline g JOIN genome_sites t"
-                            " USING(site_no) WHERE g.case_no=?1 ORDER BY t.gene LIMIT ?2",
+                            " USING(site_no) LEFT JOIN genome_terms k ON k.code=t.cons"
+                            " WHERE g.case_no=?1 ORDER BY t.gene LIMIT ?2",
                             case_no, limit, gl_names, "sissssssss", err)
                      : NULL;
     static const char *const imp_names[] = {"kind", "name", "file_id", "records", "stored",

@@ -595,7 +595,7 @@ struct ingest {
     struct zg_contigs *contigs;
     char last_chrom[64];
     int last_code;
-    struct pairs *spans, *genes;
+    struct pairs *spans, *genes, *terms; /* terms: consequence text → code (in lo) */
     /* the site of the row being stored: known before this import, its gene and class */
     bool site_known;
     int64_t site_first; /* a known site's first somatic carrier, -1 for none */
@@ -803,6 +803,7 @@ struct row {
     size_t chrom, ref, alt, filter, gene, cons, transcript, hgvsc, hgvsp;
     enum zg_alt_class cls;
     const char *zygosity; /* germline: "het", "hom", "hemi" (static strings) */
+    int64_t cons_code;    /* the writer's: consequence as its genome_terms code (0: none) */
 };
 
 struct batch {
@@ -1111,37 +1112,103 @@ static int pairs_grow(struct pairs *sp)
     return 0;
 }
 
-static int pairs_note(struct pairs *sp, const char *a, const char *b, int64_t pos)
+/* The entry of the pair (a, b), *created when new (lo = hi = pos); NULL when out of memory or
+ * too long to be a name (*created false). */
+static struct pair *pairs_find(struct pairs *sp, const char *a, const char *b, int64_t pos,
+                               bool *created)
 {
     size_t la = strlen(a), lb = strlen(b);
     struct pair *e = sp->last;
+    *created = false;
     /* rows come in position order: mostly the same pair as the row before */
-    if (!e || strncmp(e->key, a, la) || e->key[la] != '\t' || strcmp(e->key + la + 1, b)) {
-        char key[200];
-        if (la + lb + 2 > sizeof(key))
-            return 0; /* not a gene name: nothing to record */
-        memcpy(key, a, la);
-        key[la] = '\t';
-        memcpy(key + la + 1, b, lb + 1);
-        if (2 * (sp->n + 1) > sp->cap && pairs_grow(sp))
-            return ZG_ENOMEM;
-        size_t j = pairs_hash(key) & (sp->cap - 1);
-        while (sp->v[j].key && strcmp(sp->v[j].key, key))
-            j = (j + 1) & (sp->cap - 1);
-        e = &sp->v[j];
-        if (!e->key) {
-            if (!(e->key = strdup(key)))
-                return ZG_ENOMEM;
-            e->lo = e->hi = pos;
-            sp->n++;
-        }
-        sp->last = e;
+    if (e && !strncmp(e->key, a, la) && e->key[la] == '\t' && !strcmp(e->key + la + 1, b))
+        return e;
+    char key[200];
+    if (la + lb + 2 > sizeof(key))
+        return NULL;
+    memcpy(key, a, la);
+    key[la] = '\t';
+    memcpy(key + la + 1, b, lb + 1);
+    if (2 * (sp->n + 1) > sp->cap && pairs_grow(sp))
+        return NULL;
+    size_t j = pairs_hash(key) & (sp->cap - 1);
+    while (sp->v[j].key && strcmp(sp->v[j].key, key))
+        j = (j + 1) & (sp->cap - 1);
+    e = &sp->v[j];
+    if (!e->key) {
+        if (!(e->key = strdup(key)))
+            return NULL;
+        e->lo = e->hi = pos;
+        sp->n++;
+        *created = true;
     }
+    sp->last = e;
+    return e;
+}
+
+static int pairs_note(struct pairs *sp, const char *a, const char *b, int64_t pos)
+{
+    bool created;
+    struct pair *e = pairs_find(sp, a, b, pos, &created);
+    if (!e) /* too long for a gene name: nothing to record */
+        return strlen(a) + strlen(b) + 2 > 200 ? 0 : ZG_ENOMEM;
     if (pos < e->lo)
         e->lo = pos;
     if (pos > e->hi)
         e->hi = pos;
     return 0;
+}
+
+/* The genome_terms code of a consequence text (0 for none), added when new. Consequence lists
+ * repeat endlessly across sites ("intron_variant", "missense_variant&splice_region_variant"):
+ * a site stores the code, not the text. */
+static int term_code(struct ingest *g, const char *text, int64_t *code, struct zg_error *err)
+{
+    *code = 0;
+    if (!*text)
+        return 0;
+    bool created;
+    struct pair *e = pairs_find(g->terms, text, "", 0, &created);
+    if (!e)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    if (created) {
+        sqlite3_stmt *st =
+            zg_db_prepare(g->db, "INSERT INTO genome_terms(text) VALUES(?) RETURNING code", err);
+        if (!st)
+            return err->code;
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        int r = sqlite3_step(st);
+        e->lo = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        while (r == SQLITE_ROW)
+            r = sqlite3_step(st);
+        zg_db_release(st);
+        if (r != SQLITE_DONE)
+            return zg_db_fail(g->db, r, err);
+    }
+    *code = e->lo;
+    return 0;
+}
+
+static int terms_load(struct ingest *g, struct zg_error *err)
+{
+    if (!(g->terms = calloc(1, sizeof(*g->terms))))
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    sqlite3_stmt *st = zg_db_prepare(g->db, "SELECT code, text FROM genome_terms", err);
+    if (!st)
+        return err->code;
+    int r, rc = 0;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        bool created;
+        struct pair *e = pairs_find(g->terms, zg_db_text(st, 1), "", 0, &created);
+        if (e)
+            e->lo = sqlite3_column_int64(st, 0);
+        else if (strlen(zg_db_text(st, 1)) < 190)
+            rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = zg_db_fail(g->db, r, err);
+    zg_db_release(st);
+    return rc;
 }
 
 static void pairs_free(struct pairs *sp)
@@ -1218,7 +1285,7 @@ static void bind_annotation(sqlite3_stmt *st, int first, const char *t, const st
                             const char *cls)
 {
     sqlite3_bind_text(st, first, t + w->gene, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, first + 1, t + w->cons, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, first + 1, w->cons_code);
     sqlite3_bind_text(st, first + 2, cls, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, first + 3, t + w->transcript, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, first + 4, t + w->hgvsc, -1, SQLITE_STATIC);
@@ -1254,7 +1321,7 @@ static int insert_site(struct ingest *g, const struct batch *b, const struct row
 
 /* The ordinal-0 key of a row's site (its contig code and position checked), and the row's
  * gene noted in the spans. */
-static int site_base(struct ingest *g, const struct batch *b, const struct row *w, int64_t *base,
+static int site_base(struct ingest *g, const struct batch *b, struct row *w, int64_t *base,
                      struct zg_error *err)
 {
     const char *t = b->text;
@@ -1274,7 +1341,7 @@ static int site_base(struct ingest *g, const struct batch *b, const struct row *
     *base = zg_site_key(g->last_code, w->pos, 0);
     if (t[w->gene] && pairs_note(g->spans, t + w->gene, t + w->chrom, w->pos))
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-    return 0;
+    return term_code(g, t + w->cons, &w->cons_code, err);
 }
 
 static const char *row_class(const struct batch *b, const struct row *w)
@@ -1344,7 +1411,7 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
 
 /* The distinct variant of a row (its site key, sitekey.h): inserted when new; a known one
  * without a gene is annotated when this file names one. */
-static int upsert_site(struct ingest *g, const struct batch *b, const struct row *w,
+static int upsert_site(struct ingest *g, const struct batch *b, struct row *w,
                        int64_t *site_no, struct zg_error *err)
 {
     int64_t base;
@@ -1446,7 +1513,7 @@ static int store_call(struct ingest *g, const struct batch *b, const struct row 
 }
 
 /* Writer side: one row into its site and the case's call table. */
-static int store_row(struct ingest *g, const struct batch *b, const struct row *w,
+static int store_row(struct ingest *g, const struct batch *b, struct row *w,
                      struct zg_error *err)
 {
     int64_t site_no = 0;
@@ -1622,7 +1689,7 @@ static int prepare_multi(struct ingest *g, struct zg_error *err)
     char vals[GROUP * 32], sql[GROUP * 32 + 256];
     values_list(vals, sizeof(vals), GROUP, 12);
     snprintf(sql, sizeof(sql),
-             "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,consequence,class,"
+             "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,cons,class,"
              "transcript,hgvsc,hgvsp,somatic_case) VALUES%s ON CONFLICT DO NOTHING RETURNING "
              "site_no",
              vals);
@@ -2076,7 +2143,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
                                     opts->callable_mb, &g->case_no, err)))
         goto out;
     res->case_no = g->case_no;
-    if ((rc = zg_contigs_load(db, &g->contigs, err)))
+    if ((rc = zg_contigs_load(db, &g->contigs, err)) || (rc = terms_load(g, err)))
         goto out;
     if (!(g->spans = calloc(1, sizeof(*g->spans))) || !(g->genes = calloc(1, sizeof(*g->genes)))) {
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
@@ -2123,7 +2190,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
 
     if (!(g->site = zg_db_prepare(
               db,
-              "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,consequence,class,"
+              "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,cons,class,"
               "transcript,hgvsc,hgvsp,somatic_case) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
               " ON CONFLICT DO NOTHING",
               err)) ||
@@ -2140,7 +2207,7 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
                                        err)) ||
         !(g->site_annot = zg_db_prepare(
               db,
-              "UPDATE genome_sites SET gene=?2,consequence=?3,class=?4,transcript=?5,hgvsc=?6,"
+              "UPDATE genome_sites SET gene=?2,cons=?3,class=?4,transcript=?5,hgvsc=?6,"
               "hgvsp=?7 WHERE site_no=?1",
               err)) ||
         !(g->row = zg_db_prepare(
@@ -2275,6 +2342,7 @@ out:
     zg_contigs_free(g->contigs);
     pairs_free(g->spans);
     pairs_free(g->genes);
+    pairs_free(g->terms);
     free(g->shared);
     bcf_destroy(rec);
     if (g->h)

@@ -848,7 +848,8 @@ static int vcount_cmp(const void *a, const void *b)
 /* The somatic sites annotated with the gene (found through its spans, sitekey.h) that have a
  * passing call. */
 static const char *const GENE_SITES =
-    "SELECT t.site_no, t.chrom, t.pos, t.ref, t.alt, t.hgvsp, t.hgvsc, t.class, t.consequence"
+    "SELECT t.site_no, t.chrom, t.pos, t.ref, t.alt, t.hgvsp, t.hgvsc, t.class,"
+    " coalesce((SELECT text FROM genome_terms WHERE code = t.cons), '')"
     " FROM genome_gene_spans g JOIN genome_contigs k ON k.name = g.chrom"
     " JOIN genome_sites t ON t.site_no BETWEEN (k.code << 49) | (g.lo << 19)"
     "  AND (k.code << 49) | (g.hi << 19) | 524287"
