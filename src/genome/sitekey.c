@@ -9,7 +9,7 @@ struct zg_contigs {
     struct contig {
         char *name;
         int code;
-    } *v;
+    } * v;
     size_t n, cap;
     int max_code;
     size_t last; /* index of the last name looked up: imports go contig by contig */

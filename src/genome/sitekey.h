@@ -25,8 +25,8 @@ struct zg_error;
 /* The key of ordinal ord at 1-based pos on the contig with this code. */
 static inline int64_t zg_site_key(int code, int64_t pos, int64_t ord)
 {
-    return ((int64_t)code << (ZG_SITE_POS_BITS + ZG_SITE_ORD_BITS)) |
-           (pos << ZG_SITE_ORD_BITS) | ord;
+    return ((int64_t)code << (ZG_SITE_POS_BITS + ZG_SITE_ORD_BITS)) | (pos << ZG_SITE_ORD_BITS) |
+           ord;
 }
 
 /* The contig codes of a database, cached (a few hundred names at most in practice). */

@@ -12,15 +12,6 @@
 #include "ids/ids.h"
 #include "store/db.h"
 
-static int64_t count(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
 
 /* Writes a somatic VCF of n records (every 7th bi-allelic record becomes tri-allelic, every
  * 11th is filtered) with VEP CSQ; `bad_after` > 0 inserts an unparsable record there. */
@@ -96,21 +87,21 @@ static void many_batches_store_every_row(void **state)
     assert_int_equal(res.alleles, N + multi);
     assert_int_equal(res.stored, N + multi);
     assert_int_equal(res.annotated, N + multi);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), N + multi);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), N + multi);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_somatic"), N + multi);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites"), N + multi);
     /* each row kept its own annotation, depth and filter (no mix-up between batches) */
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE "
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites WHERE "
                                   "CAST(substr(transcript,5) AS INTEGER)*10+1000 <> pos"),
                      0);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites s JOIN genome_somatic c "
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites s JOIN genome_somatic c "
                                   "USING(site_no) WHERE s.alt='T' AND c.alt_depth <> "
                                   "((s.pos-1000)/10)%30+1"),
                      0);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic WHERE filter='weak'"),
-                     count(f->db, "SELECT count(*) FROM genome_sites s JOIN genome_somatic c "
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_somatic WHERE filter='weak'"),
+                     zg_test_count(f->db, "SELECT count(*) FROM genome_sites s JOIN genome_somatic c "
                                   "USING(site_no) WHERE ((s.pos-1000)/10)%11=0 AND "
                                   "((s.pos-1000)/10)%7<>0"));
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE alt='G' AND "
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites WHERE alt='G' AND "
                                   "hgvsc NOT LIKE '%A>G'"),
                      0);
     /* progress: the final call reports every record, counts never go backwards */
@@ -120,7 +111,7 @@ static void many_batches_store_every_row(void **state)
     /* re-importing the same file changes nothing */
     assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &o, &res, &err), 0);
     assert_true(res.already);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), N + multi);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_somatic"), N + multi);
 }
 
 static void error_after_many_batches_keeps_nothing(void **state)
@@ -135,9 +126,9 @@ static void error_after_many_batches_keeps_nothing(void **state)
     zg_error_clear(&err);
     assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &o, &res, &err), ZG_EINVAL);
     assert_non_null(strstr(err.reason, "after record 50000"));
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_imports"), 0);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), 0);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), 0);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_imports"), 0);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_somatic"), 0);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites"), 0);
     /* and the connection is usable: a good file imports afterwards */
     write_vcf(path, 5000, 0);
     assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &o, &res, &err), 0);
@@ -158,9 +149,9 @@ static void stopping_from_progress_keeps_nothing(void **state)
     zg_error_clear(&err);
     assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &o, &res, &err), ZG_ECANCELED);
     assert_int_equal(pr.calls, 1);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_imports"), 0);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), 0);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), 0);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_imports"), 0);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_somatic"), 0);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites"), 0);
 }
 
 static void streaming_sha256_matches_one_shot(void **state)

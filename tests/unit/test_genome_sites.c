@@ -16,16 +16,6 @@
 
 #include <unistd.h>
 
-static int64_t count(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *o = fopen(path, "w");
@@ -34,14 +24,14 @@ static void write_file(const char *path, const char *text)
     fclose(o);
 }
 
-#define HEADER                                                                                 \
-    "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=83257441>\n"                              \
-    "##contig=<ID=chrUn_KI270742v1,length=186739>\n"                                           \
-    "##FILTER=<ID=PASS,Description=\"All filters passed\">\n"                                  \
-    "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from "          \
-    "Ensembl VEP. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL\">\n"        \
-    "##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths\">\n"                  \
-    "##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Depth\">\n"                           \
+#define HEADER                                                                                     \
+    "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=83257441>\n"                                  \
+    "##contig=<ID=chrUn_KI270742v1,length=186739>\n"                                               \
+    "##FILTER=<ID=PASS,Description=\"All filters passed\">\n"                                      \
+    "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from "              \
+    "Ensembl VEP. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL\">\n"            \
+    "##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths\">\n"                      \
+    "##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Depth\">\n"                               \
     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n"
 
 /* Case A: two alleles at one TP53 position (two records), one more TP53 site, a site on an
@@ -101,13 +91,15 @@ static void keys_from_contig_position_and_allele(void **state)
     int64_t un = site_of(f->db, "Un_KI270742v1", 100, "G");
     assert_true(un >= 0);
     assert_int_equal(un >> 49, 26);
-    assert_int_equal(count(f->db, "SELECT code FROM genome_contigs WHERE name='Un_KI270742v1'"),
-                     26);
+    assert_int_equal(
+        zg_test_count(f->db, "SELECT code FROM genome_contigs WHERE name='Un_KI270742v1'"), 26);
     /* where TP53's sites lie, for gene queries */
-    assert_int_equal(count(f->db, "SELECT lo FROM genome_gene_spans WHERE gene='TP53'"), 7674220);
-    assert_int_equal(count(f->db, "SELECT hi FROM genome_gene_spans WHERE gene='TP53'"), 7675088);
-    assert_int_equal(count(f->db, "SELECT n_somatic FROM genome_cases"), 4);
-    assert_int_equal(count(f->db, "SELECT n_coding FROM genome_cases"), 3);
+    assert_int_equal(zg_test_count(f->db, "SELECT lo FROM genome_gene_spans WHERE gene='TP53'"),
+                     7674220);
+    assert_int_equal(zg_test_count(f->db, "SELECT hi FROM genome_gene_spans WHERE gene='TP53'"),
+                     7675088);
+    assert_int_equal(zg_test_count(f->db, "SELECT n_somatic FROM genome_cases"), 4);
+    assert_int_equal(zg_test_count(f->db, "SELECT n_coding FROM genome_cases"), 3);
     /* re-importing the same calls under another file name adds nothing */
     char p[512];
     snprintf(p, sizeof(p), "%s/a2.vcf", f->t.root);
@@ -120,8 +112,8 @@ static void keys_from_contig_position_and_allele(void **state)
     struct zg_error err;
     assert_int_equal(zg_variant_import(&f->t.dd, f->db, p, &io, &res, &err), 0);
     assert_int_equal(res.stored, 1);
-    assert_int_equal(count(f->db, "SELECT n_somatic FROM genome_cases"), 5);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), 5);
+    assert_int_equal(zg_test_count(f->db, "SELECT n_somatic FROM genome_cases"), 5);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_somatic"), 5);
 }
 
 static void recurrence_spans_and_beacon(void **state)
@@ -134,8 +126,9 @@ static void recurrence_spans_and_beacon(void **state)
     import_text(f, b_id, "b.vcf", VCF_B);
     int64_t a = site_of(f->db, "17", 7674220, "A");
     assert_int_equal(a, zg_site_key(17, 7674220, 1)); /* found again, not renumbered */
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_import_shared"), 1);
-    assert_int_equal(count(f->db, "SELECT hi FROM genome_gene_spans WHERE gene='TP53'"), 7676000);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_import_shared"), 1);
+    assert_int_equal(zg_test_count(f->db, "SELECT hi FROM genome_gene_spans WHERE gene='TP53'"),
+                     7676000);
 
     struct zg_cohort *c = NULL;
     assert_int_equal(zg_cohort_acquire(zg_test_cohort_cache(), &f->t.dd, f->db, &c, &err), 0);
@@ -163,8 +156,8 @@ static void recurrence_spans_and_beacon(void **state)
     assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, NULL, &err), 0);
     assert_int_equal(nv, 2);
     assert_int_equal(nc, 2);
-    q = (struct zg_beacon_query){.chrom = "17", .start = 7674219, .end = -1, .ref = "C",
-                                 .alt = "A", .limit = 10};
+    q = (struct zg_beacon_query){
+        .chrom = "17", .start = 7674219, .end = -1, .ref = "C", .alt = "A", .limit = 10};
     json_t *recs = json_array();
     assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, recs, &err), 0);
     assert_int_equal(nv, 1);
@@ -197,8 +190,9 @@ static void write_many(const char *path, int n, bool second)
     fputs(HEADER, o);
     for (int i = 0; i < n; i++) {
         int pos = second && i % 3 ? 1005 + 10 * i : 1000 + 10 * i;
-        fprintf(o, "chr17\t%d\t.\tC\tT\t.\tPASS\tCSQ=T|missense_variant|G%d|ENST%d|c.%dC>T|p.X%d|YES"
-                   "\tAD:DP\t20,10:30\n",
+        fprintf(o,
+                "chr17\t%d\t.\tC\tT\t.\tPASS\tCSQ=T|missense_variant|G%d|ENST%d|c.%dC>T|p.X%d|YES"
+                "\tAD:DP\t20,10:30\n",
                 pos, i / 40, i, i, i);
         if (!second && i % 10 == 0)
             fprintf(o, "chr17\t%d\t.\tC\tG\t.\tPASS\t.\tAD:DP\t20,10:30\n", pos);
@@ -224,34 +218,39 @@ static void grouped_writer_matches_row_by_row(void **state)
     struct zg_import_result res;
     assert_int_equal(zg_variant_import(&f->t.dd, f->db, a, &o, &res, &err), 0);
     assert_int_equal(res.stored, N + N / 10);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), N + N / 10);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites"), N + N / 10);
     /* the second allele at each tenth position: ordinal 1 */
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE alt='G' AND"
-                                  " site_no & 524287 = 1"),
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites WHERE alt='G' AND"
+                                          " site_no & 524287 = 1"),
                      N / 10);
     o.case_id = b_id;
     assert_int_equal(zg_variant_import(&f->t.dd, f->db, b, &o, &res, &err), 0);
     int shared = (N + 2) / 3;
     assert_int_equal(res.stored, N);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites"), N + N / 10 + N - shared);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), N + N / 10 + N);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_import_shared"), shared);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites"),
+                     N + N / 10 + N - shared);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_somatic"), N + N / 10 + N);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_import_shared"), shared);
     /* carriers: the first case on the site row, both cases of a shared site in the table */
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_recurrent"), 2 * shared);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"),
-                     0);
-    assert_int_equal(count(f->db, "SELECT count(DISTINCT somatic_case) FROM genome_sites"), 2);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM (SELECT site_no FROM genome_somatic"
-                                  " GROUP BY site_no HAVING count(*) = 2)"),
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_recurrent"), 2 * shared);
+    assert_int_equal(
+        zg_test_count(f->db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"), 0);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(DISTINCT somatic_case) FROM genome_sites"),
+                     2);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM (SELECT site_no FROM genome_somatic"
+                                          " GROUP BY site_no HAVING count(*) = 2)"),
                      shared);
     /* every site's key is its position's, and no two sites are the same variant */
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE"
-                                  " (site_no >> 19) & 1073741823 <> pos OR site_no >> 49 <> 17"),
+    assert_int_equal(zg_test_count(f->db,
+                                   "SELECT count(*) FROM genome_sites WHERE"
+                                   " (site_no >> 19) & 1073741823 <> pos OR site_no >> 49 <> 17"),
                      0);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM (SELECT DISTINCT chrom, pos, ref, alt"
-                                  " FROM genome_sites)"),
+    assert_int_equal(zg_test_count(f->db,
+                                   "SELECT count(*) FROM (SELECT DISTINCT chrom, pos, ref, alt"
+                                   " FROM genome_sites)"),
                      N + N / 10 + N - shared);
-    assert_int_equal(count(f->db, "SELECT sum(n_somatic) FROM genome_cases"), N + N / 10 + N);
+    assert_int_equal(zg_test_count(f->db, "SELECT sum(n_somatic) FROM genome_cases"),
+                     N + N / 10 + N);
 }
 
 /* A site first seen in a germline call gets its first somatic carrier later. */
@@ -272,16 +271,16 @@ static void germline_site_then_somatic(void **state)
     struct zg_error err;
     assert_int_equal(zg_variant_import(&f->t.dd, f->db, p, &o, &res, &err), 0);
     assert_int_equal(res.stored, 1);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"),
-                     1);
+    assert_int_equal(
+        zg_test_count(f->db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"), 1);
     char b_id[ZG_ID_LEN];
     assert_int_equal(zg_case_add(f->db, f->org, NULL, 0, b_id, NULL, &err), 0);
     import_text(f, b_id, "b.vcf", VCF_B);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"),
-                     0);
-    assert_int_equal(count(f->db, "SELECT count(*) FROM genome_recurrent"), 0);
-    struct zg_beacon_query q = {.chrom = "17", .start = 7674219, .end = -1, .alt = "A",
-                                .limit = 10};
+    assert_int_equal(
+        zg_test_count(f->db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"), 0);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_recurrent"), 0);
+    struct zg_beacon_query q = {
+        .chrom = "17", .start = 7674219, .end = -1, .alt = "A", .limit = 10};
     int64_t nv = 0, nc = 0;
     assert_int_equal(zg_beacon_variants(f->db, &q, &nv, &nc, NULL, &err), 0);
     assert_int_equal(nv, 1);
@@ -340,33 +339,37 @@ static void migration_renumbers_sites(void **state)
                     "INSERT INTO genome_germline(case_no,site_no,import_no,filter,zygosity)"
                     " VALUES(1,2,3,'PASS','het');");
     assert_int_equal(zg_db_migrate(db, m, n, &err), 0);
-    assert_int_equal(count(db, "SELECT count(*) FROM genome_sites"), 4);
-    assert_int_equal(count(db, "SELECT site_no FROM genome_sites WHERE alt='T'"),
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM genome_sites"), 4);
+    assert_int_equal(zg_test_count(db, "SELECT site_no FROM genome_sites WHERE alt='T'"),
                      zg_site_key(17, 7674220, 0));
-    assert_int_equal(count(db, "SELECT site_no FROM genome_sites WHERE alt='A' AND chrom='17'"),
-                     zg_site_key(17, 7674220, 1));
-    assert_int_equal(count(db, "SELECT site_no FROM genome_sites WHERE chrom='X'"),
+    assert_int_equal(
+        zg_test_count(db, "SELECT site_no FROM genome_sites WHERE alt='A' AND chrom='17'"),
+        zg_site_key(17, 7674220, 1));
+    assert_int_equal(zg_test_count(db, "SELECT site_no FROM genome_sites WHERE chrom='X'"),
                      zg_site_key(23, 5000, 0));
-    assert_int_equal(count(db, "SELECT site_no FROM genome_sites WHERE gene='HLA-A'"),
+    assert_int_equal(zg_test_count(db, "SELECT site_no FROM genome_sites WHERE gene='HLA-A'"),
                      zg_site_key(26, 10, 0));
     /* calls follow their sites */
-    assert_int_equal(count(db, "SELECT count(*) FROM genome_somatic s JOIN genome_sites t"
-                               " USING(site_no) WHERE t.alt='A' AND t.chrom='17'"),
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM genome_somatic s JOIN genome_sites t"
+                                       " USING(site_no) WHERE t.alt='A' AND t.chrom='17'"),
                      2);
-    assert_int_equal(count(db, "SELECT count(*) FROM genome_germline g JOIN genome_sites t"
-                               " USING(site_no) WHERE t.chrom='X'"),
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM genome_germline g JOIN genome_sites t"
+                                       " USING(site_no) WHERE t.chrom='X'"),
                      1);
-    assert_int_equal(count(db, "SELECT count(*) FROM genome_gene_spans"), 2);
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM genome_gene_spans"), 2);
     /* what the incremental cohort publish reads, for the imports made before */
-    assert_int_equal(count(db, "SELECT count(*) FROM genome_import_genes"), 4);
-    assert_int_equal(count(db, "SELECT count(*) FROM genome_import_shared"), 2);
-    assert_int_equal(count(db, "SELECT count(*) FROM genome_recurrent"), 2);
-    assert_int_equal(count(db, "SELECT somatic_case FROM genome_sites WHERE alt='A' AND"
-                               " chrom='17'"),
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM genome_import_genes"), 4);
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM genome_import_shared"), 2);
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM genome_recurrent"), 2);
+    assert_int_equal(zg_test_count(db, "SELECT somatic_case FROM genome_sites WHERE alt='A' AND"
+                                       " chrom='17'"),
                      1);
-    assert_int_equal(count(db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"), 1);
-    assert_int_equal(count(db, "SELECT count(*) FROM pragma_index_list('genome_somatic')"), 1);
-    assert_int_equal(count(db, "SELECT count(*) FROM pragma_index_list('genome_sites')"), 0);
+    assert_int_equal(
+        zg_test_count(db, "SELECT count(*) FROM genome_sites WHERE somatic_case IS NULL"), 1);
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM pragma_index_list('genome_somatic')"),
+                     1);
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM pragma_index_list('genome_sites')"),
+                     0);
     sqlite3_close(db);
     zg_test_rmtree(root);
 }

@@ -77,6 +77,17 @@ void zg_test_sql(sqlite3 *db, const char *sql)
     }
 }
 
+int64_t zg_test_count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("SQL failed: %s: %s", sql, sqlite3_errmsg(db));
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
 char *zg_test_slurp(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");

@@ -36,6 +36,9 @@ sqlite3 *zg_test_connect(struct zg_testdir *t, enum zg_dbname which);
 /* Runs sql on db, failing the test with sqlite's message on error. */
 void zg_test_sql(sqlite3 *db, const char *sql);
 
+/* The first column of the one row sql yields (fails the test otherwise). */
+int64_t zg_test_count(sqlite3 *db, const char *sql);
+
 /* Reads a whole file into a malloc'd buffer (NUL-terminated), length in *n. NULL if missing. */
 char *zg_test_slurp(const char *path, size_t *n);
 
