@@ -1082,16 +1082,30 @@ int zg_cohort_rebuild(const struct zg_datadir *dd, sqlite3 *db,
     return publish(dd, db, true, st, err);
 }
 
+/* Whether the published snapshot was written in an earlier format (its first bytes). */
+static bool current_is_stale(const struct zg_datadir *dd)
+{
+    char dir[1024], p[1100], magic[8];
+    index_dir(dd, dir, sizeof(dir));
+    int64_t gen = 0;
+    if (read_current(dir, &gen))
+        return false;
+    snprintf(p, sizeof(p), "%s/cohort-%lld.zgc", dir, (long long)gen);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool stale = read(fd, magic, 8) == 8 && !memcmp(magic, OLD_MAGIC, 8);
+    close(fd);
+    return stale;
+}
+
 int zg_cohort_upgrade(const struct zg_datadir *dd, sqlite3 *db, bool *rebuilt,
                       struct zg_error *err)
 {
     *rebuilt = false;
-    struct zg_cohort *c = NULL;
-    bool stale = false;
-    int rc = load_current(dd, &c, &stale, err);
-    cohort_free(c);
-    if (rc || !stale)
-        return rc;
+    if (!current_is_stale(dd))
+        return 0;
+    int rc;
     struct zg_cohort_update_stats st;
     if ((rc = zg_cohort_rebuild(dd, db, &st, err)))
         return rc;
@@ -1337,7 +1351,12 @@ int zg_cohort_acquire(struct zg_cohort_cache *cc, const struct zg_datadir *dd, s
 {
     struct zg_cohort *base = NULL, *v = NULL;
     int64_t mark = 0;
-    int rc = acquire_file(cc, dd, &base, err);
+    bool rebuilt;
+    /* a command-line reader (no cache, a connection of its own) brings an index written by
+     * an earlier zengen up to date first; a server does so when it starts */
+    int rc = !cc && db ? zg_cohort_upgrade(dd, db, &rebuilt, err) : 0;
+    if (!rc)
+        rc = acquire_file(cc, dd, &base, err);
     if (rc || !db) {
         if (!rc)
             *out = base;

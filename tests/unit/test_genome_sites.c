@@ -313,6 +313,33 @@ static void known_digest_is_reused(void **state)
     assert_string_equal(err.field, "sha256");
 }
 
+/* A cohort snapshot written by an earlier zengen (site numbers before site keys) is rebuilt by
+ * the first command-line reader, not read. */
+static void stale_snapshot_is_rebuilt(void **state)
+{
+    struct zg_test_fx *f = *state;
+    import_text(f, f->case_id, "a.vcf", VCF_A);
+    char cur[512], snap[600], line[32] = "";
+    snprintf(cur, sizeof(cur), "%s/index/CURRENT", f->t.data);
+    FILE *c = fopen(cur, "r");
+    assert_non_null(c);
+    assert_non_null(fgets(line, sizeof(line), c));
+    fclose(c);
+    snprintf(snap, sizeof(snap), "%s/index/cohort-%lld.zgc", f->t.data, atoll(line));
+    FILE *o = fopen(snap, "r+b");
+    assert_non_null(o);
+    assert_int_equal(fwrite("ZGCOHRT1", 1, 8, o), 8);
+    fclose(o);
+    struct zg_cohort *co = NULL;
+    struct zg_error err;
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, f->db, &co, &err), 0);
+    const roaring_bitmap_t *tp53 = zg_cohort_get(co, "g\tTP53\t*");
+    assert_non_null(tp53);
+    assert_int_equal(roaring_bitmap_get_cardinality(tp53), 1);
+    assert_true(zg_cohort_generation(co) > atoll(line));
+    zg_cohort_release(co);
+}
+
 /* Rows written before migration 6 get site keys; the calls follow their sites. */
 static void migration_renumbers_sites(void **state)
 {
@@ -386,6 +413,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(germline_site_then_somatic, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(known_digest_is_reused, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(stale_snapshot_is_rebuilt, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test(migration_renumbers_sites),
     };
