@@ -927,7 +927,8 @@ static int read_current(const char *dir, int64_t *gen)
 }
 
 /* The published snapshot, or an empty one when none is published yet. One in an earlier
- * format (*stale when given) also reads as empty, with its generation: publish rebuilds it. */
+ * format is an error (ZG_ECONFLICT: rebuild it), except for a publisher (stale given), to
+ * which it reads as empty with its generation and *stale set: publish rebuilds it. */
 static int load_current(const struct zg_datadir *dd, struct zg_cohort **out, bool *stale,
                         struct zg_error *err)
 {
@@ -953,7 +954,7 @@ static int load_current(const struct zg_datadir *dd, struct zg_cohort **out, boo
         snprintf(p, sizeof(p), "%s/cohort-%lld.zgc", dir, (long long)gen);
         rc = zg_cohort_load(p, out, err);
     }
-    if (rc == ZG_ECONFLICT) {
+    if (rc == ZG_ECONFLICT && stale) { /* a publisher rebuilds it; readers get the error */
         zg_error_clear(err);
         if (!(*out = cohort_new()))
             return zg_error_set(err, ZG_ENOMEM, "", "out of memory");

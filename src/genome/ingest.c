@@ -1077,6 +1077,8 @@ struct pair {
     char *key; /* "A\tB" */
     int64_t lo, hi;
 };
+#define MAX_PAIRS (1 << 20)
+
 struct pairs {
     struct pair *v;
     size_t n, cap; /* cap is a power of two */
@@ -1146,9 +1148,13 @@ static struct pair *pairs_find(struct pairs *sp, const char *a, const char *b, i
     return e;
 }
 
+/* Notes (a, b) at pos. ZG_ETOOBIG past MAX_PAIRS distinct pairs (a crafted file must not grow
+ * the writer's memory without bound), ZG_ENOMEM. */
 static int pairs_note(struct pairs *sp, const char *a, const char *b, int64_t pos)
 {
     bool created;
+    if (sp->n >= MAX_PAIRS)
+        return ZG_ETOOBIG;
     struct pair *e = pairs_find(sp, a, b, pos, &created);
     if (!e) /* too long for a gene name: nothing to record */
         return strlen(a) + strlen(b) + 2 > 200 ? 0 : ZG_ENOMEM;
@@ -1168,6 +1174,9 @@ static int term_code(struct ingest *g, const char *text, int64_t *code, struct z
     if (!*text)
         return 0;
     bool created;
+    if (g->terms->n >= MAX_PAIRS)
+        return zg_error_set(err, ZG_ETOOBIG, "consequence",
+                            "over %d distinct consequence texts", MAX_PAIRS);
     struct pair *e = pairs_find(g->terms, text, "", 0, &created);
     if (!e)
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
@@ -1255,8 +1264,10 @@ static int pairs_store(struct ingest *g, const struct pairs *sp, const char *sql
 static int store_summaries(struct ingest *g, struct zg_error *err)
 {
     int rc = pairs_store(g, g->spans,
-                         "INSERT INTO genome_gene_spans(gene, chrom, lo, hi) VALUES(?, ?, ?, ?)"
-                         " ON CONFLICT(gene, chrom) DO UPDATE SET lo = min(lo, excluded.lo),"
+                         "INSERT INTO genome_gene_spans(gene, chrom, bin, lo, hi)"
+                         " VALUES(?1, substr(?2, 1, instr(?2, char(9)) - 1),"
+                         " CAST(substr(?2, instr(?2, char(9)) + 1) AS INTEGER), ?3, ?4)"
+                         " ON CONFLICT(gene, chrom, bin) DO UPDATE SET lo = min(lo, excluded.lo),"
                          " hi = max(hi, excluded.hi)",
                          false, err);
     if (rc || g->o->kind != ZG_VK_SOMATIC)
@@ -1326,7 +1337,7 @@ static int site_base(struct ingest *g, const struct batch *b, struct row *w, int
 {
     const char *t = b->text;
     int rc;
-    if (strcmp(g->last_chrom, t + w->chrom)) {
+    if (!g->last_code || strcmp(g->last_chrom, t + w->chrom)) { /* code 0: nothing cached */
         size_t len = strlen(t + w->chrom);
         if (len >= sizeof(g->last_chrom))
             return zg_error_set(err, ZG_EINVAL, "chrom", "a contig name is over 63 characters");
@@ -1334,13 +1345,18 @@ static int site_base(struct ingest *g, const struct batch *b, struct row *w, int
             return rc;
         memcpy(g->last_chrom, t + w->chrom, len + 1);
     }
-    if (w->pos < 1 || w->pos > ZG_SITE_MAX_POS)
+    if (w->pos < 0 || w->pos > ZG_SITE_MAX_POS) /* VCF allows 0 (telomere) */
         return zg_error_set(err, ZG_EINVAL, "pos",
                             "a position beyond %lld on contig %s is not supported",
                             (long long)ZG_SITE_MAX_POS, t + w->chrom);
     *base = zg_site_key(g->last_code, w->pos, 0);
-    if (t[w->gene] && pairs_note(g->spans, t + w->gene, t + w->chrom, w->pos))
-        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    if (t[w->gene]) { /* the gene's span within this 1 Mb bin of the contig */
+        char where[96];
+        snprintf(where, sizeof(where), "%s\t%lld", t + w->chrom, (long long)(w->pos >> 20));
+        if ((rc = pairs_note(g->spans, t + w->gene, where, w->pos)))
+            return zg_error_set(err, rc, "gene", "over %d distinct genes in one import",
+                                MAX_PAIRS);
+    }
     return term_code(g, t + w->cons, &w->cons_code, err);
 }
 
@@ -1465,8 +1481,9 @@ static int call_stored(struct ingest *g, const struct batch *b, const struct row
     g->new_pass++;
     if (zg_alt_class_coding(g->site_class))
         g->new_coding++;
-    if (g->site_gene[0] && pairs_note(g->genes, g->site_gene, g->site_class, 0))
-        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    int rc = g->site_gene[0] ? pairs_note(g->genes, g->site_gene, g->site_class, 0) : 0;
+    if (rc)
+        return zg_error_set(err, rc, "gene", "over %d distinct genes in one import", MAX_PAIRS);
     if (g->site_known) {
         if (g->nshared == g->cap_shared) {
             size_t cap = g->cap_shared ? 2 * g->cap_shared : 256;
@@ -1503,6 +1520,10 @@ static int note_carrier(struct ingest *g, int64_t site_no, struct zg_error *err)
 static int store_call(struct ingest *g, const struct batch *b, const struct row *w,
                       int64_t site_no, struct zg_error *err)
 {
+    /* the same variant again in this file, its first call still waiting to be written */
+    for (size_t i = 0; i < g->npend; i++)
+        if (g->pend[i].site == site_no)
+            return 0;
     bind_call(g, g->row, 1, b, w, site_no);
     int rc = step_done(g->db, g->row, err);
     if (rc || sqlite3_changes(g->db) != 1) /* else the case already has this call */
@@ -1538,6 +1559,8 @@ static int flush_calls(struct ingest *g, const struct batch *b, struct zg_error 
             int rc = step_done(g->db, g->row, err);
             if (rc)
                 return rc;
+            if (sqlite3_changes(g->db) != 1) /* it was counted when queued */
+                return zg_error_set(err, ZG_EINTERNAL, "", "a queued call was not new");
         }
     }
     g->npend = 0;

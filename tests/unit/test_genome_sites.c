@@ -253,6 +253,69 @@ static void grouped_writer_matches_row_by_row(void **state)
                      N + N / 10 + N);
 }
 
+/* Writes n records for a second case: even ones at the first file's positions (known sites),
+ * odd ones new; record `again` is written twice; the last record sits at position 0. */
+static void write_repeats(const char *path, int n, int again)
+{
+    FILE *o = fopen(path, "w");
+    assert_non_null(o);
+    fputs(HEADER, o);
+    for (int i = 0; i < n; i++) {
+        int pos = i % 2 ? 100005 + 10 * i : 1000 + 10 * i;
+        for (int k = 0; k < (i == again ? 2 : 1); k++)
+            fprintf(o, "chr17\t%d\t.\tC\tT\t.\tPASS\t.\tAD:DP\t20,10:30\n", pos);
+    }
+    fclose(o);
+}
+
+/* A record repeated while earlier calls of its group still wait to be written is stored and
+ * counted once (groups ending in a flush of 32 waiting calls, and shorter ones); a record at
+ * position 0 (telomeric, allowed by VCF) and a contig whose name normalises to "" get keys. */
+static void repeated_records_and_edge_positions(void **state)
+{
+    struct zg_test_fx *f = *state;
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/many-a.vcf", f->t.root);
+    write_many(a, 200, false);
+    struct zg_error err;
+    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC};
+    struct zg_import_result res;
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, a, &o, &res, &err), 0);
+    static const int sizes[] = {40, 100};
+    for (int k = 0; k < 2; k++) {
+        char id[ZG_ID_LEN], sql[200];
+        assert_int_equal(zg_case_add(f->db, f->org, NULL, 0, id, NULL, &err), 0);
+        snprintf(b, sizeof(b), "%s/rep%d.vcf", f->t.root, k);
+        write_repeats(b, sizes[k], sizes[k] / 2 + 1);
+        o.case_id = id;
+        assert_int_equal(zg_variant_import(&f->t.dd, f->db, b, &o, &res, &err), 0);
+        assert_int_equal(res.stored, sizes[k]);
+        snprintf(sql, sizeof(sql),
+                 "SELECT n_somatic FROM genome_cases WHERE case_no=%lld", (long long)res.case_no);
+        assert_int_equal(zg_test_count(f->db, sql), sizes[k]);
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM genome_somatic WHERE case_no=%lld",
+                 (long long)res.case_no);
+        assert_int_equal(zg_test_count(f->db, sql), sizes[k]);
+    }
+    /* every recurrent site has two carriers or more; no case pairs with itself */
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM (SELECT site_no FROM"
+                                          " genome_recurrent GROUP BY site_no HAVING count(*) < 2)"),
+                     0);
+    char p[512];
+    snprintf(p, sizeof(p), "%s/edge.vcf", f->t.root);
+    write_file(p, "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=83257441>\n##contig=<ID=chr>\n"
+                  "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                  "chr\t5\t.\tA\tG\t.\tPASS\t.\n"
+                  "chr17\t0\t.\tN\tA\t.\tPASS\t.\n");
+    o.case_id = f->case_id;
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, p, &o, &res, &err), 0);
+    assert_int_equal(res.stored, 2);
+    assert_true(zg_test_count(f->db, "SELECT site_no >> 49 FROM genome_sites WHERE chrom=''") >=
+                26);
+    assert_int_equal(zg_test_count(f->db, "SELECT site_no FROM genome_sites WHERE pos=0"),
+                     zg_site_key(17, 0, 0));
+}
+
 /* A site first seen in a germline call gets its first somatic carrier later. */
 static void germline_site_then_somatic(void **state)
 {
@@ -409,6 +472,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(recurrence_spans_and_beacon, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(grouped_writer_matches_row_by_row, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(repeated_records_and_edge_positions, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(germline_site_then_somatic, zg_test_fx_setup,
                                         zg_test_fx_teardown),
