@@ -92,8 +92,8 @@ int zg_genome_case_ensure(sqlite3 *db, const char *case_id, const char *cancer_t
     return rc;
 }
 
-int zg_genome_case_attr_set(sqlite3 *db, const char *case_id, const char *key,
-                            const char *value, struct zg_error *err)
+int zg_genome_case_attr_set(sqlite3 *db, const char *case_id, const char *key, const char *value,
+                            struct zg_error *err)
 {
     size_t kl = key ? strlen(key) : 0, vl = value ? strlen(value) : 0;
     if (kl == 0 || kl > 32)
@@ -125,8 +125,18 @@ int zg_genome_case_attr_set(sqlite3 *db, const char *case_id, const char *key,
 /* --- annotation formats --------------------------------------------------------------- */
 
 enum ann_kind { ANN_NONE, ANN_CSQ, ANN_ANN, ANN_EFF };
-enum { F_ALLELE, F_CONS, F_SYMBOL, F_FEATURE, F_HGVSC, F_HGVSP, F_CANON, F_PICK, F_ALLELE_NUM,
-       F__N };
+enum {
+    F_ALLELE,
+    F_CONS,
+    F_SYMBOL,
+    F_FEATURE,
+    F_HGVSC,
+    F_HGVSP,
+    F_CANON,
+    F_PICK,
+    F_ALLELE_NUM,
+    F__N
+};
 
 struct ann_fmt {
     enum ann_kind kind;
@@ -228,8 +238,8 @@ static int ann_detect(bcf_hdr_t *h, struct ann_fmt *a, struct zg_error *err)
         else if (d && (list = strstr(d, "annotations: ")))
             list += 13;
         if (!list)
-            return zg_error_set(err, ZG_EINVAL, "header",
-                                "the %s header does not list its fields", tags[t]);
+            return zg_error_set(err, ZG_EINVAL, "header", "the %s header does not list its fields",
+                                tags[t]);
         ann_field_names(a, list);
         if (a->idx[F_CONS] < 0 || a->idx[F_SYMBOL] < 0)
             return zg_error_set(err, ZG_EINVAL, "header",
@@ -507,8 +517,8 @@ static bool beats(const struct ann_entry *e, bool canon, const struct ann_entry 
     return canon && !bcanon;
 }
 
-static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int ai,
-                   const char *ref, const char *alt, int nalt, struct pick *out)
+static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int ai, const char *ref,
+                   const char *alt, int nalt, struct pick *out)
 {
     /* PICK flags or per-allele numbers need every entry's later fields */
     bool all = a->idx[F_PICK] >= 0 || (nalt > 1 && a->idx[F_ALLELE_NUM] >= 0);
@@ -595,6 +605,9 @@ struct ingest {
     struct zg_contigs *contigs;
     char last_chrom[64];
     int last_code;
+    char where[96]; /* "CHROM\tBIN" of the last span noted, for the bin's key */
+    int64_t where_bin;
+    int where_code;                      /* its contig's code (0: none yet) */
     struct pairs *spans, *genes, *terms; /* terms: consequence text → code (in lo) */
     /* the site of the row being stored: known before this import, its gene and class */
     bool site_known;
@@ -1007,8 +1020,7 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
                 continue;
             for (int k = 0; k < ploidy; k++) {
                 int32_t v = g->gt[g->sample * ploidy + k];
-                if (v != bcf_int32_vector_end && !bcf_gt_is_missing(v) &&
-                    bcf_gt_allele(v) == ai)
+                if (v != bcf_int32_vector_end && !bcf_gt_is_missing(v) && bcf_gt_allele(v) == ai)
                     zyg++;
             }
             if (!zyg)
@@ -1175,8 +1187,8 @@ static int term_code(struct ingest *g, const char *text, int64_t *code, struct z
         return 0;
     bool created;
     if (g->terms->n >= MAX_PAIRS)
-        return zg_error_set(err, ZG_ETOOBIG, "consequence",
-                            "over %d distinct consequence texts", MAX_PAIRS);
+        return zg_error_set(err, ZG_ETOOBIG, "consequence", "over %d distinct consequence texts",
+                            MAX_PAIRS);
     struct pair *e = pairs_find(g->terms, text, "", 0, &created);
     if (!e)
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
@@ -1351,11 +1363,14 @@ static int site_base(struct ingest *g, const struct batch *b, struct row *w, int
                             (long long)ZG_SITE_MAX_POS, t + w->chrom);
     *base = zg_site_key(g->last_code, w->pos, 0);
     if (t[w->gene]) { /* the gene's span within this 1 Mb bin of the contig */
-        char where[96];
-        snprintf(where, sizeof(where), "%s\t%lld", t + w->chrom, (long long)(w->pos >> 20));
-        if ((rc = pairs_note(g->spans, t + w->gene, where, w->pos)))
-            return zg_error_set(err, rc, "gene", "over %d distinct genes in one import",
-                                MAX_PAIRS);
+        if (w->pos >> 20 != g->where_bin || g->last_code != g->where_code) {
+            g->where_bin = w->pos >> 20;
+            g->where_code = g->last_code;
+            snprintf(g->where, sizeof(g->where), "%s\t%lld", g->last_chrom,
+                     (long long)g->where_bin);
+        }
+        if ((rc = pairs_note(g->spans, t + w->gene, g->where, w->pos)))
+            return zg_error_set(err, rc, "gene", "over %d distinct genes in one import", MAX_PAIRS);
     }
     return term_code(g, t + w->cons, &w->cons_code, err);
 }
@@ -1367,8 +1382,8 @@ static const char *row_class(const struct batch *b, const struct row *w)
 
 /* A row whose ordinal-0 key base is taken: its site among those at the position, else a new
  * one with the next free ordinal. */
-static int resolve_site(struct ingest *g, const struct batch *b, const struct row *w,
-                        int64_t base, int64_t *site_no, struct zg_error *err)
+static int resolve_site(struct ingest *g, const struct batch *b, const struct row *w, int64_t base,
+                        int64_t *site_no, struct zg_error *err)
 {
     const char *t = b->text;
     const char *cls = row_class(b, w);
@@ -1389,9 +1404,8 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
         if (!strcmp(zg_db_text(st, 1), t + w->ref) && !strcmp(zg_db_text(st, 2), t + w->alt)) {
             found = last;
             annotate = !*zg_db_text(st, 3) && t[w->gene];
-            g->site_first = sqlite3_column_type(st, 5) == SQLITE_NULL
-                                ? -1
-                                : sqlite3_column_int64(st, 5);
+            g->site_first =
+                sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
             if (!annotate) { /* the calls of a site count under its stored annotation */
                 snprintf(g->known_gene, sizeof(g->known_gene), "%s", zg_db_text(st, 3));
                 snprintf(g->known_class, sizeof(g->known_class), "%s", zg_db_text(st, 4));
@@ -1427,8 +1441,8 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
 
 /* The distinct variant of a row (its site key, sitekey.h): inserted when new; a known one
  * without a gene is annotated when this file names one. */
-static int upsert_site(struct ingest *g, const struct batch *b, struct row *w,
-                       int64_t *site_no, struct zg_error *err)
+static int upsert_site(struct ingest *g, const struct batch *b, struct row *w, int64_t *site_no,
+                       struct zg_error *err)
 {
     int64_t base;
     bool added = false;
@@ -1517,8 +1531,8 @@ static int note_carrier(struct ingest *g, int64_t site_no, struct zg_error *err)
 }
 
 /* A call at a site that may already carry this case's call: one statement, kept if new. */
-static int store_call(struct ingest *g, const struct batch *b, const struct row *w,
-                      int64_t site_no, struct zg_error *err)
+static int store_call(struct ingest *g, const struct batch *b, const struct row *w, int64_t site_no,
+                      struct zg_error *err)
 {
     /* the same variant again in this file, its first call still waiting to be written */
     for (size_t i = 0; i < g->npend; i++)
@@ -1534,8 +1548,7 @@ static int store_call(struct ingest *g, const struct batch *b, const struct row 
 }
 
 /* Writer side: one row into its site and the case's call table. */
-static int store_row(struct ingest *g, const struct batch *b, struct row *w,
-                     struct zg_error *err)
+static int store_row(struct ingest *g, const struct batch *b, struct row *w, struct zg_error *err)
 {
     int64_t site_no = 0;
     int rc = upsert_site(g, b, w, &site_no, err);
@@ -1730,7 +1743,6 @@ static int prepare_multi(struct ingest *g, struct zg_error *err)
     return (g->rows_multi = zg_db_prepare(g->db, sql, err)) ? 0 : err->code;
 }
 
-
 static int info_int(struct ingest *g, bcf1_t *rec, const char *tag, int64_t *out)
 {
     int n = bcf_get_info_int32(g->h, rec, tag, &g->ibuf, &g->nibuf);
@@ -1844,10 +1856,17 @@ static int ingest_cnv(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_erro
             cn = -1;
     }
     if (cn >= 0) {
-        call = cn < 0.5 ? "del" : cn < 1.5 ? "loss" : cn < 2.5 ? "neutral" : cn < 4.5 ? "gain" : "amp";
+        call = cn < 0.5   ? "del"
+               : cn < 1.5 ? "loss"
+               : cn < 2.5 ? "neutral"
+               : cn < 4.5 ? "gain"
+                          : "amp";
     } else if (info_float(g, rec, "LOG2", &l2) == 0 || info_float(g, rec, "LOG2R", &l2) == 0) {
-        call = l2 >= 1.0 ? "amp" : l2 >= 0.3 ? "gain" : l2 <= -1.2 ? "del" : l2 <= -0.3 ? "loss"
-                                                                              : "neutral";
+        call = l2 >= 1.0    ? "amp"
+               : l2 >= 0.3  ? "gain"
+               : l2 <= -1.2 ? "del"
+               : l2 <= -0.3 ? "loss"
+                            : "neutral";
     } else {
         const char *alt = rec->n_allele > 1 ? rec->d.allele[1] : "";
         const char *t = info_str(g, rec, "SVTYPE");
@@ -1902,15 +1921,15 @@ static int next_record(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_err
         return 0;
     if (r < -1)
         return zg_error_set(err, ZG_EINVAL, "path",
-                             "the file is truncated or corrupt after record %lld",
-                             (long long)g->res->records);
+                            "the file is truncated or corrupt after record %lld",
+                            (long long)g->res->records);
     if (rec->errcode & ~(BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF))
         return zg_error_set(err, ZG_EINVAL, "path", "record %lld is malformed",
-                             (long long)g->res->records + 1);
+                            (long long)g->res->records + 1);
     g->res->records++;
     if (bcf_unpack(rec, BCF_UN_ALL) < 0)
         return zg_error_set(err, ZG_EINVAL, "path", "record %lld cannot be decoded",
-                             (long long)g->res->records);
+                            (long long)g->res->records);
     set_field(chrom, 64, bcf_seqname_safe(g->h, rec));
     zg_chrom_normalise(chrom);
     return 1;
@@ -2039,8 +2058,9 @@ static int finish_case(struct ingest *g, struct zg_error *err)
         g->o->kind == ZG_VK_SOMATIC
             ? "UPDATE genome_cases SET somatic=1, n_somatic=n_somatic+?2, n_coding=n_coding+?3"
               " WHERE case_no=?1"
-        : g->o->kind == ZG_VK_GERMLINE ? "UPDATE genome_cases SET germline=1 WHERE case_no=?1"
-                                       : "UPDATE genome_cases SET updated_at=updated_at WHERE case_no=?1";
+        : g->o->kind == ZG_VK_GERMLINE
+            ? "UPDATE genome_cases SET germline=1 WHERE case_no=?1"
+            : "UPDATE genome_cases SET updated_at=updated_at WHERE case_no=?1";
     sqlite3_stmt *st = zg_db_prepare(g->db, sql, err);
     if (!st)
         return err->code;
@@ -2217,8 +2237,8 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
               "transcript,hgvsc,hgvsp,somatic_case) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
               " ON CONFLICT DO NOTHING",
               err)) ||
-        !(g->site_first_set = zg_db_prepare(
-              db, "UPDATE genome_sites SET somatic_case=? WHERE site_no=?", err)) ||
+        !(g->site_first_set =
+              zg_db_prepare(db, "UPDATE genome_sites SET somatic_case=? WHERE site_no=?", err)) ||
         !(g->recurrent = zg_db_prepare(db,
                                        "INSERT OR IGNORE INTO genome_recurrent(site_no, case_no)"
                                        " VALUES(?1, ?2), (?1, ?3)",
@@ -2288,7 +2308,6 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     if ((rc = store_summaries(g, err)) || (rc = finish_case(g, err)))
         goto out;
 
-
     if (hashing) {
         pthread_join(hth, NULL);
         hashing = false;
@@ -2322,7 +2341,6 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     if (began) {
         if ((rc = zg_db_commit(db, err)))
             goto out;
-
 
         began = false;
     }
