@@ -1342,8 +1342,27 @@ static int insert_site(struct ingest *g, const struct batch *b, const struct row
     return rc;
 }
 
-/* The ordinal-0 key of a row's site (its contig code and position checked), and the row's
- * gene noted in the spans. */
+/* Notes the row's gene in the spans (within its contig's 1 Mb bin) once the row's annotation
+ * is the site's: a new site, or a known one annotated by this row. */
+static int note_span(struct ingest *g, const struct batch *b, const struct row *w, int64_t site_no,
+                     struct zg_error *err)
+{
+    const char *t = b->text;
+    if (!t[w->gene])
+        return 0;
+    int code = (int)(site_no >> (ZG_SITE_POS_BITS + ZG_SITE_ORD_BITS));
+    if (w->pos >> 20 != g->where_bin || code != g->where_code) {
+        g->where_bin = w->pos >> 20;
+        g->where_code = code;
+        snprintf(g->where, sizeof(g->where), "%s\t%lld", t + w->chrom, (long long)g->where_bin);
+    }
+    int rc = pairs_note(g->spans, t + w->gene, g->where, w->pos);
+    return rc ? zg_error_set(err, rc, "gene", "over %d distinct genes in one import", MAX_PAIRS)
+              : 0;
+}
+
+/* The ordinal-0 key of a row's site (its contig code and position checked), and its
+ * consequence code. */
 static int site_base(struct ingest *g, const struct batch *b, struct row *w, int64_t *base,
                      struct zg_error *err)
 {
@@ -1362,16 +1381,6 @@ static int site_base(struct ingest *g, const struct batch *b, struct row *w, int
                             "a position beyond %lld on contig %s is not supported",
                             (long long)ZG_SITE_MAX_POS, t + w->chrom);
     *base = zg_site_key(g->last_code, w->pos, 0);
-    if (t[w->gene]) { /* the gene's span within this 1 Mb bin of the contig */
-        if (w->pos >> 20 != g->where_bin || g->last_code != g->where_code) {
-            g->where_bin = w->pos >> 20;
-            g->where_code = g->last_code;
-            snprintf(g->where, sizeof(g->where), "%s\t%lld", g->last_chrom,
-                     (long long)g->where_bin);
-        }
-        if ((rc = pairs_note(g->spans, t + w->gene, g->where, w->pos)))
-            return zg_error_set(err, rc, "gene", "over %d distinct genes in one import", MAX_PAIRS);
-    }
     return term_code(g, t + w->cons, &w->cons_code, err);
 }
 
@@ -1427,7 +1436,7 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
         if (!added)
             return zg_db_fail(g->db, SQLITE_CORRUPT, err);
         *site_no = last + 1;
-        return 0;
+        return note_span(g, b, w, *site_no, err);
     }
     *site_no = found;
     g->site_known = true;
@@ -1436,7 +1445,7 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
     st = g->site_annot;
     sqlite3_bind_int64(st, 1, found);
     bind_annotation(st, 2, t, w, cls);
-    return step_done(g->db, st, err);
+    return (rc = step_done(g->db, st, err)) ? rc : note_span(g, b, w, found, err);
 }
 
 /* The distinct variant of a row (its site key, sitekey.h): inserted when new; a known one
@@ -1456,7 +1465,7 @@ static int upsert_site(struct ingest *g, const struct batch *b, struct row *w, i
     g->site_gene = b->text + w->gene;
     g->site_class = cls;
     *site_no = base;
-    return 0;
+    return note_span(g, b, w, base, err);
 }
 
 /* Binds a row's call (7 parameters from k). */
@@ -1605,8 +1614,8 @@ static int queue_call(struct ingest *g, const struct batch *b, size_t row, int64
     g->site_known = false;
     g->site_gene = b->text + w->gene;
     g->site_class = row_class(b, w);
-    int rc = call_stored(g, b, w, site_no, err);
-    if (rc)
+    int rc = note_span(g, b, w, site_no, err);
+    if (rc || (rc = call_stored(g, b, w, site_no, err)))
         return rc;
     g->pend[g->npend++] = (struct pending){row, site_no};
     return g->npend == GROUP ? flush_calls(g, b, err) : 0;

@@ -179,6 +179,19 @@ static void recurrence_spans_and_beacon(void **state)
     json_t *genes = zg_beacon_genes(f->db, 10, &err);
     assert_int_equal(json_array_size(genes), 1);
     json_decref(genes);
+    /* a third file names another gene for a known site: the site keeps its annotation, and
+     * the other gene gets no span (it would be listed, then found nowhere) */
+    char c_id[ZG_ID_LEN];
+    assert_int_equal(zg_case_add(f->db, f->org, NULL, 0, c_id, NULL, &err), 0);
+    import_text(f, c_id, "c.vcf",
+                HEADER "chr17\t7674220\t.\tC\tA\t.\tPASS\tCSQ=A|stop_gained|OTHERGENE|ENST9|"
+                       "c.1C>A|p.R1*|YES\tAD:DP\t20,10:30\n");
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_gene_spans"
+                                          " WHERE gene='OTHERGENE'"),
+                     0);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites WHERE"
+                                          " gene='OTHERGENE'"),
+                     0);
 }
 
 /* Writes n records at 1000 + 10·i; every 10th position also has a second allele (a record
@@ -290,16 +303,17 @@ static void repeated_records_and_edge_positions(void **state)
         o.case_id = id;
         assert_int_equal(zg_variant_import(&f->t.dd, f->db, b, &o, &res, &err), 0);
         assert_int_equal(res.stored, sizes[k]);
-        snprintf(sql, sizeof(sql),
-                 "SELECT n_somatic FROM genome_cases WHERE case_no=%lld", (long long)res.case_no);
+        snprintf(sql, sizeof(sql), "SELECT n_somatic FROM genome_cases WHERE case_no=%lld",
+                 (long long)res.case_no);
         assert_int_equal(zg_test_count(f->db, sql), sizes[k]);
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM genome_somatic WHERE case_no=%lld",
                  (long long)res.case_no);
         assert_int_equal(zg_test_count(f->db, sql), sizes[k]);
     }
     /* every recurrent site has two carriers or more; no case pairs with itself */
-    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM (SELECT site_no FROM"
-                                          " genome_recurrent GROUP BY site_no HAVING count(*) < 2)"),
+    assert_int_equal(zg_test_count(f->db,
+                                   "SELECT count(*) FROM (SELECT site_no FROM"
+                                   " genome_recurrent GROUP BY site_no HAVING count(*) < 2)"),
                      0);
     char p[512];
     snprintf(p, sizeof(p), "%s/edge.vcf", f->t.root);
