@@ -1638,6 +1638,7 @@ static int store_group(struct ingest *g, const struct batch *b, const size_t *id
         sqlite3_reset(g->sites_plain);
         if (r == SQLITE_DONE) {
             g->plain_fails = 0;
+            g->res->groups_plain++;
             for (size_t i = 0; i < GROUP; i++)
                 if ((rc = queue_call(g, b, idx[i], base[i], err)))
                     return rc;
@@ -1651,6 +1652,7 @@ static int store_group(struct ingest *g, const struct batch *b, const size_t *id
     int64_t back[GROUP];
     size_t nback = 0;
     sqlite3_stmt *st = g->sites_multi;
+    g->res->groups_resolved++;
     bind_sites(g, st, b, idx, base);
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
         if (nback < GROUP)

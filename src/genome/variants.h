@@ -114,6 +114,9 @@ struct zg_import_result {
     int64_t annotated; /* alleles with a gene from CSQ/ANN/EFF */
     bool already;      /* this file was already imported for this case and kind: no change */
     char sha256[65];
+    /* how the writer went (diagnostics, tests): groups of 32 sites stored by one plain insert,
+     * and groups sent again with the known sites resolved one by one */
+    int64_t groups_plain, groups_resolved;
 };
 
 /* Streams the VCF/BCF at path into the tables of opts->kind, all in one transaction (unless
