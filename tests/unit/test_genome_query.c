@@ -18,37 +18,6 @@
 #define MAXC 4096
 #define NCASES 300
 
-struct fx {
-    struct zg_testdir t;
-    sqlite3 *db;
-    int64_t org, org2;
-};
-
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    if (!f || zg_crypto_init())
-        return -1;
-    zg_test_datadir_setup(&f->t);
-    f->db = zg_test_connect(&f->t, ZG_DB_MAIN);
-    struct zg_error err;
-    if (zg_org_add(f->db, "Hosp", "hospital", &f->org, &err) ||
-        zg_org_add(f->db, "Hosp2", "hospital", &f->org2, &err))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    zg_db_close(f->db);
-    zg_test_datadir_teardown(&f->t);
-    free(f);
-    return 0;
-}
-
 /* What the brute force knows of each case_no. */
 static struct {
     bool exists, prof, som;
@@ -161,7 +130,7 @@ static int64_t jint(json_t *o, const char *k)
 
 /* Every gene query (plain and by class), co-occurrence, OncoPrint, TMB and overview agree with
  * the brute force under decision d. */
-static void check_all(struct fx *f, const struct zg_decision *d)
+static void check_all(struct zg_test_fx *f, const struct zg_decision *d)
 {
     struct zg_error err;
     struct zg_cohort *c;
@@ -302,7 +271,8 @@ static void check_all(struct fx *f, const struct zg_decision *d)
     zg_cohort_release(c);
 }
 
-static int put_record(struct fx *f, const char *case_id, const char *status, const char *oncotree)
+static int put_record(struct zg_test_fx *f, const char *case_id, const char *status,
+                      const char *oncotree)
 {
     json_t *rec = json_object();
     if (status)
@@ -329,7 +299,7 @@ static int put_record(struct fx *f, const char *case_id, const char *status, con
 
 static void permitted_set_matches_brute_force(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_error err;
     struct zg_synth_opts so = {.ncases = NCASES / 2, .seed = 5, .org_id = f->org, .batch = 100};
     struct zg_synth_stats ss;
@@ -435,7 +405,7 @@ static void permitted_set_matches_brute_force(void **state)
 /* The counts object is reused across queries of different sizes and snapshots. */
 static void counts_reuse(void **state)
 {
-    struct fx *f = *state;
+    struct zg_test_fx *f = *state;
     struct zg_error err;
     struct zg_synth_opts so = {.ncases = 60, .seed = 9, .org_id = f->org, .batch = 60};
     struct zg_synth_stats ss;
@@ -468,8 +438,9 @@ static void counts_reuse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(permitted_set_matches_brute_force, setup, teardown),
-        cmocka_unit_test_setup_teardown(counts_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(permitted_set_matches_brute_force, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(counts_reuse, zg_test_fx_setup, zg_test_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

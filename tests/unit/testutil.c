@@ -131,6 +131,7 @@ int zg_test_fx_setup(void **state)
     f->db = zg_test_connect(&f->t, ZG_DB_MAIN);
     struct zg_error err;
     if (zg_org_add(f->db, "Hosp", "hospital", &f->org, &err) ||
+        zg_org_add(f->db, "Hosp2", "hospital", &f->org2, &err) ||
         zg_case_add(f->db, f->org, NULL, 0, f->case_id, NULL, &err))
         return -1;
     *state = f;

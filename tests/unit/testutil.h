@@ -46,11 +46,11 @@ char *zg_test_slurp(const char *path, size_t *n);
 bool zg_test_memmem(const char *hay, size_t hn, const char *needle, size_t n);
 
 /* The common fixture of domain tests: a fresh data directory, a connection to zengen.db,
- * one hospital organisation "Hosp" and one case of it. */
+ * one hospital organisation "Hosp" and one case of it, and a second hospital "Hosp2". */
 struct zg_test_fx {
     struct zg_testdir t;
     sqlite3 *db;
-    int64_t org;
+    int64_t org, org2;
     char case_id[16];
 };
 
