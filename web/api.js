@@ -1,7 +1,7 @@
 // Fetch wrapper for the zengen public API (docs/api.md): JSON in and out, same-origin
 // cookie session, X-CSRF-Token on unsafe methods, RFC 9457 problem+json turned into ApiError.
 import { has } from './i18n.js';
-import { h } from './dom.js';
+import { h, replace } from './dom.js';
 
 const BASE = '/api/v1';
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -89,6 +89,20 @@ export function errorSummary(err, context) {
   const byStatus = { 401: 'unauthenticated', 403: 'forbidden', 404: 'not-found', 409: 'conflict', 413: 'payload-too-large', 422: 'validation', 429: 'locked', 500: 'internal' };
   if (byStatus[err.status]) return { key: `err.${byStatus[err.status]}` };
   return { key: 'err.generic', args: { status: err.status } };
+}
+
+/**
+ * Runs `work` when the form is sent: clears the error box and the success box first, keeps the
+ * button disabled while it runs, and shows a failure in the error box (marking the fields).
+ */
+export function onSubmit(form, { submit, err, ok }, work) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showError(err, null, { form });
+    if (ok) replace(ok);
+    submit.disabled = true;
+    try { await work(); } catch (e) { showError(err, e, { form }); } finally { submit.disabled = false; }
+  });
 }
 
 /**

@@ -2,7 +2,7 @@
 // and sealed, how many of the k shares this server holds, and a field where each key holder
 // pastes their share line. Shares go to the server only (never stored in the browser).
 import { h, replace, field, notice } from '../dom.js';
-import { api, showError, errorBox } from '../api.js';
+import { api, showError, errorBox, onSubmit } from '../api.js';
 
 export function linkageSection() {
   const err = errorBox('linkage-error');
@@ -27,18 +27,12 @@ export function linkageSection() {
   const load = async () => {
     try { show(await api('GET', '/admin/linkage')); } catch (e) { replace(state); showError(err, e); }
   };
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    showError(err, null, { form });
-    replace(ok);
-    submit.disabled = true;
-    try {
-      const s = await api('POST', '/admin/linkage/unseal', { share: share.value.trim() });
-      share.value = '';
-      replace(ok, notice('success', s.sealed ? 'admin.linkage.counted' : 'admin.linkage.unsealed',
-        { received: s.received, threshold: s.threshold }));
-      show(s);
-    } catch (e) { showError(err, e, { form }); } finally { submit.disabled = false; }
+  onSubmit(form, { submit, err, ok }, async () => {
+    const s = await api('POST', '/admin/linkage/unseal', { share: share.value.trim() });
+    share.value = '';
+    replace(ok, notice('success', s.sealed ? 'admin.linkage.counted' : 'admin.linkage.unsealed',
+      { received: s.received, threshold: s.threshold }));
+    show(s);
   });
   load();
   return h('section', { class: 'card section', id: 'linkage', 'aria-labelledby': 'linkage-h' },

@@ -1,6 +1,6 @@
 // Cases: list and register cases; case detail with specimens.
 import { h, replace, field, table, notice, orgName } from '../dom.js';
-import { api, showError, errorBox } from '../api.js';
+import { api, showError, errorBox, onSubmit } from '../api.js';
 import { has } from '../i18n.js';
 import { canUse, session } from '../app.js';
 
@@ -37,24 +37,18 @@ async function listPage() {
     field({ label: 'cases.participant', input: participant, optional: true }),
     isHospital ? null : field({ label: 'cases.org', input: org, optional: true }),
     h('div', { class: 'actions' }, submit));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    showError(err, null, { form });
-    replace(ok);
-    submit.disabled = true;
-    try {
-      const body = {};
-      if (local.value.trim()) {
-        const link = await api('POST', '/linkage', { local_patient_id: local.value.trim() });
-        body.participant_id = link.participant_id;
-      } else if (participant.value.trim()) body.participant_id = participant.value.trim();
-      if (!isHospital && org.value.trim()) body.org = org.value.trim();
-      const c = await api('POST', '/cases', body);
-      local.value = ''; participant.value = '';
-      replace(ok, h('div', { class: 'notice success', role: 'status' },
-        h('span', { i18n: 'cases.created.msg', i18nArgs: { id: c.id } }), ' ', caseLink(c.id)));
-      await load();
-    } catch (e) { showError(err, e, { form }); } finally { submit.disabled = false; }
+  onSubmit(form, { submit, err, ok }, async () => {
+    const body = {};
+    if (local.value.trim()) {
+      const link = await api('POST', '/linkage', { local_patient_id: local.value.trim() });
+      body.participant_id = link.participant_id;
+    } else if (participant.value.trim()) body.participant_id = participant.value.trim();
+    if (!isHospital && org.value.trim()) body.org = org.value.trim();
+    const c = await api('POST', '/cases', body);
+    local.value = ''; participant.value = '';
+    replace(ok, h('div', { class: 'notice success', role: 'status' },
+      h('span', { i18n: 'cases.created.msg', i18nArgs: { id: c.id } }), ' ', caseLink(c.id)));
+    await load();
   });
 
   await load();
@@ -95,17 +89,11 @@ async function detailPage(id) {
     h('h3', { i18n: 'specimen.new' }),
     field({ label: 'specimen.type', input: type }),
     h('div', { class: 'actions' }, submit));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    showError(err, null, { form });
-    replace(ok);
-    submit.disabled = true;
-    try {
-      const sp = await api('POST', `/cases/${encodeURIComponent(id)}/specimens`, { type: type.value });
-      type.value = '';
-      replace(ok, notice('success', 'specimen.added', { id: sp.id }));
-      await load();
-    } catch (e) { showError(err, e, { form }); } finally { submit.disabled = false; }
+  onSubmit(form, { submit, err, ok }, async () => {
+    const sp = await api('POST', `/cases/${encodeURIComponent(id)}/specimens`, { type: type.value });
+    type.value = '';
+    replace(ok, notice('success', 'specimen.added', { id: sp.id }));
+    await load();
   });
 
   await load();
