@@ -55,3 +55,24 @@ test('the clinical pages in Japanese', async () => {
   assert.match(await page.textContent('main'), /医療機関別の充足状況/);
   await context.close();
 });
+
+test('a hospital creates a case and adds a specimen through the portal forms (en)', async () => {
+  const { context, page } = await signIn('demo-clinician', 'en-US');
+  await page.goto(`${srv.url}/#/cases`);
+  await page.waitForSelector('#case-form');
+  await page.click('#case-create');
+  const created = page.locator('.notice.success').first();
+  await created.waitFor();
+  const id = (await created.locator('a code').textContent()).trim();
+  assert.match(id, /^ZGC-/);
+  await created.locator('a').click();
+  await page.waitForSelector('#specimen-form');
+  // no type chosen: the server refuses, the form says why and marks the field; the button is usable again
+  await page.click('#specimen-submit');
+  await page.waitForSelector('#specimen-form [aria-invalid="true"], [role="alert"]:not([hidden])');
+  assert.equal(await page.isDisabled('#specimen-submit'), false);
+  await page.selectOption('#specimen-type', 'tumour-tissue');
+  await page.click('#specimen-submit');
+  await page.waitForSelector('text=/Specimen \\S+ added\\./');
+  await context.close();
+});
