@@ -7,6 +7,7 @@
 #include "ids/ids.h"
 #include "common/error.h"
 #include "common/clock.h"
+#include "common/hash.h"
 #include "store/db.h"
 
 #include <errno.h>
@@ -138,14 +139,6 @@ static int list_small(struct zg_cohort *c)
     return 0;
 }
 
-static uint64_t hash_key(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static struct zg_cohort *cohort_new(void)
 {
     struct zg_cohort *c = calloc(1, sizeof(*c));
@@ -200,7 +193,7 @@ void zg_cohort_release(struct zg_cohort *c)
 
 static struct entry *slot_for(const struct zg_cohort *c, const char *key)
 {
-    size_t mask = c->cap - 1, i = (size_t)hash_key(key) & mask;
+    size_t mask = c->cap - 1, i = (size_t)zg_str_hash(key) & mask;
     while (c->tab[i].key && strcmp(c->tab[i].key, key))
         i = (i + 1) & mask;
     return &c->tab[i];

@@ -5,6 +5,7 @@
 #include "files_internal.h"
 #include "genome/sitekey.h"
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/clock.h"
 #include "crypto/crypto.h"
 #include "ids/ids.h"
@@ -1097,14 +1098,6 @@ struct pairs {
     struct pair *last;
 };
 
-static uint64_t pairs_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
 static int pairs_grow(struct pairs *sp)
 {
     size_t cap = sp->cap ? 2 * sp->cap : 1024;
@@ -1114,7 +1107,7 @@ static int pairs_grow(struct pairs *sp)
     for (size_t i = 0; i < sp->cap; i++) {
         if (!sp->v[i].key)
             continue;
-        size_t j = pairs_hash(sp->v[i].key) & (cap - 1);
+        size_t j = zg_str_hash(sp->v[i].key) & (cap - 1);
         while (v[j].key)
             j = (j + 1) & (cap - 1);
         v[j] = sp->v[i];
@@ -1145,7 +1138,7 @@ static struct pair *pairs_find(struct pairs *sp, const char *a, const char *b, i
     memcpy(key + la + 1, b, lb + 1);
     if (2 * (sp->n + 1) > sp->cap && pairs_grow(sp))
         return NULL;
-    size_t j = pairs_hash(key) & (sp->cap - 1);
+    size_t j = zg_str_hash(key) & (sp->cap - 1);
     while (sp->v[j].key && strcmp(sp->v[j].key, key))
         j = (j + 1) & (sp->cap - 1);
     e = &sp->v[j];
