@@ -247,9 +247,17 @@ int zg_cmd_genome_index(int argc, char **argv)
             rc = zg_cli_fail(&err);
             goto out;
         }
-        printf("generation %lld: %lld cases, %lld keys, %lld bytes, %lld imports applied, %lld ms\n",
-               (long long)st.generation, (long long)st.cases, (long long)st.keys,
-               (long long)st.bytes, (long long)st.imports_applied, (long long)st.ms);
+        if (st.deltas)
+            printf("generation %lld: %lld cases; a delta of %lld keys, %lld bytes (%lld over the "
+                   "last full snapshot); %lld imports applied, %lld ms\n",
+                   (long long)st.generation, (long long)st.cases, (long long)st.keys,
+                   (long long)st.bytes, (long long)st.deltas, (long long)st.imports_applied,
+                   (long long)st.ms);
+        else
+            printf("generation %lld: %lld cases, %lld keys, %lld bytes, %lld imports applied, "
+                   "%lld ms\n",
+                   (long long)st.generation, (long long)st.cases, (long long)st.keys,
+                   (long long)st.bytes, (long long)st.imports_applied, (long long)st.ms);
         if (zg_cli_audit(&dd, "genome.index", "cohort", "success", NULL, NULL))
             rc = ZG_EXIT_FAIL;
     } else if (!strcmp(sub, "stats")) {

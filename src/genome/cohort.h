@@ -1,7 +1,8 @@
 /* The cohort index: for every gene × alteration class, recurrent variant, cancer type, dataset,
  * organisation and case attribute, the set of cases as a CRoaring bitmap (bit = genome case_no).
- * Snapshots are immutable: ingest builds the next one in DATA/index/cohort-<generation>.zgc and
- * publishes it by renaming DATA/index/CURRENT; readers keep using the snapshot they hold.
+ * Snapshots are immutable: a publish writes the next generation under DATA/index/ (a full
+ * snapshot cohort-<generation>.zgc, or a delta over the last full one, delta-<generation>.zgd)
+ * and points DATA/index/CURRENT at it by a rename; readers keep using the snapshot they hold.
  *
  * Keys ("\t"-separated): "g\tGENE\tCLASS" and "g\tGENE\t*" (any alteration) → cases;
  * "v\tSITE" → cases (site keys, sitekey.h, of variants seen in ≥ 2 cases);
@@ -34,7 +35,8 @@ struct zg_cohort_update_stats {
     int64_t imports_applied;
     int64_t keys;
     int64_t cases;
-    int64_t bytes;
+    int64_t bytes;  /* written by this publish */
+    int64_t deltas; /* deltas over the full snapshot after this publish (0: it wrote one) */
     int64_t ms;
 };
 

@@ -435,12 +435,186 @@ static void counts_reuse(void **state)
     zg_cohort_release(c);
 }
 
+/* CURRENT of the data directory: the generation and the full snapshot it builds on. */
+static void read_current(struct zg_test_fx *f, int64_t *gen, int64_t *base)
+{
+    char p[512], line[64] = "";
+    snprintf(p, sizeof(p), "%s/index/CURRENT", f->t.data);
+    FILE *c = fopen(p, "r");
+    assert_non_null(c);
+    assert_non_null(fgets(line, sizeof(line), c));
+    fclose(c);
+    long long g = 0, b = 0;
+    int n = sscanf(line, "%lld %lld", &g, &b);
+    assert_true(n >= 1);
+    *gen = g;
+    *base = n == 2 ? b : g;
+}
+
+struct same_ctx {
+    const struct zg_cohort *other;
+    int64_t keys;
+};
+
+static void same_set(void *ctx, const char *key, const roaring_bitmap_t *b)
+{
+    struct same_ctx *x = ctx;
+    const roaring_bitmap_t *o = zg_cohort_get(x->other, key);
+    if (!o || !roaring_bitmap_equals(o, b))
+        fail_msg("key %s differs", key);
+    x->keys++;
+}
+
+/* Every set and case slot of a equals b's. */
+static void assert_same_index(const struct zg_cohort *a, const struct zg_cohort *b)
+{
+    struct same_ctx ab = {b, 0}, ba = {a, 0};
+    zg_cohort_each(a, "", same_set, &ab);
+    zg_cohort_each(b, "", same_set, &ba);
+    assert_int_equal(ab.keys, ba.keys);
+    assert_true(ab.keys > 50);
+    assert_int_equal(zg_cohort_slots(a), zg_cohort_slots(b));
+    for (uint32_t i = 0; i < zg_cohort_slots(a); i++) {
+        assert_string_equal(zg_cohort_case_id(a, i), zg_cohort_case_id(b, i));
+        assert_string_equal(zg_cohort_cancer_type(a, i), zg_cohort_cancer_type(b, i));
+        assert_true(zg_cohort_tmb(a, i) == zg_cohort_tmb(b, i));
+    }
+}
+
+static int count_files(struct zg_test_fx *f, const char *suffix)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "ls %s/index | grep -c '%s$'", f->t.data, suffix);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int n = -1;
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    return n;
+}
+
+/* Publishing by delta: many small publishes (synth batches, a changed diagnosis and consent, a
+ * case attribute) load to the same index as a rebuild from the tables; long chains fold into a
+ * full snapshot and the files of older chains go; a damaged delta is reported, not read, and
+ * a rebuild repairs it. */
+static void delta_chain_matches_rebuild(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct zg_error err;
+    struct zg_synth_stats ss;
+    struct zg_synth_opts so = {.ncases = 60, .seed = 11, .org_id = f->org, .batch = 60};
+    assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
+    brute_load(f->db);
+    int ids[MAXC], nids = 0;
+    for (int k = 0; k < MAXC; k++)
+        if (cs[k].exists)
+            ids[nids++] = k;
+    assert_true(nids >= 60);
+    static const char *const gene[] = {"TP53", "KRAS", "EGFR", "BRAF", "PIK3CA", "ZNF99X"};
+    static const char *const csq[] = {"missense_variant", "stop_gained", "splice_donor_variant",
+                                      "inframe_deletion", "synonymous_variant"};
+    int64_t gen = 0, base = 0, longest = 0, bases = 0, last_base = 0;
+    for (int round = 0; round < 40; round++) {
+        /* a second file for one of the cases: three calls, at positions other rounds use too */
+        char path[512];
+        snprintf(path, sizeof(path), "%s/round%d.vcf", f->t.root, round);
+        FILE *o = fopen(path, "w");
+        assert_non_null(o);
+        fputs("##fileformat=VCFv4.2\n##contig=<ID=chr17,length=83257441>\n"
+              "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from "
+              "Ensembl VEP. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL\">\n"
+              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n",
+              o);
+        for (int i = 0; i < 3; i++)
+            fprintf(o, "chr17\t%d\t.\tC\tT\t.\tPASS\tCSQ=T|%s|%s|ENST9|c.1C>T|p.X|YES\n",
+                    1000 + (round % 7) * 10 + i, csq[(round + i) % 5], gene[(round * 3 + i) % 6]);
+        fclose(o);
+        struct zg_import_opts io = {.case_id = cs[ids[round % nids]].id, .kind = ZG_VK_SOMATIC};
+        struct zg_import_result res;
+        assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &io, &res, &err), 0);
+        struct zg_cohort_update_stats us;
+        assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+        assert_int_equal(us.imports_applied, 1);
+        read_current(f, &gen, &base);
+        longest = gen - base > longest ? gen - base : longest;
+        bases += base != last_base;
+        last_base = base;
+        if (round == 10 || round == 25) { /* case-level changes between publishes */
+            for (int k = 1; k < nids; k += 4)
+                assert_int_equal(put_record(f, cs[ids[k]].id,
+                                            round == 10 ? "withdrawn" : "consented",
+                                            round == 10 ? "BRCA" : "LUAD"),
+                                 0);
+            for (int k = 2; k < nids; k += 5)
+                assert_int_equal(zg_genome_case_attr_set(f->db, cs[ids[k]].id, "stage",
+                                                         round == 10 ? "II" : "III", &err),
+                                 0);
+            assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+            assert_int_equal(us.imports_applied, 0);
+        }
+    }
+    assert_true(longest >= 2); /* deltas were written over one base */
+    assert_true(bases >= 3);   /* and folded into new full snapshots */
+    assert_true(count_files(f, ".zgc") <= 2);
+    assert_int_equal(count_files(f, ".tmp"), 0);
+
+    /* one more publish: a delta over the current base, unless the chain was due to fold */
+    struct zg_cohort_update_stats us;
+    assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+    read_current(f, &gen, &base);
+    assert_int_equal(us.generation, gen);
+    assert_int_equal(us.deltas, gen - base);
+    if (gen == base) /* folded: one more makes a delta */
+        assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+    read_current(f, &gen, &base);
+    assert_true(gen > base);
+    assert_true(us.deltas > 0);
+
+    /* the chain as a tool without a database reads it, against a rebuild from the tables */
+    struct zg_cohort *chain = NULL, *full = NULL;
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &chain, &err), 0);
+    assert_int_equal(zg_cohort_generation(chain), gen);
+    const roaring_bitmap_t *w = zg_cohort_get(chain, "cs\twithdrawn");
+    assert_true(!w || roaring_bitmap_is_empty(w)); /* consented again in round 25 */
+    assert_non_null(zg_cohort_get(chain, "a\tstage=III"));
+    assert_int_equal(zg_cohort_rebuild(&f->t.dd, f->db, &us, &err), 0);
+    assert_int_equal(us.deltas, 0);
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &full, &err), 0);
+    assert_int_equal(zg_cohort_generation(full), gen + 1);
+    assert_same_index(chain, full);
+    zg_cohort_release(full);
+
+    /* a damaged delta: readers and incremental publishes refuse it; a rebuild repairs it */
+    assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+    read_current(f, &gen, &base);
+    assert_true(gen > base);
+    char p[600];
+    snprintf(p, sizeof(p), "%s/index/delta-%lld.zgd", f->t.data, (long long)gen);
+    FILE *o = fopen(p, "r+b");
+    assert_non_null(o);
+    assert_int_equal(fseek(o, 12, SEEK_SET), 0);
+    assert_int_equal(fputc(0x7f, o), 0x7f);
+    fclose(o);
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &full, &err), ZG_ECORRUPT);
+    assert_non_null(strstr(err.reason, "damaged"));
+    assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), ZG_ECORRUPT);
+    assert_int_equal(zg_cohort_rebuild(&f->t.dd, f->db, &us, &err), 0);
+    assert_true(us.generation > gen);
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &full, &err), 0);
+    assert_same_index(chain, full);
+    assert_int_equal(count_files(f, ".zgd"), 0);
+    zg_cohort_release(full);
+    zg_cohort_release(chain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(permitted_set_matches_brute_force, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(counts_reuse, zg_test_fx_setup, zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(delta_chain_matches_rebuild, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
