@@ -42,6 +42,7 @@ struct zg_cohort {
     struct zg_cohort *base;
     int64_t clin_mark; /* the clinical_versions high-water mark the view was built at */
     int64_t generation;
+    int64_t full_gen; /* the full snapshot a loaded generation is built on (its deltas follow) */
     int64_t max_import;
     struct entry *tab; /* open addressing, capacity power of two */
     size_t cap, n;
@@ -1214,6 +1215,65 @@ static int load_chain(const char *dir, int64_t gen, int64_t base, struct zg_coho
         rc = damaged(err, ZG_ECORRUPT, p);
     for (int64_t g = base + 1; !rc && g <= gen; g++)
         rc = apply_delta(c, dir, g, base, err);
+    if (!rc) {
+        c->full_gen = base;
+        rc = finish_loaded(c, err);
+    }
+    if (rc) {
+        cohort_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* A copy of a loaded snapshot's sets and case table (not a view), to apply deltas to: cheaper
+ * than loading the chain again (no file read, no deserialisation, no rehashing). */
+static struct zg_cohort *cohort_clone(const struct zg_cohort *src)
+{
+    struct zg_cohort *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    atomic_init(&c->refs, 1);
+    c->generation = src->generation;
+    c->full_gen = src->full_gen;
+    c->max_import = src->max_import;
+    c->cap = src->cap;
+    c->tab = calloc(c->cap, sizeof(*c->tab));
+    c->cases = malloc((src->nslots ? src->nslots : 1) * sizeof(*c->cases));
+    bool ok = c->tab && c->cases;
+    for (size_t i = 0; ok && i < c->cap; i++) {
+        if (!src->tab[i].key)
+            continue;
+        c->tab[i].key = strdup(src->tab[i].key);
+        c->tab[i].bm = c->tab[i].key ? roaring_bitmap_copy(src->tab[i].bm) : NULL;
+        if (!c->tab[i].bm) {
+            free(c->tab[i].key);
+            c->tab[i].key = NULL;
+            ok = false;
+        }
+        c->n++;
+    }
+    if (!ok) {
+        cohort_free(c);
+        return NULL;
+    }
+    memcpy(c->cases, src->cases, (size_t)src->nslots * sizeof(*c->cases));
+    c->nslots = src->nslots;
+    return c;
+}
+
+/* Generation gen (over full snapshot base) from a loaded earlier generation over the same base:
+ * a copy of it with the newer deltas applied. */
+static int advance(const struct zg_cohort *from, const char *dir, int64_t gen, int64_t base,
+                   struct zg_cohort **out, struct zg_error *err)
+{
+    struct zg_cohort *c = cohort_clone(from);
+    if (!c)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    int rc = 0;
+    for (int64_t g = from->generation + 1; !rc && g <= gen; g++)
+        rc = apply_delta(c, dir, g, base, err);
     if (!rc)
         rc = finish_loaded(c, err);
     if (rc) {
@@ -1226,7 +1286,8 @@ static int load_chain(const char *dir, int64_t gen, int64_t base, struct zg_coho
 
 /* The published snapshot, or an empty one when none is published yet. One in an earlier
  * format is an error (ZG_ECONFLICT: rebuild it). */
-static int load_current(const struct zg_datadir *dd, struct zg_cohort **out, struct zg_error *err)
+static int load_current(const struct zg_datadir *dd, struct zg_cohort *have, struct zg_cohort **out,
+                        struct zg_error *err)
 {
     char dir[1024];
     index_dir(dd, dir, sizeof(dir));
@@ -1238,6 +1299,18 @@ static int load_current(const struct zg_datadir *dd, struct zg_cohort **out, str
     }
     if (rc)
         return zg_error_set(err, rc, "", "the cohort index pointer is damaged");
+    /* a loaded generation over the same full snapshot only needs the newer deltas */
+    if (have && have->full_gen == base && have->generation == gen) {
+        atomic_fetch_add(&have->refs, 1);
+        *out = have;
+        return 0;
+    }
+    if (have && have->full_gen == base && have->generation >= base && have->generation < gen) {
+        rc = advance(have, dir, gen, base, out, err);
+        if (rc != ZG_ENOTFOUND)
+            return rc;
+        zg_error_clear(err); /* folded meanwhile: load it whole */
+    }
     rc = load_chain(dir, gen, base, out, err);
     /* publishes between reading CURRENT and opening its files remove that chain: read the
      * pointer again */
@@ -1647,6 +1720,7 @@ struct zg_cohort_cache {
     struct timespec mtime;
     ino_t ino;
     bool have;
+    bool loading; /* a request is bringing cur up to date */
 };
 
 int zg_cohort_cache_new(struct zg_cohort_cache **out)
@@ -1670,45 +1744,60 @@ void zg_cohort_cache_free(struct zg_cohort_cache *c)
     free(c);
 }
 
-/* The current file snapshot (a new reference). */
+/* The current file snapshot (a new reference). One request at a time brings the cache up to
+ * date (from the cached generation plus the newer deltas when it can); requests arriving
+ * meanwhile keep the cached snapshot instead of each loading the index again. */
 static int acquire_file(struct zg_cohort_cache *cc, const struct zg_datadir *dd,
                         struct zg_cohort **out, struct zg_error *err)
 {
     if (!cc)
-        return load_current(dd, out, err);
+        return load_current(dd, NULL, out, err);
     char dir[1024], cur[1100];
     index_dir(dd, dir, sizeof(dir));
     snprintf(cur, sizeof(cur), "%s/CURRENT", dir);
     struct stat sb;
     bool exists = stat(cur, &sb) == 0;
     pthread_mutex_lock(&cc->mu);
-    bool fresh = cc->have && !strcmp(cc->dir, dir) &&
-                 (exists ? (cc->ino == sb.st_ino && cc->mtime.tv_sec == sb.st_mtim.tv_sec &&
-                            cc->mtime.tv_nsec == sb.st_mtim.tv_nsec)
-                         : cc->ino == 0);
-    if (fresh) {
+    bool same_dir = cc->have && !strcmp(cc->dir, dir);
+    bool fresh =
+        same_dir && (exists ? (cc->ino == sb.st_ino && cc->mtime.tv_sec == sb.st_mtim.tv_sec &&
+                               cc->mtime.tv_nsec == sb.st_mtim.tv_nsec)
+                            : cc->ino == 0);
+    if (fresh || (same_dir && cc->loading)) {
         atomic_fetch_add(&cc->cur->refs, 1);
         *out = cc->cur;
         pthread_mutex_unlock(&cc->mu);
         return 0;
     }
+    struct zg_cohort *have = same_dir ? cc->cur : NULL;
+    if (have)
+        atomic_fetch_add(&have->refs, 1);
+    cc->loading = true;
     pthread_mutex_unlock(&cc->mu);
     /* load outside the lock: other readers keep the old snapshot meanwhile */
     struct zg_cohort *c = NULL;
-    int rc = load_current(dd, &c, err);
-    if (rc)
-        return rc;
+    int rc = load_current(dd, have, &c, err);
+    zg_cohort_release(have);
     pthread_mutex_lock(&cc->mu);
+    cc->loading = false;
+    if (rc) {
+        pthread_mutex_unlock(&cc->mu);
+        return rc;
+    }
     if (!cc->have || strcmp(cc->dir, dir) || c->generation >= zg_cohort_generation(cc->cur)) {
         struct zg_cohort *old = cc->cur, *oldview = cc->view;
-        cc->cur = c;
-        cc->view = NULL;
+        if (c == old) { /* nothing newer after all */
+            old = oldview = NULL;
+        } else {
+            cc->cur = c;
+            cc->view = NULL;
+            atomic_fetch_add(&c->refs, 1); /* the cache's reference + the caller's */
+        }
         snprintf(cc->dir, sizeof(cc->dir), "%s", dir);
         cc->ino = exists ? sb.st_ino : 0;
         if (exists)
             cc->mtime = sb.st_mtim;
         cc->have = true;
-        atomic_fetch_add(&c->refs, 1); /* the cache's reference + the caller's */
         pthread_mutex_unlock(&cc->mu);
         zg_cohort_release(oldview);
         zg_cohort_release(old);

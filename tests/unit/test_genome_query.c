@@ -15,6 +15,10 @@
 #include "policy/policy.h"
 #include "store/db.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
 #define MAXC 4096
 #define NCASES 300
 
@@ -514,6 +518,9 @@ static void delta_chain_matches_rebuild(void **state)
     static const char *const csq[] = {"missense_variant", "stop_gained", "splice_donor_variant",
                                       "inframe_deletion", "synonymous_variant"};
     int64_t gen = 0, base = 0, longest = 0, bases = 0, last_base = 0;
+    /* a server's cache follows along, applying each new delta to the generation it holds */
+    struct zg_cohort_cache *cc = NULL;
+    assert_int_equal(zg_cohort_cache_new(&cc), 0);
     for (int round = 0; round < 40; round++) {
         /* a second file for one of the cases: three calls, at positions other rounds use too */
         char path[512];
@@ -536,6 +543,10 @@ static void delta_chain_matches_rebuild(void **state)
         assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
         assert_int_equal(us.imports_applied, 1);
         read_current(f, &gen, &base);
+        struct zg_cohort *held = NULL;
+        assert_int_equal(zg_cohort_acquire(cc, &f->t.dd, NULL, &held, &err), 0);
+        assert_int_equal(zg_cohort_generation(held), gen);
+        zg_cohort_release(held);
         longest = gen - base > longest ? gen - base : longest;
         bases += base != last_base;
         last_base = base;
@@ -577,12 +588,18 @@ static void delta_chain_matches_rebuild(void **state)
     const roaring_bitmap_t *w = zg_cohort_get(chain, "cs\twithdrawn");
     assert_true(!w || roaring_bitmap_is_empty(w)); /* consented again in round 25 */
     assert_non_null(zg_cohort_get(chain, "a\tstage=III"));
+    struct zg_cohort *followed = NULL;
+    assert_int_equal(zg_cohort_acquire(cc, &f->t.dd, NULL, &followed, &err), 0);
+    assert_int_equal(zg_cohort_generation(followed), gen);
     assert_int_equal(zg_cohort_rebuild(&f->t.dd, f->db, &us, &err), 0);
     assert_int_equal(us.deltas, 0);
     assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &full, &err), 0);
     assert_int_equal(zg_cohort_generation(full), gen + 1);
     assert_same_index(chain, full);
+    assert_same_index(followed, full);
+    zg_cohort_release(followed);
     zg_cohort_release(full);
+    zg_cohort_cache_free(cc);
 
     /* a damaged delta: readers and incremental publishes refuse it; a rebuild repairs it */
     assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
@@ -607,6 +624,97 @@ static void delta_chain_matches_rebuild(void **state)
     zg_cohort_release(chain);
 }
 
+struct reader {
+    struct zg_cohort_cache *cc;
+    const struct zg_datadir *dd;
+    atomic_int *stop;
+    int64_t last, reads;
+    bool went_back;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    while (!atomic_load(r->stop)) {
+        struct zg_cohort *c = NULL;
+        struct zg_error err;
+        if (zg_cohort_acquire(r->cc, r->dd, NULL, &c, &err)) {
+            r->went_back = true;
+            break;
+        }
+        int64_t g = zg_cohort_generation(c);
+        r->went_back |= g < r->last;
+        r->last = g;
+        r->reads++;
+        (void)zg_cohort_get(c, "g\tTP53\t*");
+        zg_cohort_release(c);
+    }
+    return NULL;
+}
+
+/* Readers sharing one cache while publishes go on: each sees generations in order, one of them
+ * brings the cache up to date while the others keep the snapshot held. */
+static void cache_readers_during_publishes(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct zg_error err;
+    struct zg_synth_stats ss;
+    struct zg_synth_opts so = {.ncases = 30, .seed = 12, .org_id = f->org, .batch = 30};
+    assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
+    brute_load(f->db);
+    const char *id = NULL;
+    for (int k = 0; k < MAXC && !id; k++)
+        if (cs[k].exists)
+            id = cs[k].id;
+    assert_non_null(id);
+    struct zg_cohort_cache *cc = NULL;
+    assert_int_equal(zg_cohort_cache_new(&cc), 0);
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    enum { NR = 4 };
+    struct reader rd[NR];
+    pthread_t th[NR];
+    for (int i = 0; i < NR; i++) {
+        rd[i] = (struct reader){.cc = cc, .dd = &f->t.dd, .stop = &stop};
+        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &rd[i]), 0);
+    }
+    int64_t gen = 0, base = 0;
+    for (int round = 0; round < 12; round++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/r%d.vcf", f->t.root, round);
+        FILE *o = fopen(path, "w");
+        assert_non_null(o);
+        fprintf(o,
+                "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=83257441>\n"
+                "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from "
+                "Ensembl VEP. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL\">\n"
+                "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                "chr17\t%d\t.\tC\tT\t.\tPASS\tCSQ=T|missense_variant|TP53|ENST9|c.1C>T|p.X|YES\n",
+                5000 + round);
+        fclose(o);
+        struct zg_import_opts io = {.case_id = id, .kind = ZG_VK_SOMATIC};
+        struct zg_import_result res;
+        assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &io, &res, &err), 0);
+        struct zg_cohort_update_stats us;
+        assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+        usleep(2000);
+    }
+    read_current(f, &gen, &base);
+    usleep(20000);
+    atomic_store(&stop, 1);
+    for (int i = 0; i < NR; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_false(rd[i].went_back);
+        assert_true(rd[i].reads > 0);
+        assert_true(rd[i].last <= gen);
+    }
+    struct zg_cohort *c = NULL;
+    assert_int_equal(zg_cohort_acquire(cc, &f->t.dd, NULL, &c, &err), 0);
+    assert_int_equal(zg_cohort_generation(c), gen);
+    zg_cohort_release(c);
+    zg_cohort_cache_free(cc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +722,8 @@ int main(void)
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(counts_reuse, zg_test_fx_setup, zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(delta_chain_matches_rebuild, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(cache_readers_during_publishes, zg_test_fx_setup,
                                         zg_test_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
