@@ -19,7 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "ZGCOHRT2"
+#define MAGIC "ZGCOHRT3"
+#define MAGIC_V2 "ZGCOHRT2"  /* without the change marks: read, marks unknown */
 #define OLD_MAGIC "ZGCOHRT1" /* site numbers before site keys (migration 6) */
 #define END_MAGIC "ZGCOEND1"
 #define MAX_KEY 256
@@ -43,6 +44,9 @@ struct zg_cohort {
     int64_t clin_mark; /* the clinical_versions high-water mark the view was built at */
     int64_t generation;
     int64_t full_gen; /* the full snapshot a loaded generation is built on (its deltas follow) */
+    /* what the case-level sets were read at: genome_case_changes.seq and the clinical_versions
+     * high-water mark (-1: unknown, an index written before migration 7) */
+    int64_t case_seq, clin_seq;
     int64_t max_import;
     struct entry *tab; /* open addressing, capacity power of two */
     size_t cap, n;
@@ -386,22 +390,51 @@ static int add_gene_class(struct zg_cohort *c, uint32_t case_no, const char *gen
     return addk(c, case_no, err, "g\t%s\t*", gene);
 }
 
-/* Case-level sets and the case table, from genome_cases (cheap: one row per case). */
+/* One genome case's row for the case-level sets; the clinical record is the source of truth
+ * for the cancer type and the consent. */
+#define CASE_ROW_SQL                                                                               \
+    "SELECT g.case_no, g.case_id, g.org_id,"                                                       \
+    " coalesce(nullif(r.oncotree, ''), g.cancer_type), g.dataset, g.n_somatic,"                    \
+    " g.callable_mb, json_extract(v.doc, '$.consent.status')"                                      \
+    " FROM genome_cases g LEFT JOIN clinical_records r ON r.case_id = g.case_id"                   \
+    " LEFT JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version"
+
+enum { ROW_KEYS = 5 };
+
+/* The case slot and the case-level keys (all, ct, ds, org, cs; attributes are read apart) of a
+ * CASE_ROW_SQL row. Returns how many keys (one too long for MAX_KEY is left out, as addk
+ * does). */
+static int case_row(sqlite3_stmt *st, struct case_slot *s, char keys[ROW_KEYS][MAX_KEY])
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", zg_db_text(st, 1));
+    snprintf(s->ct, sizeof(s->ct), "%s", zg_db_text(st, 3));
+    double mb = sqlite3_column_double(st, 6);
+    s->tmb = mb > 0 ? (float)(sqlite3_column_double(st, 5) / mb) : 0.0f;
+    enum zg_consent cs = ZG_CONSENT_UNRECORDED;
+    if (sqlite3_column_type(st, 7) == SQLITE_TEXT && zg_consent_parse(zg_db_text(st, 7), &cs))
+        cs = ZG_CONSENT_UNRECORDED;
+    int n = 0, w[ROW_KEYS];
+    w[0] = snprintf(keys[n], MAX_KEY, "all");
+    n += w[0] < MAX_KEY;
+    w[1] = snprintf(keys[n], MAX_KEY, "ct\t%s", zg_db_text(st, 3));
+    n += w[1] < MAX_KEY;
+    w[2] = snprintf(keys[n], MAX_KEY, "ds\t%s", zg_db_text(st, 4));
+    n += w[2] < MAX_KEY;
+    w[3] = snprintf(keys[n], MAX_KEY, "org\t%lld", (long long)sqlite3_column_int64(st, 2));
+    n += w[3] < MAX_KEY;
+    w[4] = snprintf(keys[n], MAX_KEY, "cs\t%s", zg_consent_name(cs));
+    n += w[4] < MAX_KEY;
+    return n;
+}
+
+/* Case-level sets and the case table, from genome_cases (one row per case). */
 static int build_case_level(struct zg_cohort *c, sqlite3 *db, struct zg_error *err)
 {
     int rc = drop_prefixes(c, rebuilt_prefixes);
     if (rc)
         return zg_error_set(err, rc, "", "out of memory");
-    /* the clinical record is the source of truth for the cancer type and the consent */
-    sqlite3_stmt *st = zg_db_prepare(
-        db,
-        "SELECT g.case_no, g.case_id, g.org_id,"
-        " coalesce(nullif(r.oncotree, ''), g.cancer_type), g.dataset, g.n_somatic,"
-        " g.callable_mb, json_extract(v.doc, '$.consent.status')"
-        " FROM genome_cases g LEFT JOIN clinical_records r ON r.case_id = g.case_id"
-        " LEFT JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version"
-        " ORDER BY g.case_no",
-        err);
+    sqlite3_stmt *st = zg_db_prepare(db, CASE_ROW_SQL " ORDER BY g.case_no", err);
     if (!st)
         return err->code;
     int r;
@@ -423,20 +456,11 @@ static int build_case_level(struct zg_cohort *c, sqlite3 *db, struct zg_error *e
             c->cases = p;
             c->nslots = ns;
         }
-        struct case_slot *s = &c->cases[cn];
-        snprintf(s->id, sizeof(s->id), "%s", zg_db_text(st, 1));
-        snprintf(s->ct, sizeof(s->ct), "%s", zg_db_text(st, 3));
-        double mb = sqlite3_column_double(st, 6);
-        s->tmb = mb > 0 ? (float)(sqlite3_column_double(st, 5) / mb) : 0.0f;
-        if ((rc = addk(c, cn, err, "all")) ||
-            (rc = addk(c, cn, err, "ct\t%s", zg_db_text(st, 3))) ||
-            (rc = addk(c, cn, err, "ds\t%s", zg_db_text(st, 4))) ||
-            (rc = addk(c, cn, err, "org\t%lld", (long long)sqlite3_column_int64(st, 2))))
-            break;
-        enum zg_consent cs = ZG_CONSENT_UNRECORDED;
-        if (sqlite3_column_type(st, 7) == SQLITE_TEXT && zg_consent_parse(zg_db_text(st, 7), &cs))
-            cs = ZG_CONSENT_UNRECORDED;
-        if ((rc = addk(c, cn, err, "cs\t%s", zg_consent_name(cs))))
+        char keys[ROW_KEYS][MAX_KEY];
+        int nk = case_row(st, &c->cases[cn], keys);
+        for (int k = 0; k < nk && !rc; k++)
+            rc = addk(c, cn, err, "%s", keys[k]);
+        if (rc)
             break;
     }
     if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
@@ -834,6 +858,8 @@ static int save_full(const char *dir, struct zg_cohort *c, int64_t prev_base, in
     wput(&w, MAGIC, 8);
     wput(&w, &c->generation, 8);
     wput(&w, &c->max_import, 8);
+    wput(&w, &c->case_seq, 8);
+    wput(&w, &c->clin_seq, 8);
     wput(&w, &c->nslots, 4);
     for (uint32_t i = 0; i < c->nslots; i++)
         wput(&w, &c->cases[i], sizeof(struct case_slot));
@@ -855,19 +881,35 @@ static bool slot_same(const struct case_slot *a, const struct case_slot *b)
     return !strcmp(a->id, b->id) && !strcmp(a->ct, b->ct) && a->tmb == b->tmb;
 }
 
-/* Writes the delta of generation d->generation over base: d holds what the new imports add
- * (gene, variant and profile sets) and the case-level sets and case table read again; prev
- * (nprev slots) is the case table of the generation before. Points CURRENT at it. */
+/* A case whose case-level membership a delta patches: its slot and keys (NUL-separated). */
+struct patched {
+    uint32_t cn;
+    uint16_t nkeys;
+    struct case_slot slot;
+    char *keys;
+    size_t klen;
+};
+
+/* Writes the delta of generation d->generation over base and points CURRENT at it. d holds what
+ * the new imports add (gene, variant and profile sets), and either (np < 0) the case-level sets
+ * and case table read again, of which the slots that differ from prev (nprev slots, the case
+ * table of the generation before) are written, or (np ≥ 0) the cases patched: np of them, and
+ * nslots the table's new extent. */
 static int save_delta(const char *dir, struct zg_cohort *d, int64_t base,
-                      const struct case_slot *prev, uint32_t nprev, int64_t *bytes,
-                      struct zg_error *err)
+                      const struct case_slot *prev, uint32_t nprev, const struct patched *pt,
+                      int64_t np, uint32_t nslots, int64_t *bytes, struct zg_error *err)
 {
     char tmp[1100], final[1100];
     snprintf(tmp, sizeof(tmp), "%s/delta-%lld.tmp", dir, (long long)d->generation);
     snprintf(final, sizeof(final), "%s/delta-%lld.zgd", dir, (long long)d->generation);
-    uint32_t nchanged = 0;
-    for (uint32_t i = 0; i < d->nslots; i++)
-        nchanged += i >= nprev || !slot_same(&d->cases[i], &prev[i]);
+    uint32_t mode = np >= 0, nchanged = 0;
+    if (mode) {
+        nchanged = (uint32_t)np;
+    } else {
+        nslots = d->nslots;
+        for (uint32_t i = 0; i < d->nslots; i++)
+            nchanged += i >= nprev || !slot_same(&d->cases[i], &prev[i]);
+    }
     uint64_t nrepl = 0, nor = 0;
     for (size_t i = 0; i < d->cap; i++)
         if (d->tab[i].key)
@@ -880,19 +922,39 @@ static int save_delta(const char *dir, struct zg_cohort *d, int64_t base,
     wput(&w, &d->generation, 8);
     wput(&w, &base, 8);
     wput(&w, &d->max_import, 8);
-    wput(&w, &d->nslots, 4);
+    wput(&w, &d->case_seq, 8);
+    wput(&w, &d->clin_seq, 8);
+    wput(&w, &nslots, 4);
+    wput(&w, &mode, 4);
     wput(&w, &nchanged, 4);
-    for (uint32_t i = 0; i < d->nslots; i++)
-        if (i >= nprev || !slot_same(&d->cases[i], &prev[i])) {
-            wput(&w, &i, 4);
-            wput(&w, &d->cases[i], sizeof(struct case_slot));
+    if (mode) {
+        for (int64_t k = 0; k < np; k++) {
+            wput(&w, &pt[k].cn, 4);
+            wput(&w, &pt[k].slot, sizeof(struct case_slot));
+            wput(&w, &pt[k].nkeys, 2);
+            const char *key = pt[k].keys;
+            for (uint16_t j = 0; j < pt[k].nkeys; j++) {
+                uint16_t kl = (uint16_t)strlen(key);
+                wput(&w, &kl, 2);
+                wput(&w, key, kl);
+                key += kl + 1;
+            }
         }
-    for (int pass = 0; pass < 2; pass++) { /* the replaced sets, then those added to */
-        wput(&w, pass ? &nor : &nrepl, 8);
+    } else {
+        for (uint32_t i = 0; i < d->nslots; i++)
+            if (i >= nprev || !slot_same(&d->cases[i], &prev[i])) {
+                wput(&w, &i, 4);
+                wput(&w, &d->cases[i], sizeof(struct case_slot));
+            }
+        wput(&w, &nrepl, 8);
         for (size_t i = 0; i < d->cap && !w.failed; i++)
-            if (d->tab[i].key && replaced_key(d->tab[i].key) == !pass)
+            if (d->tab[i].key && replaced_key(d->tab[i].key))
                 wentry(&w, d->tab[i].key, d->tab[i].bm);
     }
+    wput(&w, &nor, 8);
+    for (size_t i = 0; i < d->cap && !w.failed; i++)
+        if (d->tab[i].key && !replaced_key(d->tab[i].key))
+            wentry(&w, d->tab[i].key, d->tab[i].bm);
     if ((rc = wpublish(&w, tmp, final, err)) || (rc = write_current(dir, d->generation, base, err)))
         return rc;
     *bytes = w.total;
@@ -1064,8 +1126,12 @@ static int load_base(const char *path, struct zg_cohort **out, struct zg_error *
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         goto out;
     }
-    if (!rget(&r, magic, 8) || memcmp(magic, MAGIC, 8) || memcmp(buf + got - 8, END_MAGIC, 8) ||
-        !rget(&r, &c->generation, 8) || !rget(&r, &c->max_import, 8) || !rget(&r, &nslots, 4) ||
+    bool v2 = got >= 8 && !memcmp(buf, MAGIC_V2, 8);
+    c->case_seq = c->clin_seq = -1;
+    if (!rget(&r, magic, 8) || (memcmp(magic, MAGIC, 8) && !v2) ||
+        memcmp(buf + got - 8, END_MAGIC, 8) || !rget(&r, &c->generation, 8) ||
+        !rget(&r, &c->max_import, 8) || (!v2 && !rget(&r, &c->case_seq, 8)) ||
+        (!v2 && !rget(&r, &c->clin_seq, 8)) || !rget(&r, &nslots, 4) ||
         (uint64_t)nslots * sizeof(struct case_slot) > r.n - r.off) {
         rc = damaged(err, ZG_ECORRUPT, path);
         goto out;
@@ -1103,34 +1169,122 @@ out:
 
 /* The fixed part of a delta file. */
 struct delta_head {
-    int64_t gen, base, max_import;
-    uint32_t nslots, nchanged;
+    int64_t gen, base, max_import, case_seq, clin_seq;
+    uint32_t nslots, mode, nchanged; /* mode 0: case-level sets replaced; 1: cases patched */
 };
 
 static bool delta_head(struct rbuf *r, struct delta_head *h)
 {
     char magic[8];
     return rget(r, magic, 8) && !memcmp(magic, DELTA_MAGIC, 8) && rget(r, &h->gen, 8) &&
-           rget(r, &h->base, 8) && rget(r, &h->max_import, 8) && rget(r, &h->nslots, 4) &&
-           rget(r, &h->nchanged, 4) && h->nchanged <= h->nslots &&
+           rget(r, &h->base, 8) && rget(r, &h->max_import, 8) && rget(r, &h->case_seq, 8) &&
+           rget(r, &h->clin_seq, 8) && rget(r, &h->nslots, 4) && rget(r, &h->mode, 4) &&
+           rget(r, &h->nchanged, 4) && h->mode <= 1 &&
            (uint64_t)h->nchanged * (4 + sizeof(struct case_slot)) <= r->n - r->off;
 }
 
-/* Changed case slots of a delta into c's table. */
-static bool delta_slots(struct zg_cohort *c, struct rbuf *r, const struct delta_head *h)
+/* The non-profile case-level sets of c (pointers stay valid while keys are added). */
+static int case_level_sets(const struct zg_cohort *c, roaring_bitmap_t ***out, size_t *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->cap; i++)
+        k += c->tab[i].key && replaced_key(c->tab[i].key);
+    roaring_bitmap_t **v = malloc((k ? k : 1) * sizeof(*v));
+    if (!v)
+        return ZG_ENOMEM;
+    k = 0;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->tab[i].key && replaced_key(c->tab[i].key))
+            v[k++] = c->tab[i].bm;
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* Removes the non-profile case-level sets left empty by a patch (a set without cases is not
+ * in an index built from the tables). */
+static int drop_empty_case_level(struct zg_cohort *c)
+{
+    struct entry *old = c->tab;
+    c->tab = calloc(c->cap, sizeof(*c->tab));
+    if (!c->tab) {
+        c->tab = old;
+        return ZG_ENOMEM;
+    }
+    c->n = 0;
+    for (size_t i = 0; i < c->cap; i++) {
+        if (!old[i].key)
+            continue;
+        if (replaced_key(old[i].key) && roaring_bitmap_is_empty(old[i].bm)) {
+            free(old[i].key);
+            roaring_bitmap_free(old[i].bm);
+        } else {
+            *slot_for(c, old[i].key) = old[i];
+            c->n++;
+        }
+    }
+    free(old);
+    return 0;
+}
+
+/* The changed cases of a delta: their slots into c's table and, with sets (mode 1), their
+ * case-level membership (out of every such set, into the listed ones). Without sets the keys
+ * are skipped (a publisher reading only the case table). */
+static int delta_cases(struct zg_cohort *c, struct rbuf *r, const struct delta_head *h, bool sets)
 {
     if (resize_slots(c, h->nslots))
-        return false;
-    for (uint32_t k = 0; k < h->nchanged; k++) {
+        return ZG_ENOMEM;
+    roaring_bitmap_t **cl = NULL;
+    size_t ncl = 0;
+    if (sets && h->mode && case_level_sets(c, &cl, &ncl))
+        return ZG_ENOMEM;
+    int rc = 0;
+    for (uint32_t k = 0; k < h->nchanged && !rc; k++) {
         uint32_t i = UINT32_MAX;
-        (void)rget(r, &i, 4); /* size checked by delta_head */
-        if (i >= h->nslots)
-            return false;
-        (void)rget(r, &c->cases[i], sizeof(struct case_slot));
-        c->cases[i].id[ZG_ID_LEN - 1] = '\0';
-        c->cases[i].ct[sizeof(c->cases[i].ct) - 1] = '\0';
+        struct case_slot slot;
+        if (!rget(r, &i, 4) || !rget(r, &slot, sizeof(slot)) || i == UINT32_MAX ||
+            (!h->mode && i >= h->nslots)) {
+            rc = ZG_ECORRUPT;
+            break;
+        }
+        slot.id[ZG_ID_LEN - 1] = '\0';
+        slot.ct[sizeof(slot.ct) - 1] = '\0';
+        if (i < h->nslots)
+            c->cases[i] = slot;
+        if (!h->mode)
+            continue;
+        uint16_t nk = 0;
+        if (!rget(r, &nk, 2)) {
+            rc = ZG_ECORRUPT;
+            break;
+        }
+        for (size_t j = 0; sets && j < ncl; j++)
+            roaring_bitmap_remove(cl[j], i);
+        for (uint16_t j = 0; j < nk && !rc; j++) {
+            uint16_t kl;
+            char key[MAX_KEY + 1];
+            if (!rget(r, &kl, 2) || kl > MAX_KEY || !rget(r, key, kl)) {
+                rc = ZG_ECORRUPT;
+                break;
+            }
+            key[kl] = '\0';
+            if (!sets)
+                continue;
+            if (!replaced_key(key)) {
+                rc = ZG_ECORRUPT;
+                break;
+            }
+            roaring_bitmap_t *b = get_or_add(c, key);
+            if (!b)
+                rc = ZG_ENOMEM;
+            else
+                roaring_bitmap_add(b, i);
+        }
     }
-    return true;
+    free(cl);
+    if (!rc && sets && h->mode)
+        rc = drop_empty_case_level(c);
+    return rc;
 }
 
 /* Applies delta-gen.zgd (over base) to c. */
@@ -1148,17 +1302,21 @@ static int apply_delta(struct zg_cohort *c, const char *dir, int64_t gen, int64_
     struct delta_head h;
     uint64_t nrepl = 0, nor = 0;
     if (memcmp(buf + got - 8, END_MAGIC, 8) || !delta_head(&r, &h) || h.gen != gen ||
-        h.base != base || !delta_slots(c, &r, &h) || !rget(&r, &nrepl, 8)) {
+        h.base != base) {
         rc = damaged(err, ZG_ECORRUPT, path);
         goto out;
     }
-    if (drop_prefixes(c, rebuilt_prefixes) || (rc = read_entries(c, &r, nrepl, false)) ||
+    if ((rc = delta_cases(c, &r, &h, true)) ||
+        (!h.mode && (!rget(&r, &nrepl, 8) || drop_prefixes(c, rebuilt_prefixes) ||
+                     (rc = read_entries(c, &r, nrepl, false)))) ||
         !rget(&r, &nor, 8) || (rc = read_entries(c, &r, nor, true)) || r.off != got - 8) {
         rc = damaged(err, rc ? rc : ZG_ECORRUPT, path);
         goto out;
     }
     c->generation = gen;
     c->max_import = h.max_import;
+    c->case_seq = h.case_seq;
+    c->clin_seq = h.clin_seq;
 out:
     free(buf);
     return rc;
@@ -1327,7 +1485,7 @@ static int load_current(const struct zg_datadir *dd, struct zg_cohort *have, str
  * base, last import applied, case table, and the sizes of the base and of its deltas.
  * ZG_ENOTFOUND when nothing is published; ZG_ECONFLICT (gen set) for an earlier format. */
 struct chain_state {
-    int64_t gen, base, max_import;
+    int64_t gen, base, max_import, case_seq, clin_seq;
     struct case_slot *cases;
     uint32_t nslots;
     int64_t base_bytes, delta_bytes;
@@ -1347,9 +1505,9 @@ static int read_chain_state(const char *dir, struct chain_state *s, struct zg_er
     struct zg_cohort *c = cohort_new();
     int fd = open(p, O_RDONLY | O_CLOEXEC);
     struct stat sb;
-    char head[28];
+    char head[44];
     uint32_t nslots = 0;
-    if (!c || fd < 0 || fstat(fd, &sb) || read(fd, head, 28) != 28) {
+    if (!c || fd < 0 || fstat(fd, &sb) || read(fd, head, 44) != 44) {
         rc = fd < 0 ? zg_error_set(err, ZG_ECORRUPT, "", "the cohort index %s is missing", p)
                     : damaged(err, c ? ZG_ECORRUPT : ZG_ENOMEM, p);
         goto out;
@@ -1358,14 +1516,21 @@ static int read_chain_state(const char *dir, struct chain_state *s, struct zg_er
         rc = ZG_ECONFLICT;
         goto out;
     }
-    memcpy(&nslots, head + 24, 4);
+    bool v2 = !memcmp(head, MAGIC_V2, 8); /* no marks */
+    size_t hl = v2 ? 28 : 44;
+    memcpy(&nslots, head + hl - 4, 4);
     size_t tl = (size_t)nslots * sizeof(struct case_slot);
-    if (memcmp(head, MAGIC, 8) || (int64_t)(28 + tl) > sb.st_size || resize_slots(c, nslots) ||
-        (tl && pread(fd, c->cases, tl, 28) != (ssize_t)tl)) {
+    if ((memcmp(head, MAGIC, 8) && !v2) || (int64_t)(hl + tl) > sb.st_size ||
+        resize_slots(c, nslots) || (tl && pread(fd, c->cases, tl, (off_t)hl) != (ssize_t)tl)) {
         rc = damaged(err, ZG_ECORRUPT, p);
         goto out;
     }
     memcpy(&s->max_import, head + 16, 8);
+    s->case_seq = s->clin_seq = -1;
+    if (!v2) {
+        memcpy(&s->case_seq, head + 24, 8);
+        memcpy(&s->clin_seq, head + 32, 8);
+    }
     s->base_bytes = sb.st_size;
     for (int64_t g = s->base + 1; g <= s->gen; g++) {
         snprintf(p, sizeof(p), "%s/delta-%lld.zgd", dir, (long long)g);
@@ -1375,13 +1540,16 @@ static int read_chain_state(const char *dir, struct chain_state *s, struct zg_er
             goto out;
         struct rbuf r = {buf, got, 0};
         struct delta_head h;
-        bool ok = delta_head(&r, &h) && h.gen == g && h.base == s->base && delta_slots(c, &r, &h);
+        bool ok =
+            delta_head(&r, &h) && h.gen == g && h.base == s->base && !delta_cases(c, &r, &h, false);
         free(buf);
         if (!ok) {
             rc = damaged(err, ZG_ECORRUPT, p);
             goto out;
         }
         s->max_import = h.max_import;
+        s->case_seq = h.case_seq;
+        s->clin_seq = h.clin_seq;
         s->delta_bytes += (int64_t)got;
     }
     s->cases = c->cases;
@@ -1445,6 +1613,167 @@ static int apply_everything(struct zg_cohort *c, sqlite3 *db, struct zg_error *e
     return rc;
 }
 
+/* The change marks of what db sees: the case change log's last seq and the clinical
+ * high-water mark. */
+static int clinical_mark(sqlite3 *db, int64_t *mark, struct zg_error *err);
+
+static int change_marks(sqlite3 *db, int64_t *case_seq, int64_t *clin_seq, struct zg_error *err)
+{
+    sqlite3_stmt *st =
+        zg_db_prepare(db, "SELECT coalesce(max(seq), 0) FROM genome_case_changes", err);
+    if (!st)
+        return err->code;
+    int r = sqlite3_step(st), rc = 0;
+    if (r == SQLITE_ROW)
+        *case_seq = sqlite3_column_int64(st, 0);
+    else
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    return rc ? rc : clinical_mark(db, clin_seq, err);
+}
+
+static void free_patches(struct patched *pt, int64_t np)
+{
+    for (int64_t k = 0; k < np; k++)
+        free(pt[k].keys);
+    free(pt);
+}
+
+static int patch_key(struct patched *p, size_t *cap, const char *key)
+{
+    size_t kl = strlen(key) + 1;
+    if (p->nkeys == UINT16_MAX)
+        return ZG_ETOOBIG;
+    if (p->klen + kl > *cap) {
+        char *q = realloc(p->keys, *cap * 2 + kl);
+        if (!q)
+            return ZG_ENOMEM;
+        p->keys = q;
+        *cap = *cap * 2 + kl;
+    }
+    memcpy(p->keys + p->klen, key, kl);
+    p->klen += kl;
+    p->nkeys++;
+    return 0;
+}
+
+/* One changed case: its slot and case-level keys as db has them now (none when it is gone). */
+static int read_patch(sqlite3 *db, sqlite3_stmt *row, sqlite3_stmt *attrs, uint32_t cn,
+                      struct patched *p, struct zg_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->cn = cn;
+    sqlite3_reset(row);
+    sqlite3_bind_int64(row, 1, cn);
+    int r = sqlite3_step(row);
+    if (r == SQLITE_DONE) /* no longer a genome case: out of every set */
+        return 0;
+    if (r != SQLITE_ROW)
+        return zg_db_fail(db, r, err);
+    char keys[ROW_KEYS][MAX_KEY], key[MAX_KEY];
+    int nk = case_row(row, &p->slot, keys), rc = 0;
+    size_t cap = 0;
+    for (int k = 0; k < nk && !rc; k++)
+        rc = patch_key(p, &cap, keys[k]);
+    sqlite3_reset(attrs);
+    sqlite3_bind_int64(attrs, 1, cn);
+    while (!rc && (r = sqlite3_step(attrs)) == SQLITE_ROW) {
+        int n = snprintf(key, sizeof(key), "a\t%s=%s", zg_db_text(attrs, 0), zg_db_text(attrs, 1));
+        if (n >= 0 && n < MAX_KEY) /* longer ones are not indexed (addk) */
+            rc = patch_key(p, &cap, key);
+    }
+    if (rc)
+        return zg_error_set(err, rc, "", "out of memory");
+    return r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
+}
+
+/* The cases whose case-level membership changed since the marks of cs (genome case rows and
+ * attributes from the change log, clinical records from clinical_versions), read again, and
+ * cs's case table updated with them. *np = -1 when more changed than patching is worth (then
+ * nothing is changed; the caller reads every case). */
+static int read_patches(sqlite3 *db, struct chain_state *cs, struct patched **out, int64_t *np,
+                        struct zg_error *err)
+{
+    *out = NULL;
+    *np = -1;
+    int64_t lim = 64 + cs->nslots / 16;
+    sqlite3_stmt *st = zg_db_prepare(
+        db,
+        "SELECT case_no FROM genome_case_changes WHERE seq > ?1 UNION"
+        " SELECT g.case_no FROM clinical_versions v JOIN genome_cases g ON g.case_id = v.case_id"
+        " WHERE v.rowid > ?2 ORDER BY 1 LIMIT ?3",
+        err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, cs->case_seq);
+    sqlite3_bind_int64(st, 2, cs->clin_seq);
+    sqlite3_bind_int64(st, 3, lim + 1);
+    uint32_t *cns = malloc((size_t)(lim + 1) * sizeof(*cns));
+    int64_t n = 0;
+    int r, rc = 0;
+    while (cns && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t no = sqlite3_column_int64(st, 0);
+        if (no < 0 || no > UINT32_MAX - 1) {
+            rc = zg_error_set(err, ZG_ECORRUPT, "", "case number out of range");
+            break;
+        }
+        cns[n++] = (uint32_t)no;
+    }
+    if (!cns)
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    else if (!rc && r != SQLITE_DONE)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    if (rc || n > lim) {
+        free(cns);
+        return rc;
+    }
+    struct patched *pt = calloc((size_t)(n ? n : 1), sizeof(*pt));
+    sqlite3_stmt *row = zg_db_prepare(db, CASE_ROW_SQL " WHERE g.case_no = ?", err);
+    sqlite3_stmt *attrs =
+        row ? zg_db_prepare(db,
+                            "SELECT key, value FROM genome_case_attrs WHERE case_no = ?"
+                            " ORDER BY key",
+                            err)
+            : NULL;
+    if (!pt)
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    else if (!row || !attrs)
+        rc = err->code;
+    int64_t k = 0;
+    for (; !rc && k < n; k++)
+        rc = read_patch(db, row, attrs, cns[k], &pt[k], err);
+    zg_db_release(row);
+    zg_db_release(attrs);
+    free(cns);
+    if (rc) {
+        free_patches(pt, k);
+        return rc;
+    }
+    /* the case table after the patch (its extent as a rebuild gives it) */
+    for (int64_t j = 0; j < n; j++) {
+        struct case_slot *t = cs->cases;
+        uint32_t cn = pt[j].cn;
+        if (cn >= cs->nslots && pt[j].slot.id[0]) {
+            t = realloc(cs->cases, ((size_t)cn + 1) * sizeof(*t));
+            if (!t) {
+                free_patches(pt, n);
+                return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            }
+            memset(t + cs->nslots, 0, ((size_t)cn + 1 - cs->nslots) * sizeof(*t));
+            cs->cases = t;
+            cs->nslots = cn + 1;
+        }
+        if (cn < cs->nslots)
+            cs->cases[cn] = pt[j].slot;
+    }
+    while (cs->nslots && !cs->cases[cs->nslots - 1].id[0])
+        cs->nslots--;
+    *out = pt;
+    *np = n;
+    return 0;
+}
+
 static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
                    struct zg_cohort_update_stats *stats, struct zg_error *err)
 {
@@ -1464,6 +1793,8 @@ static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
     memset(stats, 0, sizeof(*stats));
     struct zg_cohort *c = NULL;
     struct chain_state cs;
+    struct patched *pt = NULL;
+    int64_t np = -1;
     rc = read_chain_state(dir, &cs, err);
     bool fresh = rc == ZG_ENOTFOUND;
     if (rc == ZG_ECONFLICT) /* written by an earlier zengen: rebuilt from the tables */
@@ -1492,27 +1823,37 @@ static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
     } else if ((rc = load_chain(dir, cs.gen, cs.base, &c, err))) {
         goto out;
     }
-    /* read everything from one consistent database snapshot */
+    /* read everything from one consistent database snapshot: the new imports, and the cases
+     * whose case-level membership changed (only those, for a delta after a snapshot that knows
+     * its marks; else every case) */
     if ((rc = zg_db_exec(db, "BEGIN", err)))
         goto out;
-    if ((scratch && (rc = apply_everything(c, db, err))) ||
+    if ((rc = change_marks(db, &c->case_seq, &c->clin_seq, err)) ||
+        (scratch && (rc = apply_everything(c, db, err))) ||
         (rc = apply_new_imports(c, db, scratch, stats, err)) ||
-        (rc = build_case_level(c, db, err))) {
+        (delta && cs.case_seq >= 0 && cs.clin_seq >= 0 &&
+         (rc = read_patches(db, &cs, &pt, &np, err))) ||
+        (np < 0 && (rc = build_case_level(c, db, err)))) {
         zg_db_rollback(db);
         goto out;
     }
     zg_db_rollback(db); /* read-only: just end it */
     c->generation++;
-    if ((rc = delta ? save_delta(dir, c, cs.base, cs.cases, cs.nslots, &stats->bytes, err)
+    if ((rc = delta ? save_delta(dir, c, cs.base, cs.cases, cs.nslots, pt, np, cs.nslots,
+                                 &stats->bytes, err)
                     : save_full(dir, c, fresh ? 0 : cs.base, &stats->bytes, err)))
         goto out;
     stats->generation = c->generation;
     stats->deltas = delta ? c->generation - cs.base : 0;
     stats->keys = (int64_t)c->n;
+    stats->cases_patched = np;
     const roaring_bitmap_t *all = zg_cohort_get(c, "all");
     stats->cases = all ? (int64_t)roaring_bitmap_get_cardinality(all) : 0;
+    for (uint32_t i = 0; np >= 0 && i < cs.nslots; i++)
+        stats->cases += cs.cases[i].id[0] != '\0';
     stats->ms = zg_clock_mono_ms() - t0;
 out:
+    free_patches(pt, np);
     free(cs.cases);
     cohort_free(c);
     flock(lfd, LOCK_UN);

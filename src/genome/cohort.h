@@ -37,6 +37,7 @@ struct zg_cohort_update_stats {
     int64_t cases;
     int64_t bytes;  /* written by this publish */
     int64_t deltas; /* deltas over the full snapshot after this publish (0: it wrote one) */
+    int64_t cases_patched; /* cases whose case-level sets a delta patched; -1: all read again */
     int64_t ms;
 };
 

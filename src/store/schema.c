@@ -74,6 +74,9 @@ static const struct zg_migration main_migrations[] = {
 #if __has_include("genome/schema_sites.inc")
 #include "genome/schema_sites.inc"
 #endif
+#if __has_include("genome/schema_changes.inc")
+#include "genome/schema_changes.inc"
+#endif
 };
 
 static const struct zg_migration audit_migrations[] = {

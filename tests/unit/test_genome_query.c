@@ -506,14 +506,14 @@ static void delta_chain_matches_rebuild(void **state)
     struct zg_test_fx *f = *state;
     struct zg_error err;
     struct zg_synth_stats ss;
-    struct zg_synth_opts so = {.ncases = 60, .seed = 11, .org_id = f->org, .batch = 60};
+    struct zg_synth_opts so = {.ncases = 100, .seed = 11, .org_id = f->org, .batch = 100};
     assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
     brute_load(f->db);
     int ids[MAXC], nids = 0;
     for (int k = 0; k < MAXC; k++)
         if (cs[k].exists)
             ids[nids++] = k;
-    assert_true(nids >= 60);
+    assert_true(nids >= 100);
     static const char *const gene[] = {"TP53", "KRAS", "EGFR", "BRAF", "PIK3CA", "ZNF99X"};
     static const char *const csq[] = {"missense_variant", "stop_gained", "splice_donor_variant",
                                       "inframe_deletion", "synonymous_variant"};
@@ -542,6 +542,8 @@ static void delta_chain_matches_rebuild(void **state)
         struct zg_cohort_update_stats us;
         assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
         assert_int_equal(us.imports_applied, 1);
+        if (us.deltas) /* the imported case's somatic count changed: only it is read again */
+            assert_int_equal(us.cases_patched, 1);
         read_current(f, &gen, &base);
         struct zg_cohort *held = NULL;
         assert_int_equal(zg_cohort_acquire(cc, &f->t.dd, NULL, &held, &err), 0);
@@ -562,6 +564,34 @@ static void delta_chain_matches_rebuild(void **state)
                                  0);
             assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
             assert_int_equal(us.imports_applied, 0);
+            if (us.deltas)
+                assert_true(us.cases_patched >= 20);
+        }
+        if (round == 30) { /* more changed cases than a patch is worth: all are read again */
+            for (int k = 0; k < nids; k++)
+                assert_int_equal(zg_genome_case_attr_set(f->db, cs[ids[k]].id, "batch", "b2", &err),
+                                 0);
+            assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+            assert_int_equal(us.cases_patched, -1);
+        }
+        if (round == 36 || round == 37) { /* a set that a patch leaves empty goes */
+            if (round == 36)
+                assert_int_equal(zg_genome_case_attr_set(f->db, cs[ids[5]].id, "solo", "x", &err),
+                                 0);
+            else
+                zg_test_sql(f->db, "DELETE FROM genome_case_attrs WHERE key = 'solo'");
+            assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+        }
+        if (round == 33) { /* changes made by hand in the tables are logged too */
+            char sql[256];
+            snprintf(sql, sizeof(sql),
+                     "DELETE FROM genome_case_attrs WHERE case_no IN (%d, %d);"
+                     "UPDATE genome_cases SET dataset = 'cohort-b' WHERE case_no = %d",
+                     ids[2], ids[7], ids[3]);
+            zg_test_sql(f->db, sql);
+            assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+            if (us.deltas)
+                assert_int_equal(us.cases_patched, 3);
         }
     }
     assert_true(longest >= 2); /* deltas were written over one base */
