@@ -1687,16 +1687,16 @@ static int read_patch(sqlite3 *db, sqlite3_stmt *row, sqlite3_stmt *attrs, uint3
     return r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
 }
 
-/* The cases whose case-level membership changed since the marks of cs (genome case rows and
- * attributes from the change log, clinical records from clinical_versions), read again, and
- * cs's case table updated with them. *np = -1 when more changed than patching is worth (then
- * nothing is changed; the caller reads every case). */
-static int read_patches(sqlite3 *db, struct chain_state *cs, struct patched **out, int64_t *np,
-                        struct zg_error *err)
+/* The cases whose case-level membership changed since the marks (genome case rows and
+ * attributes from the change log after case_seq, clinical records from clinical_versions after
+ * clin_seq), read again, and the case table (*cases, *nslots) updated with them. *np = -1 when more
+ * changed than patching is worth (then nothing is changed; the caller reads every case). */
+static int read_patches(sqlite3 *db, int64_t case_seq, int64_t clin_seq, struct case_slot **cases,
+                        uint32_t *nslots, struct patched **out, int64_t *np, struct zg_error *err)
 {
     *out = NULL;
     *np = -1;
-    int64_t lim = 64 + cs->nslots / 16;
+    int64_t lim = 64 + *nslots / 16;
     sqlite3_stmt *st = zg_db_prepare(
         db,
         "SELECT case_no FROM genome_case_changes WHERE seq > ?1 UNION"
@@ -1705,8 +1705,8 @@ static int read_patches(sqlite3 *db, struct chain_state *cs, struct patched **ou
         err);
     if (!st)
         return err->code;
-    sqlite3_bind_int64(st, 1, cs->case_seq);
-    sqlite3_bind_int64(st, 2, cs->clin_seq);
+    sqlite3_bind_int64(st, 1, case_seq);
+    sqlite3_bind_int64(st, 2, clin_seq);
     sqlite3_bind_int64(st, 3, lim + 1);
     uint32_t *cns = malloc((size_t)(lim + 1) * sizeof(*cns));
     int64_t n = 0;
@@ -1752,23 +1752,23 @@ static int read_patches(sqlite3 *db, struct chain_state *cs, struct patched **ou
     }
     /* the case table after the patch (its extent as a rebuild gives it) */
     for (int64_t j = 0; j < n; j++) {
-        struct case_slot *t = cs->cases;
+        struct case_slot *t = *cases;
         uint32_t cn = pt[j].cn;
-        if (cn >= cs->nslots && pt[j].slot.id[0]) {
-            t = realloc(cs->cases, ((size_t)cn + 1) * sizeof(*t));
+        if (cn >= *nslots && pt[j].slot.id[0]) {
+            t = realloc(*cases, ((size_t)cn + 1) * sizeof(*t));
             if (!t) {
                 free_patches(pt, n);
                 return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
             }
-            memset(t + cs->nslots, 0, ((size_t)cn + 1 - cs->nslots) * sizeof(*t));
-            cs->cases = t;
-            cs->nslots = cn + 1;
+            memset(t + *nslots, 0, ((size_t)cn + 1 - *nslots) * sizeof(*t));
+            *cases = t;
+            *nslots = cn + 1;
         }
-        if (cn < cs->nslots)
-            cs->cases[cn] = pt[j].slot;
+        if (cn < *nslots)
+            (*cases)[cn] = pt[j].slot;
     }
-    while (cs->nslots && !cs->cases[cs->nslots - 1].id[0])
-        cs->nslots--;
+    while (*nslots && !(*cases)[*nslots - 1].id[0])
+        (*nslots)--;
     *out = pt;
     *np = n;
     return 0;
@@ -1832,7 +1832,7 @@ static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
         (scratch && (rc = apply_everything(c, db, err))) ||
         (rc = apply_new_imports(c, db, scratch, stats, err)) ||
         (delta && cs.case_seq >= 0 && cs.clin_seq >= 0 &&
-         (rc = read_patches(db, &cs, &pt, &np, err))) ||
+         (rc = read_patches(db, cs.case_seq, cs.clin_seq, &cs.cases, &cs.nslots, &pt, &np, err))) ||
         (np < 0 && (rc = build_case_level(c, db, err)))) {
         zg_db_rollback(db);
         goto out;
@@ -1922,14 +1922,16 @@ static int clinical_mark(sqlite3 *db, int64_t *mark, struct zg_error *err)
     return rc;
 }
 
-/* The case-level sets of prev (a view over the same base, built at an earlier clinical mark)
- * copied into the builder tmp, with the cases whose clinical record changed since then read
- * again (cancer type, consent). Returns 0, ZG_ETOOBIG when so many changed that a full build
- * is cheaper, or an error. */
+/* The case-level sets of prev (a view built at earlier marks, over this base or an earlier
+ * one) copied into the builder tmp, without the profile sets (the base's), and the cases
+ * changed since its marks read again: clinical records, genome case rows and attributes.
+ * Returns 0, ZG_ETOOBIG when so many changed that a full build is cheaper, or an error. */
 static int patch_case_level(struct zg_cohort *tmp, const struct zg_cohort *prev, sqlite3 *db,
                             struct zg_error *err)
 {
     for (size_t i = 0; i < prev->nsmall; i++) {
+        if (!replaced_key(prev->small[i].key))
+            continue;
         roaring_bitmap_t *b = get_or_add(tmp, prev->small[i].key);
         if (!b)
             return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
@@ -1939,54 +1941,41 @@ static int patch_case_level(struct zg_cohort *tmp, const struct zg_cohort *prev,
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
     memcpy(tmp->cases, prev->cases, (size_t)prev->nslots * sizeof(*tmp->cases));
     tmp->nslots = prev->nslots;
-    sqlite3_stmt *st = zg_db_prepare(
-        db,
-        "SELECT g.case_no, coalesce(nullif(r.oncotree, ''), g.cancer_type),"
-        " json_extract(v.doc, '$.consent.status')"
-        " FROM (SELECT DISTINCT case_id FROM clinical_versions WHERE rowid > ?1) ch"
-        " JOIN genome_cases g ON g.case_id = ch.case_id"
-        " LEFT JOIN clinical_records r ON r.case_id = g.case_id"
-        " LEFT JOIN clinical_versions v ON v.case_id = r.case_id AND v.version = r.version",
-        err);
-    if (!st)
-        return err->code;
-    sqlite3_bind_int64(st, 1, prev->clin_mark);
-    int r, rc = 0;
-    uint32_t changed = 0;
-    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t no = sqlite3_column_int64(st, 0);
-        if (no < 0 || no >= tmp->nslots || ++changed > 64 + tmp->nslots / 16) {
-            rc = ZG_ETOOBIG; /* a case the view does not know, or a bulk change */
-            break;
+    struct patched *pt = NULL;
+    int64_t np = -1;
+    int rc =
+        read_patches(db, prev->case_seq, prev->clin_mark, &tmp->cases, &tmp->nslots, &pt, &np, err);
+    if (rc)
+        return rc;
+    if (np < 0)
+        return ZG_ETOOBIG;
+    roaring_bitmap_t **cl = NULL;
+    size_t ncl = 0;
+    if (case_level_sets(tmp, &cl, &ncl))
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    for (int64_t k = 0; !rc && k < np; k++) {
+        for (size_t j = 0; j < ncl; j++) /* out of every set, into its own */
+            roaring_bitmap_remove(cl[j], pt[k].cn);
+        const char *key = pt[k].keys;
+        for (uint16_t j = 0; j < pt[k].nkeys && !rc; j++, key += strlen(key) + 1) {
+            roaring_bitmap_t *b = get_or_add(tmp, key);
+            if (!b)
+                rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+            else
+                roaring_bitmap_add(b, pt[k].cn);
         }
-        uint32_t cn = (uint32_t)no;
-        for (size_t i = 0; i < tmp->cap; i++) /* out of its old type and consent sets */
-            if (tmp->tab[i].key &&
-                (!strncmp(tmp->tab[i].key, "ct\t", 3) || !strncmp(tmp->tab[i].key, "cs\t", 3)))
-                roaring_bitmap_remove(tmp->tab[i].bm, cn);
-        enum zg_consent cs = ZG_CONSENT_UNRECORDED;
-        if (sqlite3_column_type(st, 2) == SQLITE_TEXT && zg_consent_parse(zg_db_text(st, 2), &cs))
-            cs = ZG_CONSENT_UNRECORDED;
-        snprintf(tmp->cases[cn].ct, sizeof(tmp->cases[cn].ct), "%s", zg_db_text(st, 1));
-        if (!(rc = addk(tmp, cn, err, "ct\t%s", zg_db_text(st, 1))))
-            rc = addk(tmp, cn, err, "cs\t%s", zg_consent_name(cs));
     }
-    if (!rc && r != SQLITE_DONE)
-        rc = zg_db_fail(db, r, err);
-    zg_db_release(st);
-    /* a type left without cases is no longer a type: the open-addressing table cannot drop a
-     * key in place, so build from the tables */
-    for (size_t i = 0; !rc && i < tmp->cap; i++)
-        if (tmp->tab[i].key && !strncmp(tmp->tab[i].key, "ct\t", 3) &&
-            roaring_bitmap_is_empty(tmp->tab[i].bm))
-            rc = ZG_ETOOBIG;
+    free(cl);
+    free_patches(pt, np);
+    if (!rc && drop_empty_case_level(tmp))
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
     return rc;
 }
 
-/* A view of base whose case-level sets are read from db now (base gains a reference): from
- * prev (a view over base at an earlier mark, or NULL) and the clinical records changed since,
- * else from the tables. */
-static int make_view(struct zg_cohort *base, const struct zg_cohort *prev, sqlite3 *db,
+/* A view of base whose case-level sets are read from db now, at the marks seq and mark (base
+ * gains a reference): from prev (a view built at earlier marks, or NULL) and the cases changed
+ * since, else from the tables. */
+static int make_view(struct zg_cohort *base, const struct zg_cohort *prev, sqlite3 *db, int64_t seq,
                      int64_t mark, struct zg_cohort **out, struct zg_error *err)
 {
     struct zg_cohort *tmp = cohort_new(), *v = calloc(1, sizeof(*v));
@@ -2008,7 +1997,7 @@ static int make_view(struct zg_cohort *base, const struct zg_cohort *prev, sqlit
     if (rc || (!prev && (rc = build_case_level(tmp, db, err))))
         goto out;
     static const char *const prof[] = {"p\tsomatic", "p\tgermline", "p\tsv", "p\tcnv"};
-    for (int i = 0; i < 4 && !prev; i++) { /* (a patched copy has them already) */
+    for (int i = 0; i < 4; i++) { /* the profile sets are the base's */
         const roaring_bitmap_t *b = zg_cohort_get(base, prof[i]);
         roaring_bitmap_t *t = b ? get_or_add(tmp, prof[i]) : NULL;
         if (b && !t) {
@@ -2027,6 +2016,7 @@ static int make_view(struct zg_cohort *base, const struct zg_cohort *prev, sqlit
     v->generation = base->generation;
     v->max_import = base->max_import;
     v->clin_mark = mark;
+    v->case_seq = seq;
     /* the builder's entries become the view's own case-level list */
     if (!(v->small = calloc(tmp->n ? tmp->n : 1, sizeof(*v->small)))) {
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
@@ -2126,12 +2116,12 @@ static int acquire_file(struct zg_cohort_cache *cc, const struct zg_datadir *dd,
         return rc;
     }
     if (!cc->have || strcmp(cc->dir, dir) || c->generation >= zg_cohort_generation(cc->cur)) {
-        struct zg_cohort *old = cc->cur, *oldview = cc->view;
+        /* the view over the old generation stays: the next view is patched from it */
+        struct zg_cohort *old = cc->cur;
         if (c == old) { /* nothing newer after all */
-            old = oldview = NULL;
+            old = NULL;
         } else {
             cc->cur = c;
-            cc->view = NULL;
             atomic_fetch_add(&c->refs, 1); /* the cache's reference + the caller's */
         }
         snprintf(cc->dir, sizeof(cc->dir), "%s", dir);
@@ -2140,7 +2130,6 @@ static int acquire_file(struct zg_cohort_cache *cc, const struct zg_datadir *dd,
             cc->mtime = sb.st_mtim;
         cc->have = true;
         pthread_mutex_unlock(&cc->mu);
-        zg_cohort_release(oldview);
         zg_cohort_release(old);
         *out = c;
         return 0;
@@ -2156,7 +2145,7 @@ int zg_cohort_acquire(struct zg_cohort_cache *cc, const struct zg_datadir *dd, s
                       struct zg_cohort **out, struct zg_error *err)
 {
     struct zg_cohort *base = NULL, *v = NULL;
-    int64_t mark = 0;
+    int64_t mark = 0, seq = 0;
     bool rebuilt;
     /* a command-line reader (no cache, a connection of its own) brings an index written by
      * an earlier zengen up to date first; a server does so when it starts */
@@ -2168,41 +2157,43 @@ int zg_cohort_acquire(struct zg_cohort_cache *cc, const struct zg_datadir *dd, s
             *out = base;
         return rc;
     }
-    if ((rc = clinical_mark(db, &mark, err))) {
+    if ((rc = change_marks(db, &seq, &mark, err))) {
         zg_cohort_release(base);
         return rc;
     }
     if (!cc) { /* no cache: a view of its own */
-        rc = make_view(base, NULL, db, mark, &v, err);
+        rc = make_view(base, NULL, db, seq, mark, &v, err);
         zg_cohort_release(base);
         if (!rc)
             *out = v;
         return rc;
     }
     pthread_mutex_lock(&cc->mu);
-    if (cc->view && cc->view->base == base && cc->view->clin_mark == mark) {
+    if (cc->view && cc->view->base == base && cc->view->clin_mark == mark &&
+        cc->view->case_seq == seq) {
         atomic_fetch_add(&cc->view->refs, 1);
         *out = cc->view;
         pthread_mutex_unlock(&cc->mu);
         zg_cohort_release(base);
         return 0;
     }
-    /* the cached view over this base, when it is older than what db sees: patched */
+    /* the cached view, over this base or an earlier one, built at marks db has passed:
+     * patched for the cases changed since (its gene sets are not used) */
     struct zg_cohort *prev =
-        cc->view && cc->view->base == base && cc->view->clin_mark < mark ? cc->view : NULL;
+        cc->view && cc->view->clin_mark <= mark && cc->view->case_seq <= seq ? cc->view : NULL;
     if (prev)
         atomic_fetch_add(&prev->refs, 1);
     pthread_mutex_unlock(&cc->mu);
     /* built outside the lock from what db sees; concurrent builders each use their own */
-    rc = make_view(base, prev, db, mark, &v, err);
+    rc = make_view(base, prev, db, seq, mark, &v, err);
     zg_cohort_release(prev);
     zg_cohort_release(base);
     if (rc)
         return rc;
     struct zg_cohort *old = NULL;
     pthread_mutex_lock(&cc->mu);
-    if (cc->cur == v->base &&
-        (!cc->view || cc->view->base != v->base || cc->view->clin_mark <= mark)) {
+    if (cc->cur == v->base && (!cc->view || cc->view->base != v->base ||
+                               (cc->view->clin_mark <= mark && cc->view->case_seq <= seq))) {
         old = cc->view;
         cc->view = v;
         atomic_fetch_add(&v->refs, 1);

@@ -485,6 +485,27 @@ static void assert_same_index(const struct zg_cohort *a, const struct zg_cohort 
     }
 }
 
+/* The case-level sets and case slots of two views (snapshots acquired with a database). */
+static void assert_same_views(const struct zg_cohort *a, const struct zg_cohort *b)
+{
+    static const char *const prefixes[] = {"ct\t", "ds\t", "org\t", "a\t", "cs\t", "all", "p\t"};
+    int64_t total = 0;
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++) {
+        struct same_ctx ab = {b, 0}, ba = {a, 0};
+        zg_cohort_each(a, prefixes[i], same_set, &ab);
+        zg_cohort_each(b, prefixes[i], same_set, &ba);
+        assert_int_equal(ab.keys, ba.keys);
+        total += ab.keys;
+    }
+    assert_true(total > 10);
+    assert_int_equal(zg_cohort_slots(a), zg_cohort_slots(b));
+    for (uint32_t i = 0; i < zg_cohort_slots(a); i++) {
+        assert_string_equal(zg_cohort_case_id(a, i), zg_cohort_case_id(b, i));
+        assert_string_equal(zg_cohort_cancer_type(a, i), zg_cohort_cancer_type(b, i));
+        assert_true(zg_cohort_tmb(a, i) == zg_cohort_tmb(b, i));
+    }
+}
+
 static int count_files(struct zg_test_fx *f, const char *suffix)
 {
     char cmd[600];
@@ -519,8 +540,9 @@ static void delta_chain_matches_rebuild(void **state)
                                       "inframe_deletion", "synonymous_variant"};
     int64_t gen = 0, base = 0, longest = 0, bases = 0, last_base = 0;
     /* a server's cache follows along, applying each new delta to the generation it holds */
-    struct zg_cohort_cache *cc = NULL;
+    struct zg_cohort_cache *cc = NULL, *cv = NULL; /* without and with the database */
     assert_int_equal(zg_cohort_cache_new(&cc), 0);
+    assert_int_equal(zg_cohort_cache_new(&cv), 0);
     for (int round = 0; round < 40; round++) {
         /* a second file for one of the cases: three calls, at positions other rounds use too */
         char path[512];
@@ -549,6 +571,10 @@ static void delta_chain_matches_rebuild(void **state)
         assert_int_equal(zg_cohort_acquire(cc, &f->t.dd, NULL, &held, &err), 0);
         assert_int_equal(zg_cohort_generation(held), gen);
         zg_cohort_release(held);
+        if (round % 3 == 0) { /* a server's view, patched across generations */
+            assert_int_equal(zg_cohort_acquire(cv, &f->t.dd, f->db, &held, &err), 0);
+            zg_cohort_release(held);
+        }
         longest = gen - base > longest ? gen - base : longest;
         bases += base != last_base;
         last_base = base;
@@ -573,6 +599,24 @@ static void delta_chain_matches_rebuild(void **state)
                                  0);
             assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
             assert_int_equal(us.cases_patched, -1);
+        }
+        if (round == 5 || round == 34) { /* germline calls: a profile set grows */
+            snprintf(path, sizeof(path), "%s/germ%d.vcf", f->t.root, round);
+            o = fopen(path, "w");
+            assert_non_null(o);
+            fputs("##fileformat=VCFv4.2\n##contig=<ID=chr13,length=114364328>\n"
+                  "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations "
+                  "from Ensembl VEP. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp|"
+                  "CANONICAL\">\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+                  "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tNORMAL\n"
+                  "chr13\t32340300\t.\tC\tT\t.\tPASS\tCSQ=T|stop_gained|BRCA2|ENST8|c.9C>T|p.Q3*|"
+                  "YES\tGT\t0/1\n",
+                  o);
+            fclose(o);
+            struct zg_import_opts go = {.case_id = cs[ids[round + 1]].id, .kind = ZG_VK_GERMLINE};
+            assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &go, &res, &err), 0);
+            assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+            assert_int_equal(us.imports_applied, 1);
         }
         if (round == 36 || round == 37) { /* a set that a patch leaves empty goes */
             if (round == 36)
@@ -628,6 +672,13 @@ static void delta_chain_matches_rebuild(void **state)
     assert_same_index(chain, full);
     assert_same_index(followed, full);
     zg_cohort_release(followed);
+    struct zg_cohort *patched = NULL, *built = NULL;
+    assert_int_equal(zg_cohort_acquire(cv, &f->t.dd, f->db, &patched, &err), 0);
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, f->db, &built, &err), 0);
+    assert_same_views(patched, built);
+    zg_cohort_release(patched);
+    zg_cohort_release(built);
+    zg_cohort_cache_free(cv);
     zg_cohort_release(full);
     zg_cohort_cache_free(cc);
 
