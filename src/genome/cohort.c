@@ -1700,8 +1700,9 @@ static int read_patches(sqlite3 *db, int64_t case_seq, int64_t clin_seq, struct 
     sqlite3_stmt *st = zg_db_prepare(
         db,
         "SELECT case_no FROM genome_case_changes WHERE seq > ?1 UNION"
-        " SELECT g.case_no FROM clinical_versions v JOIN genome_cases g ON g.case_id = v.case_id"
-        " WHERE v.rowid > ?2 ORDER BY 1 LIMIT ?3",
+        /* CROSS JOIN: the versions after the mark first (a range), not every genome case */
+        " SELECT g.case_no FROM clinical_versions v CROSS JOIN genome_cases g"
+        " ON g.case_id = v.case_id WHERE v.rowid > ?2 ORDER BY 1 LIMIT ?3",
         err);
     if (!st)
         return err->code;
