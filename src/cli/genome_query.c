@@ -16,8 +16,7 @@ static void print_genes_table(json_t *j)
     printf("%-12s %9s %9s %7s", "group", "profiled", "altered", "%");
     size_t i;
     json_t *g;
-    json_array_foreach(genes, i, g)
-        printf(" %10s", json_string_value(g));
+    json_array_foreach(genes, i, g) printf(" %10s", json_string_value(g));
     putchar('\n');
     json_t *grp;
     size_t k;
@@ -41,7 +40,8 @@ static void print_genes_table(json_t *j)
         }
         putchar('\n');
     }
-    printf("%-12s %9lld %9lld\n", "all", (long long)json_integer_value(json_object_get(j, "profiled")),
+    printf("%-12s %9lld %9lld\n", "all",
+           (long long)json_integer_value(json_object_get(j, "profiled")),
            (long long)json_integer_value(json_object_get(j, "altered")));
 }
 
@@ -181,7 +181,8 @@ int zg_cmd_query(int argc, char **argv)
             break;
     }
     qsort(times, (size_t)reps, sizeof(*times), cmp_i64);
-    int64_t us = times[reps / 2], p95 = times[(reps * 95) / 100 < reps ? (reps * 95) / 100 : reps - 1];
+    int64_t us = times[reps / 2],
+            p95 = times[(reps * 95) / 100 < reps ? (reps * 95) / 100 : reps - 1];
     free(times);
     zg_gene_counts_free(gc);
     if (!j) {
@@ -206,7 +207,8 @@ int zg_cmd_query(int argc, char **argv)
             print_genes_table(j);
         }
         if (timing)
-            fprintf(stderr, "query: p50 %lld µs, p95 %lld µs over %ld runs (index generation %lld)\n",
+            fprintf(stderr,
+                    "query: p50 %lld µs, p95 %lld µs over %ld runs (index generation %lld)\n",
                     (long long)us, (long long)p95, reps, (long long)zg_cohort_generation(c));
         if (timing && !strcmp(sub, "genes"))
             fprintf(stderr, "render: %lld µs (JSON answer of the last run)\n",
@@ -268,8 +270,10 @@ int zg_cmd_genome_index(int argc, char **argv)
             goto out;
         }
         const roaring_bitmap_t *all = zg_cohort_get(c, "all");
-        printf("generation %lld, %llu cases, loaded in %lld ms\n",
-               (long long)zg_cohort_generation(c),
+        int64_t g = zg_cohort_generation(c), full = zg_cohort_full_generation(c);
+        printf("generation %lld (full snapshot %lld + %lld deltas), %llu cases, loaded in %lld "
+               "ms\n",
+               (long long)g, (long long)full, (long long)(full ? g - full : 0),
                (unsigned long long)(all ? roaring_bitmap_get_cardinality(all) : 0),
                (long long)(zg_clock_mono_ms() - t0));
         zg_cohort_release(c);
@@ -341,8 +345,7 @@ int zg_cmd_genome_case(int argc, char **argv)
         val = eq + 1;
     }
     int64_t case_no;
-    if (zg_db_begin(db, &err) ||
-        zg_genome_case_ensure(db, id, ct, ds, 0, &case_no, &err) ||
+    if (zg_db_begin(db, &err) || zg_genome_case_ensure(db, id, ct, ds, 0, &case_no, &err) ||
         (attr && zg_genome_case_attr_set(db, id, key, val, &err)) || zg_db_commit(db, &err)) {
         zg_db_rollback(db);
         rc = zg_cli_fail(&err);

@@ -333,6 +333,11 @@ int64_t zg_cohort_generation(const struct zg_cohort *c)
     return c ? c->generation : 0;
 }
 
+int64_t zg_cohort_full_generation(const struct zg_cohort *c)
+{
+    return c ? (c->base ? c->base->full_gen : c->full_gen) : 0;
+}
+
 uint32_t zg_cohort_slots(const struct zg_cohort *c)
 {
     return c ? c->nslots : 0;

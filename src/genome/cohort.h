@@ -95,6 +95,9 @@ const roaring_bitmap_t *zg_cohort_profiled(const struct zg_cohort *c);
 const roaring_bitmap_t *zg_cohort_get(const struct zg_cohort *c, const char *key);
 
 int64_t zg_cohort_generation(const struct zg_cohort *c);
+/* The full snapshot a loaded generation is built on (the rest are deltas over it); 0 when none
+ * is published. */
+int64_t zg_cohort_full_generation(const struct zg_cohort *c);
 /* One more than the largest case_no in the snapshot. */
 uint32_t zg_cohort_slots(const struct zg_cohort *c);
 /* Case id ("" when the slot is unused), cancer type and TMB (mutations/Mb) of a case_no. */

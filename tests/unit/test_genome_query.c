@@ -659,6 +659,7 @@ static void delta_chain_matches_rebuild(void **state)
     struct zg_cohort *chain = NULL, *full = NULL;
     assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &chain, &err), 0);
     assert_int_equal(zg_cohort_generation(chain), gen);
+    assert_int_equal(zg_cohort_full_generation(chain), base);
     const roaring_bitmap_t *w = zg_cohort_get(chain, "cs\twithdrawn");
     assert_true(!w || roaring_bitmap_is_empty(w)); /* consented again in round 25 */
     assert_non_null(zg_cohort_get(chain, "a\tstage=III"));
