@@ -91,22 +91,21 @@ cp -r "$cohort" "$WORK/cohort-copy"
 "$BIN" org add "Bench Hospital 2" --type hospital --data "$WORK/cohort-copy" >/dev/null
 c=$("$BIN" case add --org "Bench Hospital 2" --data "$WORK/cohort-copy")
 c2=$("$BIN" case add --org "Bench Hospital 2" --data "$WORK/cohort-copy")
-sync
-t0=$(now)
-"$BIN" import vcf "$WORK/big.vcf.gz" --case "$c" --kind somatic --cancer-type LUAD --no-register \
-  --quiet --data "$WORK/cohort-copy" >/dev/null
-t1=$(now)
-t_cohort=$(secs "$t0" "$t1")
+# one import of FILE as case CASE into the copy; prints seconds
+cohort_import() {
+  sync
+  t0=$(now)
+  "$BIN" import vcf "$1" --case "$2" --kind somatic --cancer-type LUAD --no-register --quiet \
+    --data "$WORK/cohort-copy" >/dev/null
+  t1=$(now)
+  secs "$t0" "$t1"
+}
+t_cohort=$(cohort_import "$WORK/big.vcf.gz" "$c")
 # a WGS-sized somatic call set (20,000 records) as one more case: here the per-import costs
 # (index publish, commit) weigh more than the records
 { grep '^#' "$WORK/big.vcf"; grep -v '^#' "$WORK/big.vcf" | head -n 20000 | \
     awk 'BEGIN{OFS="\t"} {$2 = $2 + 1; print}'; } | bgzip -c > "$WORK/small.vcf.gz"
-sync
-t0=$(now)
-"$BIN" import vcf "$WORK/small.vcf.gz" --case "$c2" --kind somatic --cancer-type LUAD --no-register \
-  --quiet --data "$WORK/cohort-copy" >/dev/null
-t1=$(now)
-t_cohort_small=$(secs "$t0" "$t1")
+t_cohort_small=$(cohort_import "$WORK/small.vcf.gz" "$c2")
 best_bcf_s=""
 for r in 1 2 3; do best_bcf_s=$(best "$best_bcf_s" "$(bcf_time "$WORK/small.vcf.gz")"); done
 rm -rf "$WORK/cohort-copy"

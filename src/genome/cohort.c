@@ -268,8 +268,10 @@ static roaring_bitmap_t *get_or_add(struct zg_cohort *c, const char *key)
     return e->bm;
 }
 
-/* Removes every key with one of the prefixes (case-level sets are rebuilt on each update). */
-static int drop_prefixes(struct zg_cohort *c, const char *const *prefixes)
+/* Removes every entry pred says to drop (the table is rebuilt: open addressing cannot remove a
+ * key in place). */
+static int drop_where(struct zg_cohort *c, bool (*pred)(const struct entry *, const void *),
+                      const void *ctx)
 {
     struct entry *old = c->tab;
     size_t ocap = c->cap;
@@ -282,10 +284,7 @@ static int drop_prefixes(struct zg_cohort *c, const char *const *prefixes)
     for (size_t i = 0; i < ocap; i++) {
         if (!old[i].key)
             continue;
-        bool drop = false;
-        for (size_t k = 0; prefixes[k] && !drop; k++)
-            drop = !strncmp(old[i].key, prefixes[k], strlen(prefixes[k]));
-        if (drop) {
+        if (pred(&old[i], ctx)) {
             free(old[i].key);
             roaring_bitmap_free(old[i].bm);
         } else {
@@ -295,6 +294,20 @@ static int drop_prefixes(struct zg_cohort *c, const char *const *prefixes)
     }
     free(old);
     return 0;
+}
+
+static bool has_prefix(const struct entry *e, const void *ctx)
+{
+    for (const char *const *p = ctx; *p; p++)
+        if (!strncmp(e->key, *p, strlen(*p)))
+            return true;
+    return false;
+}
+
+/* Removes every key with one of the prefixes (case-level sets are rebuilt on each update). */
+static int drop_prefixes(struct zg_cohort *c, const char *const *prefixes)
+{
+    return drop_where(c, has_prefix, prefixes);
 }
 
 void zg_cohort_each(const struct zg_cohort *c, const char *prefix,
@@ -1208,28 +1221,15 @@ static int case_level_sets(const struct zg_cohort *c, roaring_bitmap_t ***out, s
 
 /* Removes the non-profile case-level sets left empty by a patch (a set without cases is not
  * in an index built from the tables). */
+static bool empty_case_level(const struct entry *e, const void *ctx)
+{
+    (void)ctx;
+    return replaced_key(e->key) && roaring_bitmap_is_empty(e->bm);
+}
+
 static int drop_empty_case_level(struct zg_cohort *c)
 {
-    struct entry *old = c->tab;
-    c->tab = calloc(c->cap, sizeof(*c->tab));
-    if (!c->tab) {
-        c->tab = old;
-        return ZG_ENOMEM;
-    }
-    c->n = 0;
-    for (size_t i = 0; i < c->cap; i++) {
-        if (!old[i].key)
-            continue;
-        if (replaced_key(old[i].key) && roaring_bitmap_is_empty(old[i].bm)) {
-            free(old[i].key);
-            roaring_bitmap_free(old[i].bm);
-        } else {
-            *slot_for(c, old[i].key) = old[i];
-            c->n++;
-        }
-    }
-    free(old);
-    return 0;
+    return drop_where(c, empty_case_level, NULL);
 }
 
 /* The changed cases of a delta: their slots into c's table and, with sets (mode 1), their
@@ -1618,23 +1618,27 @@ static int apply_everything(struct zg_cohort *c, sqlite3 *db, struct zg_error *e
     return rc;
 }
 
-/* The change marks of what db sees: the case change log's last seq and the clinical
- * high-water mark. */
-static int clinical_mark(sqlite3 *db, int64_t *mark, struct zg_error *err);
-
+/* The change marks of what db sees: the case change log's last seq, and the clinical
+ * high-water mark (clinical_versions is append-only, so its largest rowid grows with every
+ * stored clinical change). Two index seeks. */
 static int change_marks(sqlite3 *db, int64_t *case_seq, int64_t *clin_seq, struct zg_error *err)
 {
     sqlite3_stmt *st =
-        zg_db_prepare(db, "SELECT coalesce(max(seq), 0) FROM genome_case_changes", err);
+        zg_db_prepare(db,
+                      "SELECT (SELECT coalesce(max(seq), 0) FROM genome_case_changes),"
+                      " (SELECT coalesce(max(rowid), 0) FROM clinical_versions)",
+                      err);
     if (!st)
         return err->code;
     int r = sqlite3_step(st), rc = 0;
-    if (r == SQLITE_ROW)
+    if (r == SQLITE_ROW) {
         *case_seq = sqlite3_column_int64(st, 0);
-    else
+        *clin_seq = sqlite3_column_int64(st, 1);
+    } else {
         rc = zg_db_fail(db, r, err);
+    }
     zg_db_release(st);
-    return rc ? rc : clinical_mark(db, clin_seq, err);
+    return rc;
 }
 
 static void free_patches(struct patched *pt, int64_t np)
@@ -1910,23 +1914,6 @@ int zg_cohort_upgrade(const struct zg_datadir *dd, sqlite3 *db, bool *rebuilt, s
 }
 
 /* --- live views and the per-process current snapshot ---------------------------------- */
-
-/* The clinical high-water mark: clinical_versions is append-only, so its largest rowid grows
- * with every stored clinical change (an index seek). */
-static int clinical_mark(sqlite3 *db, int64_t *mark, struct zg_error *err)
-{
-    sqlite3_stmt *st =
-        zg_db_prepare(db, "SELECT coalesce(max(rowid), 0) FROM clinical_versions", err);
-    if (!st)
-        return err->code;
-    int r = sqlite3_step(st), rc = 0;
-    if (r == SQLITE_ROW)
-        *mark = sqlite3_column_int64(st, 0);
-    else
-        rc = zg_db_fail(db, r, err);
-    zg_db_release(st);
-    return rc;
-}
 
 /* The case-level sets of prev (a view built at earlier marks, over this base or an earlier
  * one) copied into the builder tmp, without the profile sets (the base's), and the cases

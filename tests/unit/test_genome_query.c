@@ -518,6 +518,23 @@ static int count_files(struct zg_test_fx *f, const char *suffix)
     return n;
 }
 
+/* n synthetic cases of the first hospital (one rebuild at the end); ids gets the case numbers of
+ * every genome case (MAXC entries at most); returns how many. */
+static int synth_cases(struct zg_test_fx *f, int n, uint64_t seed, int *ids)
+{
+    struct zg_error err;
+    struct zg_synth_stats ss;
+    struct zg_synth_opts so = {.ncases = n, .seed = seed, .org_id = f->org, .batch = n};
+    assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
+    brute_load(f->db);
+    int nids = 0;
+    for (int k = 0; k < MAXC; k++)
+        if (cs[k].exists)
+            ids[nids++] = k;
+    assert_true(nids >= n);
+    return nids;
+}
+
 /* Publishing by delta: many small publishes (synth batches, a changed diagnosis and consent, a
  * case attribute) load to the same index as a rebuild from the tables; long chains fold into a
  * full snapshot and the files of older chains go; a damaged delta is reported, not read, and
@@ -526,15 +543,8 @@ static void delta_chain_matches_rebuild(void **state)
 {
     struct zg_test_fx *f = *state;
     struct zg_error err;
-    struct zg_synth_stats ss;
-    struct zg_synth_opts so = {.ncases = 100, .seed = 11, .org_id = f->org, .batch = 100};
-    assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
-    brute_load(f->db);
-    int ids[MAXC], nids = 0;
-    for (int k = 0; k < MAXC; k++)
-        if (cs[k].exists)
-            ids[nids++] = k;
-    assert_true(nids >= 100);
+    static int ids[MAXC];
+    int nids = synth_cases(f, 100, 11, ids);
     static const char *const gene[] = {"TP53", "KRAS", "EGFR", "BRAF", "PIK3CA", "ZNF99X"};
     static const char *const csq[] = {"missense_variant", "stop_gained", "splice_donor_variant",
                                       "inframe_deletion", "synonymous_variant"};
@@ -740,15 +750,9 @@ static void cache_readers_during_publishes(void **state)
 {
     struct zg_test_fx *f = *state;
     struct zg_error err;
-    struct zg_synth_stats ss;
-    struct zg_synth_opts so = {.ncases = 30, .seed = 12, .org_id = f->org, .batch = 30};
-    assert_int_equal(zg_synth_cohort(&f->t.dd, f->db, &so, &ss, &err), 0);
-    brute_load(f->db);
-    const char *id = NULL;
-    for (int k = 0; k < MAXC && !id; k++)
-        if (cs[k].exists)
-            id = cs[k].id;
-    assert_non_null(id);
+    static int ids[MAXC];
+    (void)synth_cases(f, 30, 12, ids);
+    const char *id = cs[ids[0]].id;
     struct zg_cohort_cache *cc = NULL;
     assert_int_equal(zg_cohort_cache_new(&cc), 0);
     atomic_int stop;
