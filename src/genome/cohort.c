@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/clock.h"
 #include "common/hash.h"
+#include "crypto/crypto.h"
 #include "store/db.h"
 
 #include <dirent.h>
@@ -47,6 +48,7 @@ struct zg_cohort {
     /* what the case-level sets were read at: genome_case_changes.seq and the clinical_versions
      * high-water mark (-1: unknown, an index written before migration 7) */
     int64_t case_seq, clin_seq;
+    uint64_t lineage; /* random id of the full snapshot; its deltas carry it */
     int64_t max_import;
     struct entry *tab; /* open addressing, capacity power of two */
     size_t cap, n;
@@ -452,6 +454,8 @@ static int build_case_level(struct zg_cohort *c, sqlite3 *db, struct zg_error *e
     int rc = drop_prefixes(c, rebuilt_prefixes);
     if (rc)
         return zg_error_set(err, rc, "", "out of memory");
+    if (c->nslots) /* every slot from the tables: a case gone since leaves an empty one */
+        memset(c->cases, 0, (size_t)c->nslots * sizeof(*c->cases));
     sqlite3_stmt *st = zg_db_prepare(db, CASE_ROW_SQL " ORDER BY g.case_no", err);
     if (!st)
         return err->code;
@@ -878,6 +882,8 @@ static int save_full(const char *dir, struct zg_cohort *c, int64_t prev_base, in
     wput(&w, &c->max_import, 8);
     wput(&w, &c->case_seq, 8);
     wput(&w, &c->clin_seq, 8);
+    zg_random_bytes(&c->lineage, sizeof(c->lineage)); /* a new history starts here */
+    wput(&w, &c->lineage, 8);
     wput(&w, &c->nslots, 4);
     for (uint32_t i = 0; i < c->nslots; i++)
         wput(&w, &c->cases[i], sizeof(struct case_slot));
@@ -939,6 +945,7 @@ static int save_delta(const char *dir, struct zg_cohort *d, int64_t base,
     wput(&w, DELTA_MAGIC, 8);
     wput(&w, &d->generation, 8);
     wput(&w, &base, 8);
+    wput(&w, &d->lineage, 8);
     wput(&w, &d->max_import, 8);
     wput(&w, &d->case_seq, 8);
     wput(&w, &d->clin_seq, 8);
@@ -1149,8 +1156,8 @@ static int load_base(const char *path, struct zg_cohort **out, struct zg_error *
     if (!rget(&r, magic, 8) || (memcmp(magic, MAGIC, 8) && !v2) ||
         memcmp(buf + got - 8, END_MAGIC, 8) || !rget(&r, &c->generation, 8) ||
         !rget(&r, &c->max_import, 8) || (!v2 && !rget(&r, &c->case_seq, 8)) ||
-        (!v2 && !rget(&r, &c->clin_seq, 8)) || !rget(&r, &nslots, 4) ||
-        (uint64_t)nslots * sizeof(struct case_slot) > r.n - r.off) {
+        (!v2 && !rget(&r, &c->clin_seq, 8)) || (!v2 && !rget(&r, &c->lineage, 8)) ||
+        !rget(&r, &nslots, 4) || (uint64_t)nslots * sizeof(struct case_slot) > r.n - r.off) {
         rc = damaged(err, ZG_ECORRUPT, path);
         goto out;
     }
@@ -1188,6 +1195,7 @@ out:
 /* The fixed part of a delta file. */
 struct delta_head {
     int64_t gen, base, max_import, case_seq, clin_seq;
+    uint64_t lineage;
     uint32_t nslots, mode, nchanged; /* mode 0: case-level sets replaced; 1: cases patched */
 };
 
@@ -1195,9 +1203,9 @@ static bool delta_head(struct rbuf *r, struct delta_head *h)
 {
     char magic[8];
     return rget(r, magic, 8) && !memcmp(magic, DELTA_MAGIC, 8) && rget(r, &h->gen, 8) &&
-           rget(r, &h->base, 8) && rget(r, &h->max_import, 8) && rget(r, &h->case_seq, 8) &&
-           rget(r, &h->clin_seq, 8) && rget(r, &h->nslots, 4) && rget(r, &h->mode, 4) &&
-           rget(r, &h->nchanged, 4) && h->mode <= 1 &&
+           rget(r, &h->base, 8) && rget(r, &h->lineage, 8) && rget(r, &h->max_import, 8) &&
+           rget(r, &h->case_seq, 8) && rget(r, &h->clin_seq, 8) && rget(r, &h->nslots, 4) &&
+           rget(r, &h->mode, 4) && rget(r, &h->nchanged, 4) && h->mode <= 1 &&
            (uint64_t)h->nchanged * (4 + sizeof(struct case_slot)) <= r->n - r->off;
 }
 
@@ -1235,8 +1243,38 @@ static int drop_empty_case_level(struct zg_cohort *c)
 /* The changed cases of a delta: their slots into c's table and, with sets (mode 1), their
  * case-level membership (out of every such set, into the listed ones). Without sets the keys
  * are skipped (a publisher reading only the case table). */
+/* Whether the changed-case section of a delta (read from a copy of r) is well formed, and its
+ * new table extent no larger than c's table or the highest case it fills: a damaged count must
+ * be refused, not allocated. */
+static bool delta_cases_valid(const struct zg_cohort *c, struct rbuf r, const struct delta_head *h)
+{
+    uint64_t top = c->nslots;
+    for (uint32_t k = 0; k < h->nchanged; k++) {
+        uint32_t i = UINT32_MAX;
+        struct case_slot slot;
+        uint16_t nk = 0;
+        if (!rget(&r, &i, 4) || !rget(&r, &slot, sizeof(slot)) || i == UINT32_MAX ||
+            (!h->mode && i >= h->nslots) || (h->mode && !rget(&r, &nk, 2)))
+            return false;
+        if (slot.id[0]) { /* a case that exists has its slot within the table */
+            if (i >= h->nslots)
+                return false;
+            top = (uint64_t)i + 1 > top ? (uint64_t)i + 1 : top;
+        }
+        for (uint16_t j = 0; j < nk; j++) {
+            uint16_t kl;
+            if (!rget(&r, &kl, 2) || kl > MAX_KEY || r.n - r.off < kl)
+                return false;
+            r.off += kl;
+        }
+    }
+    return h->nslots <= top;
+}
+
 static int delta_cases(struct zg_cohort *c, struct rbuf *r, const struct delta_head *h, bool sets)
 {
+    if (!delta_cases_valid(c, *r, h))
+        return ZG_ECORRUPT;
     if (resize_slots(c, h->nslots))
         return ZG_ENOMEM;
     roaring_bitmap_t **cl = NULL;
@@ -1311,8 +1349,13 @@ static int apply_delta(struct zg_cohort *c, const char *dir, int64_t gen, int64_
         rc = damaged(err, ZG_ECORRUPT, path);
         goto out;
     }
+    if (h.lineage != c->lineage) { /* written over another full snapshot of that number */
+        rc = zg_error_set(err, ZG_ECONFLICT, "",
+                          "the cohort index %s belongs to another snapshot history", path);
+        goto out;
+    }
     if ((rc = delta_cases(c, &r, &h, true)) ||
-        (!h.mode && (!rget(&r, &nrepl, 8) || drop_prefixes(c, rebuilt_prefixes) ||
+        (!h.mode && (!rget(&r, &nrepl, 8) || (rc = drop_prefixes(c, rebuilt_prefixes)) ||
                      (rc = read_entries(c, &r, nrepl, false)))) ||
         !rget(&r, &nor, 8) || (rc = read_entries(c, &r, nor, true)) || r.off != got - 8) {
         rc = damaged(err, rc ? rc : ZG_ECORRUPT, path);
@@ -1400,6 +1443,7 @@ static struct zg_cohort *cohort_clone(const struct zg_cohort *src)
     atomic_init(&c->refs, 1);
     c->generation = src->generation;
     c->full_gen = src->full_gen;
+    c->lineage = src->lineage;
     c->max_import = src->max_import;
     c->cap = src->cap;
     c->tab = calloc(c->cap, sizeof(*c->tab));
@@ -1470,9 +1514,9 @@ static int load_current(const struct zg_datadir *dd, struct zg_cohort *have, str
     }
     if (have && have->full_gen == base && have->generation >= base && have->generation < gen) {
         rc = advance(have, dir, gen, base, out, err);
-        if (rc != ZG_ENOTFOUND)
+        if (rc != ZG_ENOTFOUND && rc != ZG_ECONFLICT)
             return rc;
-        zg_error_clear(err); /* folded meanwhile: load it whole */
+        zg_error_clear(err); /* folded meanwhile, or another history: load it whole */
     }
     rc = load_chain(dir, gen, base, out, err);
     /* publishes between reading CURRENT and opening its files remove that chain: read the
@@ -1491,6 +1535,7 @@ static int load_current(const struct zg_datadir *dd, struct zg_cohort *have, str
  * ZG_ENOTFOUND when nothing is published; ZG_ECONFLICT (gen set) for an earlier format. */
 struct chain_state {
     int64_t gen, base, max_import, case_seq, clin_seq;
+    uint64_t lineage;
     struct case_slot *cases;
     uint32_t nslots;
     int64_t base_bytes, delta_bytes;
@@ -1510,9 +1555,9 @@ static int read_chain_state(const char *dir, struct chain_state *s, struct zg_er
     struct zg_cohort *c = cohort_new();
     int fd = open(p, O_RDONLY | O_CLOEXEC);
     struct stat sb;
-    char head[44];
+    char head[52];
     uint32_t nslots = 0;
-    if (!c || fd < 0 || fstat(fd, &sb) || read(fd, head, 44) != 44) {
+    if (!c || fd < 0 || fstat(fd, &sb) || read(fd, head, 52) != 52) {
         rc = fd < 0 ? zg_error_set(err, ZG_ECORRUPT, "", "the cohort index %s is missing", p)
                     : damaged(err, c ? ZG_ECORRUPT : ZG_ENOMEM, p);
         goto out;
@@ -1522,7 +1567,7 @@ static int read_chain_state(const char *dir, struct chain_state *s, struct zg_er
         goto out;
     }
     bool v2 = !memcmp(head, MAGIC_V2, 8); /* no marks */
-    size_t hl = v2 ? 28 : 44;
+    size_t hl = v2 ? 28 : 52;
     memcpy(&nslots, head + hl - 4, 4);
     size_t tl = (size_t)nslots * sizeof(struct case_slot);
     if ((memcmp(head, MAGIC, 8) && !v2) || (int64_t)(hl + tl) > sb.st_size ||
@@ -1530,23 +1575,30 @@ static int read_chain_state(const char *dir, struct chain_state *s, struct zg_er
         rc = damaged(err, ZG_ECORRUPT, p);
         goto out;
     }
+    for (uint32_t i = 0; i < nslots; i++) {
+        c->cases[i].id[ZG_ID_LEN - 1] = '\0';
+        c->cases[i].ct[sizeof(c->cases[i].ct) - 1] = '\0';
+    }
     memcpy(&s->max_import, head + 16, 8);
     s->case_seq = s->clin_seq = -1;
     if (!v2) {
         memcpy(&s->case_seq, head + 24, 8);
         memcpy(&s->clin_seq, head + 32, 8);
+        memcpy(&s->lineage, head + 40, 8);
     }
     s->base_bytes = sb.st_size;
     for (int64_t g = s->base + 1; g <= s->gen; g++) {
         snprintf(p, sizeof(p), "%s/delta-%lld.zgd", dir, (long long)g);
         char *buf = NULL;
         size_t got = 0;
-        if ((rc = read_file(p, &buf, &got, err)))
+        if ((rc = read_file(p, &buf, &got, err))) { /* missing too: the chain is damaged */
+            rc = damaged(err, rc == ZG_ENOMEM ? ZG_ENOMEM : ZG_ECORRUPT, p);
             goto out;
+        }
         struct rbuf r = {buf, got, 0};
         struct delta_head h;
-        bool ok =
-            delta_head(&r, &h) && h.gen == g && h.base == s->base && !delta_cases(c, &r, &h, false);
+        bool ok = !memcmp(buf + got - 8, END_MAGIC, 8) && delta_head(&r, &h) && h.gen == g &&
+                  h.base == s->base && h.lineage == s->lineage && !delta_cases(c, &r, &h, false);
         free(buf);
         if (!ok) {
             rc = damaged(err, ZG_ECORRUPT, p);
@@ -1816,8 +1868,10 @@ static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
         cs.base = cs.gen;
         rc = 0;
     }
-    if (fresh)
+    if (fresh) { /* numbering goes on after any files left behind (readers compare numbers) */
         rc = 0;
+        cs.gen = cs.base = newest_on_disk(dir);
+    }
     if (rc)
         goto out;
     /* a delta, unless this is a rebuild or the chain is long or heavy enough to fold */
@@ -1830,6 +1884,7 @@ static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
         }
         c->generation = cs.gen;
         c->max_import = delta ? cs.max_import : 0;
+        c->lineage = cs.lineage;
     } else if ((rc = load_chain(dir, cs.gen, cs.base, &c, err))) {
         goto out;
     }
@@ -1841,7 +1896,9 @@ static int publish(const struct zg_datadir *dd, sqlite3 *db, bool scratch,
     if ((rc = change_marks(db, &c->case_seq, &c->clin_seq, err)) ||
         (scratch && (rc = apply_everything(c, db, err))) ||
         (rc = apply_new_imports(c, db, scratch, stats, err)) ||
-        (delta && cs.case_seq >= 0 && cs.clin_seq >= 0 &&
+        /* (marks that went backwards — a restored database — read every case) */
+        (delta && cs.case_seq >= 0 && cs.clin_seq >= 0 && c->case_seq >= cs.case_seq &&
+         c->clin_seq >= cs.clin_seq &&
          (rc = read_patches(db, cs.case_seq, cs.clin_seq, &cs.cases, &cs.nslots, &pt, &np, err))) ||
         (np < 0 && (rc = build_case_level(c, db, err)))) {
         zg_db_rollback(db);
@@ -2108,7 +2165,10 @@ static int acquire_file(struct zg_cohort_cache *cc, const struct zg_datadir *dd,
         pthread_mutex_unlock(&cc->mu);
         return rc;
     }
-    if (!cc->have || strcmp(cc->dir, dir) || c->generation >= zg_cohort_generation(cc->cur)) {
+    /* one loader at a time: what it loaded is the newest (numbers can start again after the
+     * index directory was wiped and rebuilt: another history) */
+    if (!cc->have || strcmp(cc->dir, dir) || c->generation >= zg_cohort_generation(cc->cur) ||
+        c->lineage != cc->cur->lineage) {
         /* the view over the old generation stays: the next view is patched from it */
         struct zg_cohort *old = cc->cur;
         if (c == old) { /* nothing newer after all */

@@ -506,6 +506,28 @@ static void assert_same_views(const struct zg_cohort *a, const struct zg_cohort 
     }
 }
 
+/* The published file's case-level sets and slots (a tool without a database reads them) equal
+ * those read from the tables now. */
+static void assert_file_matches_tables(struct zg_test_fx *f)
+{
+    struct zg_cohort *file = NULL, *tables = NULL;
+    struct zg_error err;
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &file, &err), 0);
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, f->db, &tables, &err), 0);
+    assert_same_views(file, tables);
+    zg_cohort_release(file);
+    zg_cohort_release(tables);
+}
+
+static void write_u32_at(const char *path, long off, uint32_t v)
+{
+    FILE *o = fopen(path, "r+b");
+    assert_non_null(o);
+    assert_int_equal(fseek(o, off, SEEK_SET), 0);
+    assert_int_equal(fwrite(&v, 4, 1, o), 1);
+    fclose(o);
+}
+
 static int count_files(struct zg_test_fx *f, const char *suffix)
 {
     char cmd[600];
@@ -602,6 +624,7 @@ static void delta_chain_matches_rebuild(void **state)
             assert_int_equal(us.imports_applied, 0);
             if (us.deltas)
                 assert_true(us.cases_patched >= 20);
+            assert_file_matches_tables(f);
         }
         if (round == 30) { /* more changed cases than a patch is worth: all are read again */
             for (int k = 0; k < nids; k++)
@@ -635,6 +658,8 @@ static void delta_chain_matches_rebuild(void **state)
             else
                 zg_test_sql(f->db, "DELETE FROM genome_case_attrs WHERE key = 'solo'");
             assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+            assert_int_equal(us.cases_patched, us.deltas ? 1 : -1);
+            assert_file_matches_tables(f);
         }
         if (round == 33) { /* changes made by hand in the tables are logged too */
             char sql[256];
@@ -646,6 +671,7 @@ static void delta_chain_matches_rebuild(void **state)
             assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
             if (us.deltas)
                 assert_int_equal(us.cases_patched, 3);
+            assert_file_matches_tables(f);
         }
     }
     assert_true(longest >= 2); /* deltas were written over one base */
@@ -713,6 +739,65 @@ static void delta_chain_matches_rebuild(void **state)
     assert_same_index(chain, full);
     assert_int_equal(count_files(f, ".zgd"), 0);
     zg_cohort_release(full);
+
+    /* a delta claiming an absurd case table is damaged, not allocated */
+    assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+    read_current(f, &gen, &base);
+    assert_true(gen > base);
+    snprintf(p, sizeof(p), "%s/index/delta-%lld.zgd", f->t.data, (long long)gen);
+    write_u32_at(p, 56, 40000000u); /* its slot count (after 7 eight-byte fields) */
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &full, &err), ZG_ECORRUPT);
+    /* a missing delta too: an update refuses it instead of starting a new index */
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), ZG_ECORRUPT);
+    assert_non_null(strstr(err.reason, "damaged"));
+    assert_int_equal(zg_cohort_rebuild(&f->t.dd, f->db, &us, &err), 0);
+
+    /* a case gone from the tables leaves an empty slot, also when the publish that sees it
+     * folds a full chain (reading every case into the loaded snapshot) */
+    int64_t gone = ids[9];
+    char sql[600];
+    for (int k = 0; k < 40 && (k == 0 || us.deltas < 32); k++)
+        assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+    assert_int_equal(us.deltas, 32);
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM genome_case_attrs WHERE case_no = %lld;"
+             "DELETE FROM genome_cases WHERE case_no = %lld",
+             (long long)gone, (long long)gone);
+    zg_test_sql(f->db, sql);
+    assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+    assert_int_equal(us.deltas, 0); /* folded */
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &full, &err), 0);
+    assert_string_equal(zg_cohort_case_id(full, (uint32_t)gone), "");
+    zg_cohort_release(full);
+    assert_file_matches_tables(f);
+
+    /* change marks that went backwards (a restored database): every case is read again */
+    zg_test_sql(f->db, "DELETE FROM genome_case_changes");
+    assert_int_equal(zg_genome_case_attr_set(f->db, cs[ids[4]].id, "late", "yes", &err), 0);
+    assert_int_equal(zg_cohort_update(&f->t.dd, f->db, &us, &err), 0);
+    assert_true(us.deltas > 0);
+    assert_int_equal(us.cases_patched, -1);
+    assert_file_matches_tables(f);
+
+    /* the index directory wiped and rebuilt under a running server: its cache follows */
+    struct zg_cohort_cache *srv = NULL;
+    assert_int_equal(zg_cohort_cache_new(&srv), 0);
+    assert_int_equal(zg_cohort_acquire(srv, &f->t.dd, NULL, &full, &err), 0);
+    int64_t before = zg_cohort_generation(full);
+    zg_cohort_release(full);
+    snprintf(sql, sizeof(sql), "rm -rf %s/index", f->t.data);
+    assert_int_equal(system(sql), 0);
+    assert_int_equal(zg_cohort_rebuild(&f->t.dd, f->db, &us, &err), 0);
+    assert_true(us.generation < before);
+    assert_int_equal(zg_cohort_acquire(srv, &f->t.dd, NULL, &full, &err), 0);
+    assert_int_equal(zg_cohort_generation(full), us.generation);
+    struct zg_cohort *fresh = NULL;
+    assert_int_equal(zg_cohort_acquire(NULL, &f->t.dd, NULL, &fresh, &err), 0);
+    assert_same_index(fresh, full);
+    zg_cohort_release(fresh);
+    zg_cohort_release(full);
+    zg_cohort_cache_free(srv);
     zg_cohort_release(chain);
 }
 
