@@ -20,9 +20,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "ZGCOHRT3"
-#define MAGIC_V2 "ZGCOHRT2"  /* without the change marks: read, marks unknown */
-#define OLD_MAGIC "ZGCOHRT1" /* site numbers before site keys (migration 6) */
+#define MAGIC "ZGCOHRT4"
+#define MAGIC_V2 "ZGCOHRT2"    /* without the change marks: read, marks unknown */
+#define OLD_MAGIC "ZGCOHRT1"   /* site numbers before site keys (migration 6) */
+#define OLD_MAGIC_3 "ZGCOHRT3" /* marks without lineage: never released, rebuilt like ZGCOHRT1 */
+
+/* Whether a file starts like a full snapshot of a format that is rebuilt, not read. */
+static bool stale_magic(const char *head)
+{
+    return !memcmp(head, OLD_MAGIC, 8) || !memcmp(head, OLD_MAGIC_3, 8);
+}
 #define END_MAGIC "ZGCOEND1"
 #define MAX_KEY 256
 
@@ -1140,7 +1147,7 @@ static int load_base(const char *path, struct zg_cohort **out, struct zg_error *
     char magic[8];
     uint64_t nkeys = 0;
     uint32_t nslots = 0;
-    if (c && !memcmp(buf, OLD_MAGIC, 8)) {
+    if (c && stale_magic(buf)) {
         rc = zg_error_set(err, ZG_ECONFLICT, "",
                           "the cohort index %s was built by an earlier zengen; it is rebuilt at "
                           "the next publish (zengen genome-index rebuild)",
@@ -1562,7 +1569,7 @@ static int read_chain_state(const char *dir, struct chain_state *s, struct zg_er
                     : damaged(err, c ? ZG_ECORRUPT : ZG_ENOMEM, p);
         goto out;
     }
-    if (!memcmp(head, OLD_MAGIC, 8)) {
+    if (stale_magic(head)) {
         rc = ZG_ECONFLICT;
         goto out;
     }
@@ -1952,7 +1959,7 @@ static bool current_is_stale(const struct zg_datadir *dd)
     int fd = open(p, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    bool stale = read(fd, magic, 8) == 8 && !memcmp(magic, OLD_MAGIC, 8);
+    bool stale = read(fd, magic, 8) == 8 && stale_magic(magic);
     close(fd);
     return stale;
 }
