@@ -89,23 +89,28 @@ t_load=$( { /usr/bin/time -f %e "$BIN" genome-index stats --data "$cohort" >/dev
 # (flushed before timing: the copy's writeback would otherwise stall the import's fsyncs)
 cp -r "$cohort" "$WORK/cohort-copy"
 "$BIN" org add "Bench Hospital 2" --type hospital --data "$WORK/cohort-copy" >/dev/null
-c=$("$BIN" case add --org "Bench Hospital 2" --data "$WORK/cohort-copy")
-c2=$("$BIN" case add --org "Bench Hospital 2" --data "$WORK/cohort-copy")
-# one import of FILE as case CASE into the copy; prints seconds
+# one import of FILE as a new case into the copy; prints seconds
 cohort_import() {
+  c=$("$BIN" case add --org "Bench Hospital 2" --data "$WORK/cohort-copy")
   sync
   t0=$(now)
-  "$BIN" import vcf "$1" --case "$2" --kind somatic --cancer-type LUAD --no-register --quiet \
+  "$BIN" import vcf "$1" --case "$c" --kind somatic --cancer-type LUAD --no-register --quiet \
     --data "$WORK/cohort-copy" >/dev/null
   t1=$(now)
   secs "$t0" "$t1"
 }
-t_cohort=$(cohort_import "$WORK/big.vcf.gz" "$c")
-# a WGS-sized somatic call set (20,000 records) as one more case: here the per-import costs
-# (index publish, commit) weigh more than the records
-{ grep '^#' "$WORK/big.vcf"; grep -v '^#' "$WORK/big.vcf" | head -n 20000 | \
-    awk 'BEGIN{OFS="\t"} {$2 = $2 + 1; print}'; } | bgzip -c > "$WORK/small.vcf.gz"
-t_cohort_small=$(cohort_import "$WORK/small.vcf.gz" "$c2")
+# best of 3, each a new case with its own (shifted) variants: the 200,500-record file, and a
+# WGS-sized somatic call set (its first 20,000 records), where per-import costs (index publish,
+# commit) weigh more than the records
+t_cohort=""; t_cohort_small=""
+for r in 1 2 3; do
+  { grep '^#' "$WORK/big.vcf"; grep -v '^#' "$WORK/big.vcf" | \
+      awk -v d=$((r * 7)) 'BEGIN{OFS="\t"} {$2 = $2 + d; print}'; } | bgzip -c > "$WORK/shift.vcf.gz"
+  t_cohort=$(best "$t_cohort" "$(cohort_import "$WORK/shift.vcf.gz")")
+  { grep '^#' "$WORK/big.vcf"; grep -v '^#' "$WORK/big.vcf" | head -n 20000 | \
+      awk -v d=$((r * 7 + 3)) 'BEGIN{OFS="\t"} {$2 = $2 + d; print}'; } | bgzip -c > "$WORK/small.vcf.gz"
+  t_cohort_small=$(best "$t_cohort_small" "$(cohort_import "$WORK/small.vcf.gz")")
+done
 best_bcf_s=""
 for r in 1 2 3; do best_bcf_s=$(best "$best_bcf_s" "$(bcf_time "$WORK/small.vcf.gz")"); done
 rm -rf "$WORK/cohort-copy"
@@ -189,9 +194,9 @@ lines = [
  "",
  f"**Target (≥ 0.5× bcftools) {'met' if ratio >= 0.5 else 'NOT met'} for somatic calls from a plain-text VCF** ({ratio:.2f}×), **{'met' if ratio_z >= 0.5 else 'NOT met'} from the bgzipped file** ({ratio_z:.2f}×); **{'met' if ratio_g >= 0.5 else 'NOT met'} for germline calls** ({ratio_g:.2f}×).",
  "",
- f"The same bgzipped somatic file imported as a new case into a copy of the {int(ncases):,}-case cohort below (one run; sites and calls then go into large B-trees): {t_cohort:.2f} s, {nrec/t_cohort:,.0f} records/s, {t_bcf_z/t_cohort:.2f}× bcftools.",
+ f"The same bgzipped somatic file imported as a new case into a copy of the {int(ncases):,}-case cohort below (best of 3, each a new case with its own variants; sites and calls then go into large B-trees): {t_cohort:.2f} s, {nrec/t_cohort:,.0f} records/s, {t_bcf_z/t_cohort:.2f}× bcftools.",
  "",
- f"A WGS-sized somatic call set (the first 20,000 of those records, bgzipped) imported as one more case into that copy (one run): {t_cohort_s:.2f} s against {t_bcf_s:.2f} s for `bcftools view -Ou` (best of 3), {t_bcf_s/t_cohort_s:.2f}× bcftools.",
+ f"A WGS-sized somatic call set (the first 20,000 of those records, bgzipped) imported as a new case into that copy (best of 3): {t_cohort_s:.2f} s against {t_bcf_s:.2f} s for `bcftools view -Ou` (best of 3), {t_bcf_s/t_cohort_s:.2f}× bcftools.",
  "",
  f"**Gene × cancer-type query** on a synthetic cohort of {int(ncases):,} cases ({int(nsom):,} somatic calls; {synth_note}); p50 over {repeat} in-process runs (zengen) and {max(20, int(repeat)//10)} runs (SQLite, Python driver, prepared statement cached), answers checked equal:",
  "",
