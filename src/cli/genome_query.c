@@ -16,7 +16,8 @@ static void print_genes_table(json_t *j)
     printf("%-12s %9s %9s %7s", "group", "profiled", "altered", "%");
     size_t i;
     json_t *g;
-    json_array_foreach(genes, i, g) printf(" %10s", json_string_value(g));
+    json_array_foreach(genes, i, g)
+        printf(" %10s", json_string_value(g));
     putchar('\n');
     json_t *grp;
     size_t k;
