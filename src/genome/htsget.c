@@ -1342,7 +1342,9 @@ static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct z
         goto out;
     }
     int sr = refs ? hts_set_opt(in, CRAM_OPT_SHARED_REF, refs) : 0;
-    if (sr != 0) {
+    /* MD/NM are not made up while decoding: the re-encoded records carry what the file has,
+     * and a client generates them as it would from the original */
+    if (sr != 0 || hts_set_opt(in, CRAM_OPT_DECODE_MD, 0) != 0) {
         rc = zg_error_set(err, ZG_EIO, "", "the CRAM reference cannot be loaded");
         goto out;
     }
@@ -1356,7 +1358,8 @@ static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct z
     snprintf(vs, sizeof(vs), "%d.%d", version >> 8, version & 0xff);
     o = hts_open(tmp, "wc");
     if (!o || hts_set_opt(o, CRAM_OPT_VERSION, vs) != 0 ||
-        hts_set_opt(o, HTS_OPT_COMPRESSION_LEVEL, EDGE_LEVEL) != 0) {
+        hts_set_opt(o, HTS_OPT_COMPRESSION_LEVEL, EDGE_LEVEL) != 0 ||
+        hts_set_opt(o, CRAM_OPT_USE_RANS, 0) != 0) {
         rc = zg_error_set(err, ZG_EIO, "", "cannot write the scratch CRAM");
         goto out;
     }
@@ -1376,6 +1379,8 @@ static int block_cram(struct hg_file *hf, uint64_t a, uint64_t b, const struct z
         if ((uint64_t)htell(hin) > b) /* the record came from the next container */
             break;
         const bam1_core_t *c = &rec->core;
+        if (rg->tid >= 0 && (c->tid > rg->tid || (c->tid == rg->tid && c->pos >= rg->end)))
+            break; /* coordinate-sorted (indexed): nothing after this overlaps */
         bool keep = rg->tid < 0 ? c->tid < 0
                                 : c->tid == rg->tid && c->pos < rg->end && bam_endpos(rec) > rg->beg;
         if (keep && sam_write1(o, h, rec) < 0) {
