@@ -3,6 +3,7 @@
 #include "genome/beacon.h"
 #include "common/error.h"
 #include "genome/sitekey.h"
+#include "genome/variants.h"
 #include "store/db.h"
 
 static bool bases_ok(const char *s)
@@ -104,9 +105,30 @@ static const char *variant_type(const char *ref, const char *alt)
 
 static bool allowed(const struct zg_beacon_query *q, int64_t case_no)
 {
-    return !q->permitted ||
-           (case_no >= 0 && case_no <= UINT32_MAX &&
-            roaring_bitmap_contains(q->permitted, (uint32_t)case_no));
+    return !q->permitted || (case_no >= 0 && case_no <= UINT32_MAX &&
+                             roaring_bitmap_contains(q->permitted, (uint32_t)case_no));
+}
+
+/* The site's consequence terms ("missense_variant&splice_region_variant") as Sequence Ontology
+ * terms ({"id": "SO:0001583", "label": "missense variant"}); NULL when none is known. */
+static json_t *molecular_effects(const char *cons)
+{
+    json_t *a = NULL;
+    for (const char *p = cons; *p;) {
+        size_t n = strcspn(p, "&");
+        const char *id = zg_so_accession(p, n);
+        char label[64];
+        if (id && n < sizeof(label)) {
+            for (size_t i = 0; i < n; i++)
+                label[i] = p[i] == '_' ? ' ' : p[i];
+            label[n] = '\0';
+            if (!a)
+                a = json_array();
+            json_array_append_new(a, json_pack("{s:s,s:s}", "id", id, "label", label));
+        }
+        p += n + (p[n] == '&');
+    }
+    return a;
 }
 
 /* One Beacon genomicVariation from the current row (columns as in the records query) and its
@@ -118,20 +140,23 @@ static json_t *variation(sqlite3_stmt *st, json_t *cases)
     char id[200];
     snprintf(id, sizeof(id), "%s:%lld:%s:%s", c, (long long)pos, ref, alt);
     /* location in the Beacon "legacy" form: a VRS-style sequence interval, 0-based */
-    json_t *v = json_pack(
-        "{s:s,s:{s:s,s:s,s:s,s:{s:s,s:s,s:{s:s,s:{s:s,s:I},s:{s:s,s:I}}}},s:o}",
-        "variantInternalId", id, "variation", "variantType", variant_type(ref, alt),
-        "referenceBases", ref, "alternateBases", alt, "location", "type", "SequenceLocation",
-        "sequence_id", c, "interval", "type", "SequenceInterval", "start", "type", "Number",
-        "value", (json_int_t)(pos - 1), "end", "type", "Number", "value",
-        (json_int_t)(pos - 1 + (int64_t)strlen(ref)), "caseLevelData", cases);
+    json_t *v = json_pack("{s:s,s:{s:s,s:s,s:s,s:{s:s,s:s,s:{s:s,s:{s:s,s:I},s:{s:s,s:I}}}},s:o}",
+                          "variantInternalId", id, "variation", "variantType",
+                          variant_type(ref, alt), "referenceBases", ref, "alternateBases", alt,
+                          "location", "type", "SequenceLocation", "sequence_id", c, "interval",
+                          "type", "SequenceInterval", "start", "type", "Number", "value",
+                          (json_int_t)(pos - 1), "end", "type", "Number", "value",
+                          (json_int_t)(pos - 1 + (int64_t)strlen(ref)), "caseLevelData", cases);
     const char *gene = zg_db_text(st, 5), *hp = zg_db_text(st, 7);
-    if (*gene || *hp) {
+    json_t *effects = molecular_effects(zg_db_text(st, 6));
+    if (*gene || *hp || effects) {
         json_t *m = json_object();
         if (*gene)
             json_object_set_new(m, "geneIds", json_pack("[s]", gene));
         if (*hp)
             json_object_set_new(m, "aminoacidChanges", json_pack("[s]", hp));
+        if (effects)
+            json_object_set_new(m, "molecularEffects", effects);
         json_object_set_new(v, "molecularAttributes", m);
     }
     return v;
@@ -146,8 +171,7 @@ static json_t *case_level(const char *case_id, bool somatic)
 
 /* Ends the variant being collected: appended when it has a permitted carrier and is past the
  * first skip such variants. */
-static void flush(json_t *records, json_t **pending, json_t **carriers, int64_t *seen,
-                  int64_t skip)
+static void flush(json_t *records, json_t **pending, json_t **carriers, int64_t *seen, int64_t skip)
 {
     if (*pending && json_array_size(*carriers) && (*seen)++ >= skip)
         json_array_append(records, *pending);
@@ -194,7 +218,8 @@ int zg_beacon_variants(sqlite3 *db, const struct zg_beacon_query *q, int64_t *n_
     /* records: rows in variant order, grouped by site; sites without a permitted carrier are
      * not there for this caller (and do not count towards skip) */
     snprintf(sql, sizeof(sql),
-             "%sSELECT site_no, chrom, pos, ref, alt, gene, consequence, hgvsp, case_no, case_id,"
+             "%sSELECT site_no, chrom, pos, ref, alt, gene,"
+             " (SELECT text FROM genome_terms WHERE code = h.consequence), hgvsp, case_no, case_id,"
              " origin FROM h ORDER BY chrom, pos, ref, alt, site_no, case_id, origin",
              HITS);
     st = zg_db_prepare(db, sql, err);
@@ -215,8 +240,8 @@ int zg_beacon_variants(sqlite3 *db, const struct zg_beacon_query *q, int64_t *n_
             pending = variation(st, json_incref(carriers));
         }
         if (allowed(q, sqlite3_column_int64(st, 8)))
-            json_array_append_new(carriers, case_level(zg_db_text(st, 9),
-                                                       !strcmp(zg_db_text(st, 10), "somatic")));
+            json_array_append_new(
+                carriers, case_level(zg_db_text(st, 9), !strcmp(zg_db_text(st, 10), "somatic")));
     }
     flush(records, &pending, &carriers, &seen, skip);
     rc = r == SQLITE_DONE || r == SQLITE_ROW ? 0 : zg_db_fail(db, r, err);
@@ -226,8 +251,8 @@ int zg_beacon_variants(sqlite3 *db, const struct zg_beacon_query *q, int64_t *n_
 
 json_t *zg_beacon_genes(sqlite3 *db, int limit, struct zg_error *err)
 {
-    sqlite3_stmt *st = zg_db_prepare(
-        db, "SELECT DISTINCT gene FROM genome_gene_spans ORDER BY gene LIMIT ?", err);
+    sqlite3_stmt *st =
+        zg_db_prepare(db, "SELECT DISTINCT gene FROM genome_gene_spans ORDER BY gene LIMIT ?", err);
     if (!st)
         return NULL;
     sqlite3_bind_int(st, 1, limit);

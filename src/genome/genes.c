@@ -235,7 +235,10 @@ struct term {
 
 /* VEP's severity order for the terms that matter; SnpEff ANN uses the same SO terms, old
  * SnpEff EFF its own upper-case names. */
-#define T(so, rank, cls) {so, sizeof(so) - 1, rank, cls}
+#define T(so, rank, cls)                                                                           \
+    {                                                                                              \
+        so, sizeof(so) - 1, rank, cls                                                              \
+    }
 static const struct term terms[] = {
     T("transcript_ablation", 1, ZG_AC_TRUNCATING),
     T("splice_acceptor_variant", 2, ZG_AC_SPLICE),
@@ -288,6 +291,67 @@ static int severity(const char *cons, size_t len, enum zg_alt_class *cls)
         p = q + 1;
     }
     return best;
+}
+
+/* Sequence Ontology accessions of the consequence terms VEP reports (Ensembl's "calculated
+ * variant consequences" list) and of SnpEff's own in-frame and start terms. */
+static const struct {
+    const char *term, *id;
+} so_ids[] = {
+    {"transcript_ablation", "SO:0001893"},
+    {"splice_acceptor_variant", "SO:0001574"},
+    {"splice_donor_variant", "SO:0001575"},
+    {"stop_gained", "SO:0001587"},
+    {"frameshift_variant", "SO:0001589"},
+    {"stop_lost", "SO:0001578"},
+    {"start_lost", "SO:0002012"},
+    {"transcript_amplification", "SO:0001889"},
+    {"feature_elongation", "SO:0001907"},
+    {"feature_truncation", "SO:0001906"},
+    {"inframe_insertion", "SO:0001821"},
+    {"inframe_deletion", "SO:0001822"},
+    {"missense_variant", "SO:0001583"},
+    {"protein_altering_variant", "SO:0001818"},
+    {"splice_donor_5th_base_variant", "SO:0001787"},
+    {"splice_region_variant", "SO:0001630"},
+    {"splice_donor_region_variant", "SO:0002170"},
+    {"splice_polypyrimidine_tract_variant", "SO:0002169"},
+    {"incomplete_terminal_codon_variant", "SO:0001626"},
+    {"start_retained_variant", "SO:0002019"},
+    {"stop_retained_variant", "SO:0001567"},
+    {"synonymous_variant", "SO:0001819"},
+    {"coding_sequence_variant", "SO:0001580"},
+    {"mature_miRNA_variant", "SO:0001620"},
+    {"5_prime_UTR_variant", "SO:0001623"},
+    {"3_prime_UTR_variant", "SO:0001624"},
+    {"non_coding_transcript_exon_variant", "SO:0001792"},
+    {"intron_variant", "SO:0001627"},
+    {"NMD_transcript_variant", "SO:0001621"},
+    {"non_coding_transcript_variant", "SO:0001619"},
+    {"coding_transcript_variant", "SO:0001968"},
+    {"upstream_gene_variant", "SO:0001631"},
+    {"downstream_gene_variant", "SO:0001632"},
+    {"TFBS_ablation", "SO:0001895"},
+    {"TFBS_amplification", "SO:0001892"},
+    {"TF_binding_site_variant", "SO:0001782"},
+    {"regulatory_region_ablation", "SO:0001894"},
+    {"regulatory_region_amplification", "SO:0001891"},
+    {"regulatory_region_variant", "SO:0001566"},
+    {"intergenic_variant", "SO:0001628"},
+    {"sequence_variant", "SO:0001060"},
+    {"initiator_codon_variant", "SO:0001582"},
+    {"conservative_inframe_insertion", "SO:0001823"},
+    {"disruptive_inframe_insertion", "SO:0001824"},
+    {"conservative_inframe_deletion", "SO:0001825"},
+    {"disruptive_inframe_deletion", "SO:0001826"},
+};
+
+const char *zg_so_accession(const char *term, size_t len)
+{
+    for (size_t i = 0; i < ZG_ARRAY_LEN(so_ids); i++)
+        if (strlen(so_ids[i].term) == len && !memcmp(so_ids[i].term, term, len))
+            return so_ids[i].id;
+    return NULL;
 }
 
 enum zg_alt_class zg_alt_class_of(const char *consequence)

@@ -45,6 +45,9 @@ bool zg_alt_class_coding(const char *name);
 /* Maps a Sequence Ontology term list ("a&b", VEP/SnpEff ANN) or an old SnpEff EFF effect name
  * to its most severe class. */
 enum zg_alt_class zg_alt_class_of(const char *consequence);
+/* The Sequence Ontology accession ("SO:0001583") of a consequence term (term[0..len), as VEP
+ * and SnpEff ANN name them), or NULL for a term outside that list. */
+const char *zg_so_accession(const char *term, size_t len);
 
 /* --- gene model (BED: chrom start end name …) ------------------------------------------ */
 

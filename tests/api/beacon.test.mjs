@@ -97,6 +97,8 @@ test('operator gets records: sequence, range and gene queries find the variant',
     assert.equal(res[0].variation.referenceBases, 'C');
     assert.equal(res[0].variation.location.interval.start.value, 94487043, '0-based start');
     assert.deepEqual(res[0].molecularAttributes.geneIds, ['ROR2']);
+    assert.deepEqual(res[0].molecularAttributes.molecularEffects,
+      [{ id: 'SO:0001583', label: 'missense variant' }], 'the consequence as a Sequence Ontology term');
   }
   const miss = await call(srv.url, '/api/beacon/v2/g_variants?referenceName=9&start=94487043&referenceBases=C&alternateBases=G', { token: op });
   valid(R + 'beaconResultsetsResponse.json', miss.json);
