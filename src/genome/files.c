@@ -163,11 +163,16 @@ static const char *const bcf_idx[] = {".csi", NULL};
 static const char *const *index_exts(enum zg_file_format f, bool bgzf)
 {
     switch (f) {
-    case ZG_FF_BAM: return bam_idx;
-    case ZG_FF_CRAM: return cram_idx;
-    case ZG_FF_VCF: return bgzf ? vcfgz_idx : NULL;
-    case ZG_FF_BCF: return bcf_idx;
-    default: return NULL;
+    case ZG_FF_BAM:
+        return bam_idx;
+    case ZG_FF_CRAM:
+        return cram_idx;
+    case ZG_FF_VCF:
+        return bgzf ? vcfgz_idx : NULL;
+    case ZG_FF_BCF:
+        return bcf_idx;
+    default:
+        return NULL;
     }
 }
 
@@ -255,11 +260,21 @@ int zg_genome_probe(const char *path, const char *ref_fasta, enum zg_file_format
     *is_bgzf = f->compression == bgzf;
     *reference = "GRCh38";
     switch (f->format) {
-    case bam: *format = ZG_FF_BAM; break;
-    case cram: *format = ZG_FF_CRAM; break;
-    case vcf: *format = ZG_FF_VCF; break;
-    case bcf: *format = ZG_FF_BCF; break;
-    case fastq_format: *format = ZG_FF_FASTQ; break;
+    case bam:
+        *format = ZG_FF_BAM;
+        break;
+    case cram:
+        *format = ZG_FF_CRAM;
+        break;
+    case vcf:
+        *format = ZG_FF_VCF;
+        break;
+    case bcf:
+        *format = ZG_FF_BCF;
+        break;
+    case fastq_format:
+        *format = ZG_FF_FASTQ;
+        break;
     default:
         rc = zg_error_set(err, ZG_EINVAL, "path",
                           "not a FASTQ, BAM, CRAM, VCF or BCF file (htslib sees %s)",
@@ -379,8 +394,8 @@ static bool valid_file_id(const char *id)
     return true;
 }
 
-#define FILE_COLS                                                                             \
-    "id,format,case_id,IFNULL(specimen_id,''),org_id,name,size,md5,sha256,reference,pipeline,"  \
+#define FILE_COLS                                                                                  \
+    "id,format,case_id,IFNULL(specimen_id,''),org_id,name,size,md5,sha256,reference,pipeline,"     \
     "pipeline_version,data_kind,storage,path,index_path,ref_fasta,uri,created_at"
 
 static void row_to_info(sqlite3_stmt *st, struct zg_file_info *o)
@@ -450,18 +465,16 @@ static int find_existing(sqlite3 *db, const char *case_id, const char *sha,
 
 json_t *zg_file_json(const struct zg_file_info *f)
 {
-    return json_pack("{s:s,s:s,s:s,s:s?,s:I,s:s,s:I,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:b,"
-                     "s:b,s:I}",
-                     "id", f->id, "format", zg_file_format_name(f->format), "case_id",
-                     f->case_id, "specimen_id", *f->specimen_id ? f->specimen_id : NULL,
-                     "org_id", (json_int_t)f->org_id, "name", f->name, "size",
-                     (json_int_t)f->size, "md5", f->md5, "sha256", f->sha256, "reference",
-                     f->reference, "pipeline", "name", f->pipeline, "version",
-                     f->pipeline_version, "data_kind", f->data_kind, "storage", f->storage,
-                     "uri", f->storage[0] && !strcmp(f->storage, "local") ? "" : f->uri,
-                     "has_index", f->index_path[0] != '\0', "has_reference",
-                     f->ref_fasta[0] != '\0', "created_at",
-                     (json_int_t)f->created_at);
+    return json_pack(
+        "{s:s,s:s,s:s,s:s?,s:I,s:s,s:I,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:b,"
+        "s:b,s:I}",
+        "id", f->id, "format", zg_file_format_name(f->format), "case_id", f->case_id, "specimen_id",
+        *f->specimen_id ? f->specimen_id : NULL, "org_id", (json_int_t)f->org_id, "name", f->name,
+        "size", (json_int_t)f->size, "md5", f->md5, "sha256", f->sha256, "reference", f->reference,
+        "pipeline", "name", f->pipeline, "version", f->pipeline_version, "data_kind", f->data_kind,
+        "storage", f->storage, "uri", f->storage[0] && !strcmp(f->storage, "local") ? "" : f->uri,
+        "has_index", f->index_path[0] != '\0', "has_reference", f->ref_fasta[0] != '\0',
+        "created_at", (json_int_t)f->created_at);
 }
 
 json_t *zg_file_list(sqlite3 *db, const char *case_id, int64_t org_id, int limit,
@@ -523,14 +536,21 @@ static bool build_index(const char *path, const char *idx, const struct probe *p
 {
     int r = -1;
     switch (p->format) {
-    case ZG_FF_BAM: r = sam_index_build3(path, idx, 0, 1); break;
-    case ZG_FF_CRAM: r = sam_index_build3(path, idx, 0, 1); break;
-    case ZG_FF_BCF: r = bcf_index_build3(path, idx, 14, 1); break;
+    case ZG_FF_BAM:
+        r = sam_index_build3(path, idx, 0, 1);
+        break;
+    case ZG_FF_CRAM:
+        r = sam_index_build3(path, idx, 0, 1);
+        break;
+    case ZG_FF_BCF:
+        r = bcf_index_build3(path, idx, 14, 1);
+        break;
     case ZG_FF_VCF:
         if (p->bgzf)
             r = tbx_index_build3(path, idx, 0, 1, &tbx_conf_vcf);
         break;
-    default: break;
+    default:
+        break;
     }
     if (r != 0)
         unlink(idx);
@@ -541,12 +561,23 @@ static void ext_for(struct probe *p)
 {
     const char *e = "dat";
     switch (p->format) {
-    case ZG_FF_FASTQ: e = p->bgzf ? "fastq.gz" : "fastq"; break;
-    case ZG_FF_BAM: e = "bam"; break;
-    case ZG_FF_CRAM: e = "cram"; break;
-    case ZG_FF_VCF: e = p->bgzf ? "vcf.gz" : "vcf"; break;
-    case ZG_FF_BCF: e = "bcf"; break;
-    default: break;
+    case ZG_FF_FASTQ:
+        e = p->bgzf ? "fastq.gz" : "fastq";
+        break;
+    case ZG_FF_BAM:
+        e = "bam";
+        break;
+    case ZG_FF_CRAM:
+        e = "cram";
+        break;
+    case ZG_FF_VCF:
+        e = p->bgzf ? "vcf.gz" : "vcf";
+        break;
+    case ZG_FF_BCF:
+        e = "bcf";
+        break;
+    default:
+        break;
     }
     copy_str(p->ext, sizeof(p->ext), e);
 }
@@ -584,8 +615,7 @@ static int lookup_case(sqlite3 *db, const char *case_text, const char *specimen_
 }
 
 int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
-                const struct zg_file_add_opts *opts, struct zg_file_info *out,
-                struct zg_error *err)
+                const struct zg_file_add_opts *opts, struct zg_file_info *out, struct zg_error *err)
 {
     char case_id[ZG_ID_LEN], specimen_id[ZG_ID_LEN];
     int64_t org_id = 0;
@@ -597,8 +627,7 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
     if (opts->data_kind && strcmp(opts->data_kind, "reads") && strcmp(opts->data_kind, "somatic") &&
         strcmp(opts->data_kind, "germline") && strcmp(opts->data_kind, "sv") &&
         strcmp(opts->data_kind, "cnv"))
-        return zg_error_set(err, ZG_EINVAL, "kind",
-                            "must be reads, somatic, germline, sv or cnv");
+        return zg_error_set(err, ZG_EINVAL, "kind", "must be reads, somatic, germline, sv or cnv");
     if (opts->index_path && !exists(opts->index_path))
         return zg_error_set(err, ZG_ENOTFOUND, "index", "no such index file");
 
@@ -634,6 +663,12 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
     }
     if (size == 0) {
         rc = zg_error_set(err, ZG_EINVAL, "path", "the file is empty");
+        goto fail;
+    }
+    if (opts->expect_sha256 && strcmp(sha, opts->expect_sha256)) {
+        rc = zg_error_set(err, ZG_EINVAL, "sha256",
+                          "the data received does not match the declared SHA-256; the upload "
+                          "was discarded");
         goto fail;
     }
     bool found = false;
@@ -727,8 +762,9 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
     copy_str(out->pipeline, sizeof(out->pipeline), opts->pipeline ? opts->pipeline : "unspecified");
     copy_str(out->pipeline_version, sizeof(out->pipeline_version), opts->pipeline_version);
     copy_str(out->data_kind, sizeof(out->data_kind),
-             opts->data_kind ? opts->data_kind
-             : (p.format == ZG_FF_VCF || p.format == ZG_FF_BCF) ? "somatic" : "reads");
+             opts->data_kind                                    ? opts->data_kind
+             : (p.format == ZG_FF_VCF || p.format == ZG_FF_BCF) ? "somatic"
+                                                                : "reads");
     copy_str(out->storage, sizeof(out->storage), "local");
     copy_str(out->path, sizeof(out->path), final);
     copy_str(out->index_path, sizeof(out->index_path), have_idx ? finalidx : "");

@@ -41,12 +41,12 @@ struct zg_file_info {
     char md5[33], sha256[65];    /* lower-case hex */
     char reference[16];          /* "GRCh38" (default), "GRCh37", or "other" */
     char pipeline[64], pipeline_version[32];
-    char data_kind[16];          /* "reads", "somatic", "germline", "sv", "cnv" (VCF kinds) */
-    char storage[8];             /* "local" now; "s3" later */
-    char path[1024];             /* what to give hts_open(): absolute local path or s3:// URI */
-    char index_path[1024];       /* index (.bai/.csi/.crai/.tbi) for hts_idx_load2, or "" */
-    char ref_fasta[1024];        /* CRAM reference FASTA given at registration, or "" */
-    char uri[1100];              /* storage location as a URI: file:///… or s3://bucket/key */
+    char data_kind[16];    /* "reads", "somatic", "germline", "sv", "cnv" (VCF kinds) */
+    char storage[8];       /* "local" now; "s3" later */
+    char path[1024];       /* what to give hts_open(): absolute local path or s3:// URI */
+    char index_path[1024]; /* index (.bai/.csi/.crai/.tbi) for hts_idx_load2, or "" */
+    char ref_fasta[1024];  /* CRAM reference FASTA given at registration, or "" */
+    char uri[1100];        /* storage location as a URI: file:///… or s3://bucket/key */
     int64_t created_at;
 };
 
@@ -63,6 +63,8 @@ struct zg_file_add_opts {
     const char *data_kind;        /* NULL → "reads" for FASTQ/BAM/CRAM, "somatic" for VCF/BCF */
     const char *name;             /* display name; NULL → basename of the source path */
     bool move;                    /* rename the source into the store instead of copying */
+    const char *expect_sha256;    /* the content must have this SHA-256 (checked in the same
+                                   * pass as the digests), else ZG_EINVAL on "sha256" */
 };
 
 /* Validates the file at src with htslib (format detected from its content; header parsed;
@@ -78,8 +80,8 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
                 struct zg_error *err) ZG_MUST_CHECK;
 
 /* Looks a file up by id. Returns 0 with out filled, ZG_EINVAL (malformed id) or ZG_ENOTFOUND. */
-int zg_file_get(sqlite3 *db, const char *id, struct zg_file_info *out, struct zg_error *err)
-    ZG_MUST_CHECK;
+int zg_file_get(sqlite3 *db, const char *id, struct zg_file_info *out,
+                struct zg_error *err) ZG_MUST_CHECK;
 
 /* The file as JSON {id,format,case_id,specimen_id,org_id,name,size,md5,sha256,reference,
  * pipeline:{name,version},data_kind,storage,uri,has_index,has_reference,created_at} — never
@@ -106,15 +108,15 @@ int zg_upload_begin(const struct zg_datadir *dd, sqlite3 *db, int64_t expected_s
  * *received_out = bytes received after the call. ZG_ECONFLICT on a wrong offset, ZG_ETOOBIG past
  * expected_size, ZG_ENOTFOUND for an unknown or finished upload. */
 int zg_upload_append(const struct zg_datadir *dd, sqlite3 *db, const char *id, int64_t offset,
-                     const void *data, size_t n, int64_t *received_out, struct zg_error *err)
-    ZG_MUST_CHECK;
+                     const void *data, size_t n, int64_t *received_out,
+                     struct zg_error *err) ZG_MUST_CHECK;
 
 /* {id,expected_size,received,state} of an upload. */
 json_t *zg_upload_status(sqlite3 *db, const char *id, struct zg_error *err);
 
 /* The account that began an upload (only it may continue or finish it). ZG_ENOTFOUND. */
-int zg_upload_owner(sqlite3 *db, const char *id, int64_t *user_id, struct zg_error *err)
-    ZG_MUST_CHECK;
+int zg_upload_owner(sqlite3 *db, const char *id, int64_t *user_id,
+                    struct zg_error *err) ZG_MUST_CHECK;
 
 /* Verifies size and SHA-256 of the assembled data, then registers it like zg_file_add (moving
  * the part file into the store). On a checksum mismatch the upload is discarded (ZG_EINVAL). */

@@ -85,7 +85,8 @@ test('raw chunks: media type, missing offset, empty body, limit and checksum are
   assertProblem(await put(up, 0, Buffer.concat([bytes, Buffer.from('x')])), 413, 'payload-too-large');
   // right size, wrong bytes: the checksum fails at the end and the data is discarded
   assert.equal((await put(up, 0, randomBytes(bytes.length))).json.received, bytes.length);
-  assertProblem(await call(srv.url, `/api/v1/genome/uploads/${up}/finish`, { token: tokSeq, body: {} }), 422, 'validation');
+  const bad = assertProblem(await call(srv.url, `/api/v1/genome/uploads/${up}/finish`, { token: tokSeq, body: {} }), 422, 'validation');
+  assert.match(JSON.stringify(bad.errors), /sha256/, 'the checksum is what failed (before the content is judged)');
   assert.equal((await call(srv.url, `/api/v1/genome/uploads/${up}`, { token: tokSeq })).json.state, 'failed');
   assertProblem(await put(up, 0, bytes), 404, 'not-found');
 });
