@@ -210,14 +210,6 @@ lines = [
  "Reproduce: `bench/genome.sh` (`COHORT_DIR=… BENCH_CASES=… RECORDS=… bench/genome.sh` to vary).",
 ]
 block = "\n".join(lines)
-md = "docs/benchmarks.md"
-text = open(md).read() if os.path.exists(md) else "# zengen benchmarks\n"
-begin, end = "<!-- bench:genome:begin -->", "<!-- bench:genome:end -->"
-if begin in text:
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: begin + "\n" + block + "\n" + end, text, flags=re.S)
-else:
-    text += ("\n## Genome: ingest and cross-cancer queries\n\nIngest throughput against bcftools and the cohort bitmap index against SQLite with the best indexes for the same question (issue 4). Targets: ingest ≥ 0.5× bcftools; query p50 ≤ 1 ms and ≥ 100× SQLite.\n\n"
-             + begin + "\n" + block + "\n" + end + "\n")
-open(md, "w").write(text)
-print(block)
+import subprocess as _sp
+_sp.run([sys.executable, "bench/write_block.py", "docs/benchmarks.md", "genome", 'Genome: ingest and cross-cancer queries', 'Ingest throughput against bcftools and the cohort bitmap index against SQLite with the best indexes for the same question (issue 4). Targets: ingest ≥ 0.5× bcftools; query p50 ≤ 1 ms and ≥ 100× SQLite.'], input=block, text=True, check=True)
 PY

@@ -161,13 +161,6 @@ lines = [
  "Reproduce: `bench/upload.sh` (`SIZE_MB=… RUNS=… bench/upload.sh` to vary).",
 ]
 block = "\n".join(lines)
-begin, end = "<!-- bench:upload:begin -->", "<!-- bench:upload:end -->"
-text = open(out).read()
-if begin in text:
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: begin + "\n" + block + "\n" + end, text, flags=re.S)
-else:
-    text += ("\n## Genome file upload\n\n`zengen upload` (a sequencing center's client of the upload API) against a plain HTTP upload of the same file to nginx (issue 4: uploads stream, resumable, checksum verified at the end).\n\n"
-             + begin + "\n" + block + "\n" + end + "\n")
-open(out, "w").write(text)
-print(block)
+import subprocess as _sp
+_sp.run([sys.executable, "bench/write_block.py", out, "upload", 'Genome file upload', "`zengen upload` (a sequencing center's client of the upload API) against a plain HTTP upload of the same file to nginx (issue 4: uploads stream, resumable, checksum verified at the end)."], input=block, text=True, check=True)
 PY
