@@ -1250,6 +1250,23 @@ static int drop_empty_case_level(struct zg_cohort *c)
 /* The changed cases of a delta: their slots into c's table and, with sets (mode 1), their
  * case-level membership (out of every such set, into the listed ones). Without sets the keys
  * are skipped (a publisher reading only the case table). */
+/* A patched case leaves every non-profile case-level set (cl, from case_level_sets) ... */
+static void leave_case_sets(roaring_bitmap_t *const *cl, size_t ncl, uint32_t cn)
+{
+    for (size_t j = 0; j < ncl; j++)
+        roaring_bitmap_remove(cl[j], cn);
+}
+
+/* ... and joins the set of each of its keys (created when new). 0 or ZG_ENOMEM. */
+static int join_case_set(struct zg_cohort *c, const char *key, uint32_t cn)
+{
+    roaring_bitmap_t *b = get_or_add(c, key);
+    if (!b)
+        return ZG_ENOMEM;
+    roaring_bitmap_add(b, cn);
+    return 0;
+}
+
 /* Whether the changed-case section of a delta (read from a copy of r) is well formed, and its
  * new table extent no larger than c's table or the highest case it fills: a damaged count must
  * be refused, not allocated. */
@@ -1308,8 +1325,8 @@ static int delta_cases(struct zg_cohort *c, struct rbuf *r, const struct delta_h
             rc = ZG_ECORRUPT;
             break;
         }
-        for (size_t j = 0; sets && j < ncl; j++)
-            roaring_bitmap_remove(cl[j], i);
+        if (sets)
+            leave_case_sets(cl, ncl, i);
         for (uint16_t j = 0; j < nk && !rc; j++) {
             uint16_t kl;
             char key[MAX_KEY + 1];
@@ -1324,11 +1341,7 @@ static int delta_cases(struct zg_cohort *c, struct rbuf *r, const struct delta_h
                 rc = ZG_ECORRUPT;
                 break;
             }
-            roaring_bitmap_t *b = get_or_add(c, key);
-            if (!b)
-                rc = ZG_ENOMEM;
-            else
-                roaring_bitmap_add(b, i);
+            rc = join_case_set(c, key, i);
         }
     }
     free(cl);
@@ -2011,16 +2024,11 @@ static int patch_case_level(struct zg_cohort *tmp, const struct zg_cohort *prev,
     if (case_level_sets(tmp, &cl, &ncl))
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
     for (int64_t k = 0; !rc && k < np; k++) {
-        for (size_t j = 0; j < ncl; j++) /* out of every set, into its own */
-            roaring_bitmap_remove(cl[j], pt[k].cn);
+        leave_case_sets(cl, ncl, pt[k].cn); /* out of every set, into its own */
         const char *key = pt[k].keys;
-        for (uint16_t j = 0; j < pt[k].nkeys && !rc; j++, key += strlen(key) + 1) {
-            roaring_bitmap_t *b = get_or_add(tmp, key);
-            if (!b)
+        for (uint16_t j = 0; j < pt[k].nkeys && !rc; j++, key += strlen(key) + 1)
+            if (join_case_set(tmp, key, pt[k].cn))
                 rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-            else
-                roaring_bitmap_add(b, pt[k].cn);
-        }
     }
     free(cl);
     free_patches(pt, np);
