@@ -380,6 +380,16 @@ float zg_cohort_tmb(const struct zg_cohort *c, uint32_t n)
     return c && n < c->nslots ? c->cases[n].tmb : 0.0f;
 }
 
+/* Ends a row loop over st: rc, or the step's error when the loop stopped on one (r is neither a
+ * row nor done); st is released. */
+static int end_rows(sqlite3 *db, sqlite3_stmt *st, int r, int rc, struct zg_error *err)
+{
+    if (!rc && r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = zg_db_fail(db, r, err);
+    zg_db_release(st);
+    return rc;
+}
+
 /* --- building ------------------------------------------------------------------------- */
 
 static int addk(struct zg_cohort *c, uint32_t v, struct zg_error *err, const char *fmt, ...)
@@ -492,9 +502,7 @@ static int build_case_level(struct zg_cohort *c, sqlite3 *db, struct zg_error *e
         if (rc)
             break;
     }
-    if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
-        rc = zg_db_fail(db, r, err);
-    zg_db_release(st);
+    rc = end_rows(db, st, r, rc, err);
     if (rc)
         return rc;
     /* shrink nslots to the real extent */
@@ -507,9 +515,7 @@ static int build_case_level(struct zg_cohort *c, sqlite3 *db, struct zg_error *e
         if ((rc = addk(c, (uint32_t)sqlite3_column_int64(st, 0), err, "a\t%s=%s", zg_db_text(st, 1),
                        zg_db_text(st, 2))))
             break;
-    if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
-        rc = zg_db_fail(db, r, err);
-    zg_db_release(st);
+    rc = end_rows(db, st, r, rc, err);
     return rc;
 }
 
@@ -527,9 +533,7 @@ static int apply_somatic_import(struct zg_cohort *c, sqlite3 *db, int64_t case_n
     int rc = 0, r;
     while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
         rc = add_gene_class(c, (uint32_t)case_no, zg_db_text(st, 0), zg_db_text(st, 1), err);
-    if (!rc && r != SQLITE_DONE)
-        rc = zg_db_fail(db, r, err);
-    zg_db_release(st);
+    rc = end_rows(db, st, r, rc, err);
     if (rc)
         return rc;
     /* those sites' other carriers (passing calls of other cases) */
@@ -548,9 +552,7 @@ static int apply_somatic_import(struct zg_cohort *c, sqlite3 *db, int64_t case_n
         if (!(rc = addk(c, (uint32_t)case_no, err, "v\t%lld", site)))
             rc = addk(c, (uint32_t)sqlite3_column_int64(st, 1), err, "v\t%lld", site);
     }
-    if (!rc && r != SQLITE_DONE)
-        rc = zg_db_fail(db, r, err);
-    zg_db_release(st);
+    rc = end_rows(db, st, r, rc, err);
     return rc;
 }
 
@@ -572,9 +574,7 @@ static int apply_somatic_all(struct zg_cohort *c, sqlite3 *db, struct zg_error *
             (rc = addk(c, cn, err, "p\tsomatic")))
             break;
     }
-    if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
-        rc = zg_db_fail(db, r, err);
-    zg_db_release(st);
+    rc = end_rows(db, st, r, rc, err);
     if (rc)
         return rc;
     st = zg_db_prepare(db,
@@ -596,9 +596,7 @@ static int apply_somatic_all(struct zg_cohort *c, sqlite3 *db, struct zg_error *
         prev_site = site;
         prev_case = cn;
     }
-    if (r != SQLITE_DONE && r != SQLITE_ROW && !rc)
-        rc = zg_db_fail(db, r, err);
-    zg_db_release(st);
+    rc = end_rows(db, st, r, rc, err);
     return rc;
 }
 
@@ -1665,9 +1663,7 @@ static int apply_new_imports(struct zg_cohort *c, sqlite3 *db, bool scratch,
         c->max_import = ino;
         stats->imports_applied++;
     }
-    if (!rc && r != SQLITE_DONE)
-        rc = zg_db_fail(db, r, err);
-    zg_db_release(st);
+    rc = end_rows(db, st, r, rc, err);
     return rc;
 }
 
