@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <htslib/hts.h>
@@ -591,6 +592,11 @@ struct ingest {
     /* reused buffers (htslib style: caller-owned, grown by htslib) */
     char *abuf;
     int nabuf;
+    /* text VCF: records are read as lines here and the annotation value is taken out of the
+     * line before htslib parses the rest (see lift_annotation); alen is its length, -1 none */
+    bool lift;
+    int alen;
+    kstring_t line;
     float *fbuf;
     int nfbuf;
     int32_t *ibuf, *gt;
@@ -642,6 +648,11 @@ struct hasher {
 static void *hash_thread(void *arg)
 {
     struct hasher *h = arg;
+    /* the writer is the import's critical path: the digest runs on what CPU time is left over
+     * (it is needed only before the commit); lowering a thread's own priority never fails for
+     * lack of privilege, and a failure would only cost speed */
+    struct sched_param sp = {0};
+    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
     zg_error_clear(&h->err);
     h->rc = zg_sha256_file(h->path, h->sha, &h->err);
     return NULL;
@@ -976,6 +987,8 @@ static void fallback_gene(struct ingest *g, const char *chrom, int64_t pos, int6
  * none, or ZG_ENOMEM. */
 static int ann_value(struct ingest *g, bcf1_t *rec)
 {
+    if (g->lift)
+        return g->alen > 0 ? g->alen : 0;
     bcf_info_t *info = g->ann.id >= 0 ? bcf_get_info_id(rec, g->ann.id) : NULL;
     if (!info || !info->vptr || info->len <= 0)
         return 0;
@@ -1916,13 +1929,97 @@ static int ingest_cnv(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_erro
     return rc;
 }
 
+/* Takes the annotation (INFO key g->ann.tag) out of a text record: its value goes to g->abuf
+ * (NUL-terminated; g->alen its length, -1 when the record has none) and the line keeps the
+ * rest of INFO. htslib then parses a line without the value that is most of it (a VEP CSQ is
+ * ~95 % of a record's bytes), which this import reads itself anyway (ann_parse). info, iend:
+ * the INFO column. Returns 0 or ZG_ENOMEM. */
+static int lift_annotation(struct ingest *g, char *info, char *iend)
+{
+    g->alen = -1;
+    size_t tl = strlen(g->ann.tag);
+    for (char *it = info; it < iend;) {
+        char *next = memchr(it, ';', (size_t)(iend - it));
+        char *e = next ? next : iend;
+        if ((size_t)(e - it) > tl && it[tl] == '=' && !memcmp(it, g->ann.tag, tl)) {
+            size_t vlen = (size_t)(e - it) - tl - 1;
+            if (vlen >= INT_MAX)
+                return ZG_ENOMEM;
+            if ((size_t)g->nabuf < vlen + 1) {
+                char *p = realloc(g->abuf, vlen + 1);
+                if (!p)
+                    return ZG_ENOMEM;
+                g->abuf = p;
+                g->nabuf = (int)vlen + 1;
+            }
+            memcpy(g->abuf, it + tl + 1, vlen);
+            g->abuf[vlen] = '\0';
+            g->alen = (int)vlen;
+            /* cut "KEY=value" and one separator; an INFO left empty becomes "." */
+            char *from = it, *to = e;
+            if (it > info)
+                from--;
+            else if (next)
+                to++;
+            else
+                *from++ = '.';
+            char *end = g->line.s + g->line.l;
+            memmove(from, to, (size_t)(end - to) + 1);
+            g->line.l -= (size_t)(to - from);
+            return 0;
+        }
+        it = e + 1;
+    }
+    return 0;
+}
+
+/* A text VCF record: the next line, checked for the columns up to INFO and a numeric POS
+ * (htslib alone would read "abc" as position 0 and pad a short line), its annotation lifted,
+ * the rest parsed by htslib. Returns 1, 0 at the end of the file, or ZG_EINVAL / ZG_ENOMEM with
+ * the reason in err. */
+static int read_line(struct ingest *g, bcf1_t *rec, struct zg_error *err)
+{
+    int r = hts_getline(g->fp, '\n', &g->line);
+    if (r == -1)
+        return 0;
+    if (r < -1)
+        return zg_error_set(err, ZG_EINVAL, "path",
+                            "the file is truncated or corrupt after record %lld",
+                            (long long)g->res->records);
+    long long n = (long long)g->res->records + 1;
+    char *col[8], *p = g->line.s, *end = g->line.s + g->line.l;
+    int k = 0;
+    for (; k < 8 && p; k++) {
+        col[k] = p;
+        char *t = memchr(p, '\t', (size_t)(end - p));
+        p = t ? t + 1 : NULL;
+    }
+    if (k < 8)
+        return zg_error_set(err, ZG_EINVAL, "path",
+                            "record %lld has %d column%s: a VCF record needs 8 (CHROM to INFO)", n,
+                            k, k == 1 ? "" : "s");
+    size_t plen = (size_t)(col[2] - col[1]) - 1;
+    if (plen == 0 || plen > 10 || strspn(col[1], "0123456789") != plen)
+        return zg_error_set(err, ZG_EINVAL, "path", "record %lld: POS is not a number", n);
+    char *iend = p ? p - 1 : end;
+    if (lift_annotation(g, col[7], iend))
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    if (vcf_parse(&g->line, g->h, rec) < 0)
+        return zg_error_set(err, ZG_EINVAL, "path", "record %lld is malformed", n);
+    return 1;
+}
+
 /* Reads the next record into rec and its normalised contig into chrom[64].
  * Returns 1, 0 at the end of the file, or an error code (ZG_E*, negative; reason in err). */
 static int next_record(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_error *err)
 {
-    int r = bcf_read(g->fp, g->h, rec);
-    if (r == -1)
+    int r;
+    if (g->lift) {
+        if ((r = read_line(g, rec, err)) <= 0)
+            return r;
+    } else if ((r = bcf_read(g->fp, g->h, rec)) == -1) {
         return 0;
+    }
     if (r < -1)
         return zg_error_set(err, ZG_EINVAL, "path",
                             "the file is truncated or corrupt after record %lld",
@@ -2163,6 +2260,8 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     }
     if ((rc = ann_detect(g->h, &g->ann, err)))
         goto out;
+    g->lift = fmt->format == vcf && g->ann.kind != ANN_NONE && g->ann.id >= 0 &&
+              (opts->kind == ZG_VK_SOMATIC || opts->kind == ZG_VK_GERMLINE);
     g->sample = pick_sample(g->h, opts->sample, err);
     if (g->sample < -1 || (opts->sample && g->sample < 0)) {
         rc = err->code ? err->code : ZG_EINVAL;
@@ -2396,6 +2495,7 @@ out:
         rc = zg_error_set(err, ZG_EINVAL, "path", "the file is truncated or corrupt");
     }
     free(g->abuf);
+    free(g->line.s);
     free(g->fbuf);
     free(g->ibuf);
     free(g->gt);

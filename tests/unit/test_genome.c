@@ -14,6 +14,8 @@
 #include "ids/ids.h"
 #include "store/db.h"
 
+#include <htslib/hts.h>
+#include <htslib/vcf.h>
 #include <math.h>
 #include <unistd.h>
 
@@ -148,6 +150,146 @@ static void rejects_malformed_and_truncated(void **state)
     assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), 0);
     assert_int_equal(count(f->db, "SELECT count(*) FROM genome_germline"), 0);
     assert_int_equal(count(f->db, "SELECT count(*) FROM genome_files"), 0);
+}
+
+/* Writes the crafted VEP-annotated somatic VCF of annotation_lifted_like_htslib. */
+static void write_csq_vcf(const char *path)
+{
+    FILE *o = fopen(path, "w");
+    assert_non_null(o);
+    static const char *const csq[] = {
+        "T|missense_variant|MODERATE|GENE1|ENST01|ENST01.1:c.1A>T|ENSP01.1:p.Met1Leu",
+        "G|stop_gained|HIGH|GENE2|ENST02|ENST02.3:c.5C>G|ENSP02.3:p.Ser2Ter",
+        "C|splice_donor_variant|HIGH|GENE3|ENST03|ENST03.1:c.9+1A>C|",
+        "A|inframe_deletion|MODERATE|GENE4|ENST04|ENST04.2:c.10_12del|ENSP04.2:p.Lys4del",
+    };
+    fputs("##fileformat=VCFv4.2\n##contig=<ID=1,length=10000000>\n"
+          "##INFO=<ID=AF,Number=A,Type=Float,Description=\"f\">\n"
+          "##INFO=<ID=DP,Number=1,Type=Integer,Description=\"d\">\n"
+          "##INFO=<ID=XCSQ,Number=.,Type=String,Description=\"decoy\">\n"
+          "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from "
+          "Ensembl VEP. Format: Allele|Consequence|IMPACT|SYMBOL|Feature|HGVSc|HGVSp\">\n"
+          "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"g\">\n"
+          "##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"a\">\n"
+          "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n",
+          o);
+    /* the annotation alone, in the middle, last after a decoy key, first, absent, and only a
+     * decoy; FORMAT after INFO must survive the cut (an annotation that ends the line: the
+     * split-vep.vcf records of vep_csq_genes_and_consequences) */
+    fprintf(o, "1\t100\t.\tA\tT\t.\tPASS\tCSQ=%s\tGT:AD\t0/1:30,10\n", csq[0]);
+    fprintf(o, "1\t200\t.\tC\tG\t.\tPASS\tAF=0.5;CSQ=%s;DP=10\tGT:AD\t0/1:20,20\n", csq[1]);
+    fprintf(o, "1\t300\t.\tA\tC\t.\tPASS\tXCSQ=%s;CSQ=%s\tGT:AD\t0/1:9,1\n", csq[0], csq[2]);
+    fprintf(o, "1\t400\t.\tAAAG\tA\t.\tPASS\tCSQ=%s;AF=0.25\tGT:AD\t0/1:3,1\n", csq[3]);
+    fprintf(o, "1\t500\t.\tG\tA\t.\tPASS\tDP=3\tGT:AD\t0/1:1,2\n");
+    fprintf(o, "1\t600\t.\tG\tC\t.\tPASS\tXCSQ=%s\tGT:AD\t0/1:5,5\n", csq[1]);
+    fprintf(o, "1\t700\t.\tG\tT\t.\tPASS\tCSQ=%s;DP=8\tGT:AD\t0/1:4,4\n", csq[0]);
+    fclose(o);
+}
+
+/* What an import stored, as one text: sites with their annotation, calls with their values. */
+static char *stored_dump(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            db,
+            "SELECT group_concat(x, ';') FROM (SELECT t.chrom||':'||t.pos||t.ref||'>'||t.alt||'|'||"
+            "t.gene||'|'||coalesce(k.text,'')||'|'||t.class||'|'||t.transcript||'|'||t.hgvsc||'|'||"
+            "t.hgvsp||'|'||s.filter||'|'||coalesce(s.vaf,'')||'|'||coalesce(s.depth,'')||'|'||"
+            "coalesce(s.alt_depth,'') AS x FROM genome_somatic s JOIN genome_sites t USING(site_no)"
+            " LEFT JOIN genome_terms k ON k.code = t.cons ORDER BY t.site_no)",
+            -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    char *out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* A text VCF's annotation is taken out of the line before htslib parses the rest: what is
+ * stored equals the BCF of the same records, where htslib reads every INFO field. */
+static void annotation_lifted_like_htslib(void **state)
+{
+    struct zg_test_fx *f = *state;
+    char vcf[600], bcf[600];
+    snprintf(vcf, sizeof(vcf), "%s/csq.vcf", f->t.root);
+    snprintf(bcf, sizeof(bcf), "%s/csq.bcf", f->t.root);
+    write_csq_vcf(vcf);
+    htsFile *in = hts_open(vcf, "r"), *out = hts_open(bcf, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    bcf_hdr_t *h = bcf_hdr_read(in);
+    assert_non_null(h);
+    assert_int_equal(bcf_hdr_write(out, h), 0);
+    bcf1_t *rec = bcf_init();
+    while (bcf_read(in, h, rec) == 0)
+        assert_int_equal(bcf_write(out, h, rec), 0);
+    bcf_destroy(rec);
+    bcf_hdr_destroy(h);
+    hts_close(in);
+    assert_int_equal(hts_close(out), 0);
+
+    struct zg_import_result res;
+    struct zg_error err;
+    struct zg_import_opts o = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC};
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, vcf, &o, &res, &err), 0);
+    assert_int_equal(res.records, 7);
+    assert_int_equal(res.annotated, 5);
+    char *text = stored_dump(f->db);
+
+    void *st2 = NULL;
+    assert_int_equal(zg_test_fx_setup(&st2), 0);
+    struct zg_test_fx *f2 = st2;
+    o.case_id = f2->case_id;
+    assert_int_equal(zg_variant_import(&f2->t.dd, f2->db, bcf, &o, &res, &err), 0);
+    char *binary = stored_dump(f2->db);
+    zg_test_fx_teardown(&st2);
+    assert_string_equal(text, binary);
+    /* and it is the right annotation: not the decoy's, the neighbours' values intact */
+    assert_non_null(strstr(text, "1:100A>T|GENE1|missense_variant|missense|ENST01|"
+                                 "ENST01.1:c.1A>T|ENSP01.1:p.Met1Leu|PASS|0.25|40|10"));
+    assert_non_null(strstr(text, "1:200C>G|GENE2|stop_gained|truncating|"));
+    assert_non_null(strstr(text, "1:300A>C|GENE3|splice_donor_variant|splice|"));
+    assert_non_null(strstr(text, "1:400AAAG>A|GENE4|inframe_deletion|inframe|"));
+    assert_non_null(strstr(text, "1:600G>C|||||||PASS|0.5|10|5"));
+    free(text);
+    free(binary);
+}
+
+/* Text records htslib alone would take (a POS that is not a number reads as 0; a short line
+ * is padded) are refused by record number, and nothing of the file is kept. */
+static void rejects_bad_records(void **state)
+{
+    struct zg_test_fx *f = *state;
+    static const char *const bad[][2] = {
+        {"1\tabc\t.\tA\tT\t.\tPASS\t.\n", "record 2: POS is not a number"},
+        {"1\t200\n", "record 2 has 2 columns"},
+        {"1\t\t.\tA\tT\t.\tPASS\t.\n", "record 2: POS is not a number"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char path[600];
+        snprintf(path, sizeof(path), "%s/bad%zu.vcf", f->t.root, i);
+        FILE *o = fopen(path, "w");
+        assert_non_null(o);
+        fprintf(o,
+                "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000000>\n"
+                "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Format: "
+                "Allele|Consequence|SYMBOL\">\n"
+                "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                "1\t100\t.\tA\tT\t.\tPASS\tCSQ=T|missense_variant|GENE1\n%s"
+                "1\t300\t.\tA\tT\t.\tPASS\t.\n",
+                bad[i][0]);
+        fclose(o);
+        struct zg_import_result res;
+        struct zg_error err;
+        zg_error_clear(&err);
+        struct zg_import_opts io = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC};
+        assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &io, &res, &err), ZG_EINVAL);
+        assert_string_equal(err.field, "path");
+        assert_non_null(strstr(err.reason, bad[i][1]));
+        assert_int_equal(count(f->db, "SELECT count(*) FROM genome_somatic"), 0);
+        assert_int_equal(count(f->db, "SELECT count(*) FROM genome_imports"), 0);
+    }
 }
 
 static void idempotent_and_never_mixed(void **state)
@@ -398,6 +540,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(multiallelic_split, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(rejects_malformed_and_truncated, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(annotation_lifted_like_htslib, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(rejects_bad_records, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(idempotent_and_never_mixed, zg_test_fx_setup,
                                         zg_test_fx_teardown),
