@@ -621,6 +621,7 @@ struct ingest {
     int64_t site_first; /* a known site's first somatic carrier, -1 for none */
     sqlite3_stmt *site_first_set, *recurrent;
     const char *site_gene, *site_class; /* into the batch, or the copies below */
+    bool site_coding;                   /* site_class is counted by TMB */
     /* GROUP-row statements (sites, calls) and the calls waiting for the second */
     sqlite3_stmt *sites_plain, *sites_multi, *rows_multi;
     int plain_fails, skip_plain; /* recent failed plain site inserts; groups to skip it */
@@ -826,6 +827,8 @@ struct row {
     double vaf;
     /* offsets of NUL-terminated strings in the batch text */
     size_t chrom, ref, alt, filter, gene, cons, transcript, hgvsc, hgvsp;
+    bool hgvsc_cut; /* hgvsc is what follows the transcript in the file's HGVSc (migration 8) */
+    bool pass;      /* FILTER is PASS or "." */
     enum zg_alt_class cls;
     const char *zygosity; /* germline: "het", "hom", "hemi" (static strings) */
     int64_t cons_code;    /* the writer's: consequence as its genome_terms code (0: none) */
@@ -1072,6 +1075,12 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
             b->cap *= 2;
         }
         struct row *r = &b->rows[b->n];
+        /* "ENST….9:c.215C>G" is stored as ".9:c.215C>G" after the transcript "ENST…" */
+        size_t cut = pk.transcript.n;
+        r->hgvsc_cut = cut && pk.hgvsc.n > cut && !memcmp(pk.hgvsc.s, pk.transcript.s, cut) &&
+                       (pk.hgvsc.s[cut] == '.' || pk.hgvsc.s[cut] == ':');
+        if (!r->hgvsc_cut)
+            cut = 0;
         int rc = 0;
         if (chrom_off == SIZE_MAX && ((rc = put_text(b, chrom, strlen(chrom), &chrom_off, err)) ||
                                       (rc = put_text(b, filter, strlen(filter), &filter_off, err))))
@@ -1081,11 +1090,12 @@ static int prepare_small(struct ingest *g, bcf1_t *rec, const char *chrom, struc
             (rc = put_text(b, pk.gene.s, pk.gene.n, &r->gene, err)) ||
             (rc = put_text(b, pk.cons.s, pk.cons.n, &r->cons, err)) ||
             (rc = put_text(b, pk.transcript.s, pk.transcript.n, &r->transcript, err)) ||
-            (rc = put_text(b, pk.hgvsc.s, pk.hgvsc.n, &r->hgvsc, err)) ||
+            (rc = put_text(b, pk.hgvsc.s + cut, pk.hgvsc.n - cut, &r->hgvsc, err)) ||
             (rc = put_text(b, pk.hgvsp.s, pk.hgvsp.n, &r->hgvsp, err)))
             return rc;
         r->chrom = chrom_off;
         r->filter = filter_off;
+        r->pass = pass;
         r->pos = pos;
         r->cls = pk.cls;
         r->zygosity = zyg >= 2 ? (ploidy == 1 ? "hemi" : "hom") : "het";
@@ -1310,15 +1320,23 @@ static int store_summaries(struct ingest *g, struct zg_error *err)
     return rc;
 }
 
-static void bind_annotation(sqlite3_stmt *st, int first, const char *t, const struct row *w,
-                            const char *cls)
+/* A site row's class code (migration 8): 0 without a gene, else 1 + the class. */
+static int class_code(const char *t, const struct row *w)
+{
+    return t[w->gene] ? (int)w->cls + 1 : 0;
+}
+
+/* Binds a row's annotation (7 parameters from first: gene, cons, class_code, transcript,
+ * hgvsc_cut, hgvsc_rest, hgvsp). */
+static void bind_annotation(sqlite3_stmt *st, int first, const char *t, const struct row *w)
 {
     sqlite3_bind_text(st, first, t + w->gene, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, first + 1, w->cons_code);
-    sqlite3_bind_text(st, first + 2, cls, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, first + 2, class_code(t, w));
     sqlite3_bind_text(st, first + 3, t + w->transcript, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, first + 4, t + w->hgvsc, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, first + 5, t + w->hgvsp, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, first + 4, w->hgvsc_cut);
+    sqlite3_bind_text(st, first + 5, t + w->hgvsc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, first + 6, t + w->hgvsp, -1, SQLITE_STATIC);
 }
 
 /* Inserts the site with number key; *added tells whether it was new. */
@@ -1332,16 +1350,15 @@ static void bind_first_case(const struct ingest *g, sqlite3_stmt *st, int k)
 }
 
 static int insert_site(struct ingest *g, const struct batch *b, const struct row *w, int64_t key,
-                       const char *cls, bool *added, struct zg_error *err)
+                       bool *added, struct zg_error *err)
 {
     const char *t = b->text;
     sqlite3_stmt *st = g->site;
     sqlite3_bind_int64(st, 1, key);
     sqlite3_bind_text(st, 2, t + w->chrom, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, w->pos);
-    sqlite3_bind_text(st, 4, t + w->ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, t + w->alt, -1, SQLITE_STATIC);
-    bind_annotation(st, 6, t, w, cls);
+    sqlite3_bind_text(st, 3, t + w->ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, t + w->alt, -1, SQLITE_STATIC);
+    bind_annotation(st, 5, t, w);
     bind_first_case(g, st, 12);
     int rc = step_done(g->db, st, err);
     *added = !rc && sqlite3_changes(g->db) == 1;
@@ -1395,6 +1412,12 @@ static const char *row_class(const struct batch *b, const struct row *w)
     return b->text[w->gene] ? zg_alt_class_name(w->cls) : "";
 }
 
+/* Whether row_class is a small coding alteration (zg_alt_class_coding, without the names). */
+static bool row_coding(const struct batch *b, const struct row *w)
+{
+    return b->text[w->gene] && w->cls <= ZG_AC_INFRAME;
+}
+
 /* A row whose ordinal-0 key base is taken: its site among those at the position, else a new
  * one with the next free ordinal. */
 static int resolve_site(struct ingest *g, const struct batch *b, const struct row *w, int64_t base,
@@ -1407,6 +1430,7 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
     g->site_known = false;
     g->site_gene = t + w->gene;
     g->site_class = cls;
+    g->site_coding = row_coding(b, w);
     /* other alleles at this position: this one, or the next free ordinal */
     sqlite3_stmt *st = g->site_find;
     sqlite3_bind_int64(st, 1, base);
@@ -1426,6 +1450,7 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
                 snprintf(g->known_class, sizeof(g->known_class), "%s", zg_db_text(st, 4));
                 g->site_gene = g->known_gene;
                 g->site_class = g->known_class;
+                g->site_coding = zg_alt_class_coding(g->known_class);
             }
             break;
         }
@@ -1437,7 +1462,7 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
         if (last - base >= ZG_SITE_MAX_ORD)
             return zg_error_set(err, ZG_EINVAL, "alt", "too many distinct alleles at %s:%lld",
                                 t + w->chrom, (long long)w->pos);
-        if ((rc = insert_site(g, b, w, last + 1, cls, &added, err)))
+        if ((rc = insert_site(g, b, w, last + 1, &added, err)))
             return rc;
         if (!added)
             return zg_db_fail(g->db, SQLITE_CORRUPT, err);
@@ -1450,7 +1475,7 @@ static int resolve_site(struct ingest *g, const struct batch *b, const struct ro
         return 0;
     st = g->site_annot;
     sqlite3_bind_int64(st, 1, found);
-    bind_annotation(st, 2, t, w, cls);
+    bind_annotation(st, 2, t, w);
     return (rc = step_done(g->db, st, err)) ? rc : note_span(g, b, w, found, err);
 }
 
@@ -1463,13 +1488,14 @@ static int upsert_site(struct ingest *g, const struct batch *b, struct row *w, i
     bool added = false;
     const char *cls = row_class(b, w);
     int rc = site_base(g, b, w, &base, err);
-    if (rc || (rc = insert_site(g, b, w, base, cls, &added, err)))
+    if (rc || (rc = insert_site(g, b, w, base, &added, err)))
         return rc;
     if (!added)
         return resolve_site(g, b, w, base, site_no, err);
     g->site_known = false;
     g->site_gene = b->text + w->gene;
     g->site_class = cls;
+    g->site_coding = row_coding(b, w);
     *site_no = base;
     return note_span(g, b, w, base, err);
 }
@@ -1504,11 +1530,10 @@ static int call_stored(struct ingest *g, const struct batch *b, const struct row
                        int64_t site_no, struct zg_error *err)
 {
     g->res->stored++;
-    const char *f = b->text + w->filter;
-    if (g->o->kind != ZG_VK_SOMATIC || (strcmp(f, "PASS") && strcmp(f, ".")))
+    if (g->o->kind != ZG_VK_SOMATIC || !w->pass)
         return 0;
     g->new_pass++;
-    if (zg_alt_class_coding(g->site_class))
+    if (g->site_coding)
         g->new_coding++;
     int rc = g->site_gene[0] ? pairs_note(g->genes, g->site_gene, g->site_class, 0) : 0;
     if (rc)
@@ -1604,10 +1629,9 @@ static void bind_sites(const struct ingest *g, sqlite3_stmt *st, const struct ba
         int k = (int)(12 * i + 1);
         sqlite3_bind_int64(st, k, base[i]);
         sqlite3_bind_text(st, k + 1, b->text + w->chrom, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, k + 2, w->pos);
-        sqlite3_bind_text(st, k + 3, b->text + w->ref, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, k + 4, b->text + w->alt, -1, SQLITE_STATIC);
-        bind_annotation(st, k + 5, b->text, w, row_class(b, w));
+        sqlite3_bind_text(st, k + 2, b->text + w->ref, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, k + 3, b->text + w->alt, -1, SQLITE_STATIC);
+        bind_annotation(st, k + 4, b->text, w);
         bind_first_case(g, st, k + 11);
     }
 }
@@ -1620,6 +1644,7 @@ static int queue_call(struct ingest *g, const struct batch *b, size_t row, int64
     g->site_known = false;
     g->site_gene = b->text + w->gene;
     g->site_class = row_class(b, w);
+    g->site_coding = row_coding(b, w);
     int rc = note_span(g, b, w, site_no, err);
     if (rc || (rc = call_stored(g, b, w, site_no, err)))
         return rc;
@@ -1742,9 +1767,9 @@ static int prepare_multi(struct ingest *g, struct zg_error *err)
     char vals[GROUP * 32], sql[GROUP * 32 + 256];
     values_list(vals, sizeof(vals), GROUP, 12);
     snprintf(sql, sizeof(sql),
-             "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,cons,class,"
-             "transcript,hgvsc,hgvsp,somatic_case) VALUES%s ON CONFLICT DO NOTHING RETURNING "
-             "site_no",
+             "INSERT INTO genome_sites(site_no,chrom,ref,alt,gene,cons,class_code,"
+             "transcript,hgvsc_cut,hgvsc_rest,hgvsp,somatic_case) VALUES%s ON CONFLICT DO NOTHING"
+             " RETURNING site_no",
              vals);
     if (!(g->sites_multi = zg_db_prepare(g->db, sql, err)))
         return err->code;
@@ -2336,9 +2361,9 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
 
     if (!(g->site = zg_db_prepare(
               db,
-              "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,cons,class,"
-              "transcript,hgvsc,hgvsp,somatic_case) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
-              " ON CONFLICT DO NOTHING",
+              "INSERT INTO genome_sites(site_no,chrom,ref,alt,gene,cons,class_code,"
+              "transcript,hgvsc_cut,hgvsc_rest,hgvsp,somatic_case)"
+              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12) ON CONFLICT DO NOTHING",
               err)) ||
         !(g->site_first_set =
               zg_db_prepare(db, "UPDATE genome_sites SET somatic_case=? WHERE site_no=?", err)) ||
@@ -2351,11 +2376,11 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
                                        " FROM genome_sites"
                                        " WHERE site_no BETWEEN ? AND ? ORDER BY site_no",
                                        err)) ||
-        !(g->site_annot = zg_db_prepare(
-              db,
-              "UPDATE genome_sites SET gene=?2,cons=?3,class=?4,transcript=?5,hgvsc=?6,"
-              "hgvsp=?7 WHERE site_no=?1",
-              err)) ||
+        !(g->site_annot =
+              zg_db_prepare(db,
+                            "UPDATE genome_sites SET gene=?2,cons=?3,class_code=?4,transcript=?5,"
+                            "hgvsc_cut=?6,hgvsc_rest=?7,hgvsp=?8 WHERE site_no=?1",
+                            err)) ||
         !(g->row = zg_db_prepare(
               db,
               opts->kind == ZG_VK_GERMLINE
@@ -2410,7 +2435,6 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
     }
     if ((rc = store_summaries(g, err)) || (rc = finish_case(g, err)))
         goto out;
-
     if (hashing) {
         pthread_join(hth, NULL);
         hashing = false;

@@ -77,6 +77,9 @@ static const struct zg_migration main_migrations[] = {
 #if __has_include("genome/schema_changes.inc")
 #include "genome/schema_changes.inc"
 #endif
+#if __has_include("genome/schema_slim.inc")
+#include "genome/schema_slim.inc"
+#endif
 };
 
 static const struct zg_migration audit_migrations[] = {

@@ -482,6 +482,92 @@ static void migration_renumbers_sites(void **state)
     zg_test_rmtree(root);
 }
 
+/* Migration 8 keeps what readers see: pos, class and hgvsc are virtual columns over the site
+ * key, a class code and an HGVSc without the transcript it begins with (when it does). */
+static void migration_slims_site_rows(void **state)
+{
+    (void)state;
+    char root[256], path[300];
+    zg_test_mkdtemp(root);
+    snprintf(path, sizeof(path), "%s/old.db", root);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    size_t n = 0, before = 0;
+    const struct zg_migration *m = zg_schema_migrations(ZG_DB_MAIN, &n);
+    while (before < n && m[before].version < 8)
+        before++;
+    assert_true(before < n);
+    struct zg_error err;
+    assert_int_equal(zg_db_migrate(db, m, before, &err), 0);
+    /* every class; HGVSc with the transcript and a version, with it and ':', a different
+     * transcript, none, a transcript that is only a prefix of the HGVSc's */
+    static const char *const rows[][4] = {
+        {"missense", "ENST01", "ENST01.4:c.1A>T", "ENSP01.4:p.Met1Leu"},
+        {"truncating", "ENST02", "ENST02:c.5C>G", ""},
+        {"splice", "ENST03", "ENST99.1:c.9+1A>C", ""},
+        {"inframe", "", "c.10_12del", "p.Lys4del"},
+        {"amp", "ENST0", "ENST01.4:c.1A>T", ""},
+        {"del", "ENST05", "ENST05", ""},
+        {"fusion", "", "", ""},
+        {"sv", "ENST07", "ENST07.1:", ""},
+        {"other", "NM_000546", "NM_000546.6:c.215C>G", "NP_000537.3:p.(Pro72Arg)"},
+        {"", "", "", ""},
+    };
+    size_t nrows = sizeof(rows) / sizeof(rows[0]);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,"
+                                        "class,transcript,hgvsc,hgvsp) VALUES(?,'1',?,'A','C',?,?,"
+                                        "?,?,?)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    for (size_t i = 0; i < nrows; i++) {
+        int64_t pos = 1000 + (int64_t)i;
+        sqlite3_bind_int64(st, 1, zg_site_key(1, pos, 0));
+        sqlite3_bind_int64(st, 2, pos);
+        sqlite3_bind_text(st, 3, rows[i][0][0] ? "G" : "", -1, SQLITE_STATIC);
+        for (int k = 0; k < 4; k++)
+            sqlite3_bind_text(st, 4 + k, rows[i][k], -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    assert_int_equal(zg_db_migrate(db, m, n, &err), 0);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT pos,class,transcript,hgvsc,hgvsp,hgvsc_cut FROM"
+                                        " genome_sites ORDER BY site_no",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    for (size_t i = 0; i < nrows; i++) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int64(st, 0), 1000 + (int64_t)i);
+        for (int k = 0; k < 4; k++)
+            assert_string_equal((const char *)sqlite3_column_text(st, 1 + k), rows[i][k]);
+        /* cut only where the HGVSc begins with the transcript, then '.' or ':' */
+        assert_int_equal(sqlite3_column_int(st, 5), i == 0 || i == 1 || i == 7 || i == 8);
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM genome_sites WHERE hgvsc_rest ="
+                                       " '.4:c.1A>T'"),
+                     1);
+    /* the stored columns are gone */
+    assert_int_equal(zg_test_count(db, "SELECT count(*) FROM pragma_table_xinfo('genome_sites')"
+                                       " WHERE name IN ('pos','class','hgvsc') AND hidden = 2"),
+                     3);
+    /* the class codes are the order of zg_alt_class_name */
+    for (int c = 0; c < ZG_AC__COUNT; c++) {
+        char sql[200];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM genome_sites WHERE class_code = %d AND class = '%s'", c + 1,
+                 zg_alt_class_name((enum zg_alt_class)c));
+        assert_int_equal(zg_test_count(db, sql), 1);
+    }
+    assert_int_equal(zg_test_count(db, "SELECT class_code FROM genome_sites WHERE class = ''"), 0);
+    sqlite3_close(db);
+    zg_test_rmtree(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +586,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(stale_snapshot_is_rebuilt, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test(migration_renumbers_sites),
+        cmocka_unit_test(migration_slims_site_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
