@@ -576,6 +576,101 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
     }
 }
 
+/* --- plain-text VCF records ------------------------------------------------------------ */
+
+/* A plain-text VCF read in large blocks, each block also fed to the file's SHA-256 (one read of
+ * the file instead of two: no digest thread), its lines handed out in place. The header lines
+ * (htslib has parsed them from its own handle) are skipped. The buffer holds one block plus the
+ * line being cut; a line may grow it up to TEXT_LINE_MAX. */
+#define TEXT_BLOCK ((size_t)1 << 20)
+#define TEXT_LINE_MAX ((size_t)64 << 20)
+
+struct text_in {
+    int fd; /* -1: not in use */
+    char *buf;
+    size_t cap, len, pos;      /* buf[pos, len) is read and not yet handed out */
+    bool eof, body;            /* body: past the header lines */
+    struct zg_sha256_ctx *sha; /* NULL when the digest is known */
+};
+
+static int text_open(struct text_in *t, const char *path, bool digest)
+{
+    t->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (t->fd < 0)
+        return ZG_EIO;
+    t->cap = 2 * TEXT_BLOCK;
+    if (!(t->buf = malloc(t->cap)) || (digest && !(t->sha = zg_sha256_begin())))
+        return ZG_ENOMEM;
+    return 0;
+}
+
+static void text_close(struct text_in *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+    free(t->buf);
+    t->buf = NULL;
+    zg_sha256_free(t->sha);
+    t->sha = NULL;
+}
+
+/* The next line, NUL-terminated in place (without "\n" or "\r\n"). Returns 1, 0 at the end,
+ * ZG_EIO when the file cannot be read, ZG_EINVAL for a line over TEXT_LINE_MAX, ZG_ENOMEM. */
+static int text_line(struct text_in *t, char **line, size_t *len)
+{
+    for (;;) {
+        char *nl = memchr(t->buf + t->pos, '\n', t->len - t->pos);
+        if (!nl && t->eof && t->pos < t->len) { /* a last line without its newline */
+            nl = t->buf + t->len;
+            t->len++; /* room was kept for the terminator */
+        }
+        if (nl) {
+            char *l = t->buf + t->pos;
+            size_t n = (size_t)(nl - l);
+            t->pos += n + 1;
+            if (n && l[n - 1] == '\r')
+                n--;
+            l[n] = '\0';
+            if (!t->body && n && l[0] == '#')
+                continue;
+            t->body = true;
+            *line = l;
+            *len = n;
+            return 1;
+        }
+        if (t->eof)
+            return 0;
+        if (t->pos) { /* keep the unfinished line, at the front */
+            memmove(t->buf, t->buf + t->pos, t->len - t->pos);
+            t->len -= t->pos;
+            t->pos = 0;
+        }
+        if (t->len > TEXT_LINE_MAX)
+            return ZG_EINVAL;
+        if (t->cap - t->len < TEXT_BLOCK + 1) {
+            size_t cap = 2 * t->cap < TEXT_LINE_MAX + TEXT_BLOCK + 1
+                             ? 2 * t->cap
+                             : TEXT_LINE_MAX + TEXT_BLOCK + 1;
+            char *nb = realloc(t->buf, cap);
+            if (!nb)
+                return ZG_ENOMEM;
+            t->buf = nb;
+            t->cap = cap;
+        }
+        ssize_t r;
+        do
+            r = read(t->fd, t->buf + t->len, TEXT_BLOCK);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+            return ZG_EIO;
+        if (t->sha)
+            zg_sha256_update(t->sha, t->buf + t->len, (size_t)r);
+        t->len += (size_t)r;
+        t->eof = r == 0;
+    }
+}
+
 /* --- the import ----------------------------------------------------------------------- */
 
 /* rows stored per multi-row statement */
@@ -592,11 +687,13 @@ struct ingest {
     /* reused buffers (htslib style: caller-owned, grown by htslib) */
     char *abuf;
     int nabuf;
-    /* text VCF: records are read as lines here and the annotation value is taken out of the
-     * line before htslib parses the rest (see lift_annotation); alen is its length, -1 none */
-    bool lift;
+    /* text VCF: records are read as lines here (read_line; `text` for a plain-text file, else
+     * htslib's reader into `line`), and with `lift` the annotation value is taken out of the
+     * line before htslib parses the rest (lift_annotation); alen is its length, -1 none */
+    bool lines, lift;
     int alen;
     kstring_t line;
+    struct text_in text;
     float *fbuf;
     int nfbuf;
     int32_t *ibuf, *gt;
@@ -1959,7 +2056,7 @@ static int ingest_cnv(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_erro
  * rest of INFO. htslib then parses a line without the value that is most of it (a VEP CSQ is
  * ~95 % of a record's bytes), which this import reads itself anyway (ann_parse). info, iend:
  * the INFO column. Returns 0 or ZG_ENOMEM. */
-static int lift_annotation(struct ingest *g, char *info, char *iend)
+static int lift_annotation(struct ingest *g, kstring_t *ln, char *info, char *iend)
 {
     g->alen = -1;
     size_t tl = strlen(g->ann.tag);
@@ -1988,9 +2085,9 @@ static int lift_annotation(struct ingest *g, char *info, char *iend)
                 to++;
             else
                 *from++ = '.';
-            char *end = g->line.s + g->line.l;
+            char *end = ln->s + ln->l;
             memmove(from, to, (size_t)(end - to) + 1);
-            g->line.l -= (size_t)(to - from);
+            ln->l -= (size_t)(to - from);
             return 0;
         }
         it = e + 1;
@@ -2004,15 +2101,29 @@ static int lift_annotation(struct ingest *g, char *info, char *iend)
  * the reason in err. */
 static int read_line(struct ingest *g, bcf1_t *rec, struct zg_error *err)
 {
-    int r = hts_getline(g->fp, '\n', &g->line);
-    if (r == -1)
-        return 0;
-    if (r < -1)
-        return zg_error_set(err, ZG_EINVAL, "path",
-                            "the file is truncated or corrupt after record %lld",
-                            (long long)g->res->records);
     long long n = (long long)g->res->records + 1;
-    char *col[8], *p = g->line.s, *end = g->line.s + g->line.l;
+    kstring_t ln; /* vcf_parse reads it and writes NULs into it, never reallocates it */
+    if (g->text.fd >= 0) {
+        int r = text_line(&g->text, &ln.s, &ln.l);
+        if (r == 0)
+            return 0;
+        if (r < 0)
+            return r == ZG_EINVAL ? zg_error_set(err, r, "path", "record %lld is over %zu MiB long",
+                                                 n, TEXT_LINE_MAX >> 20)
+                   : r == ZG_EIO  ? zg_error_set(err, r, "path", "the file cannot be read: %s",
+                                                 strerror(errno))
+                                  : zg_error_set(err, r, "", "out of memory");
+        ln.m = ln.l + 1;
+    } else {
+        int r = hts_getline(g->fp, '\n', &g->line);
+        if (r == -1)
+            return 0;
+        if (r < -1)
+            return zg_error_set(err, ZG_EINVAL, "path",
+                                "the file is truncated or corrupt after record %lld", n - 1);
+        ln = g->line;
+    }
+    char *col[8], *p = ln.s, *end = ln.s + ln.l;
     int k = 0;
     for (; k < 8 && p; k++) {
         col[k] = p;
@@ -2027,9 +2138,9 @@ static int read_line(struct ingest *g, bcf1_t *rec, struct zg_error *err)
     if (plen == 0 || plen > 10 || strspn(col[1], "0123456789") != plen)
         return zg_error_set(err, ZG_EINVAL, "path", "record %lld: POS is not a number", n);
     char *iend = p ? p - 1 : end;
-    if (lift_annotation(g, col[7], iend))
+    if (g->lift && lift_annotation(g, &ln, col[7], iend))
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-    if (vcf_parse(&g->line, g->h, rec) < 0)
+    if (vcf_parse(&ln, g->h, rec) < 0)
         return zg_error_set(err, ZG_EINVAL, "path", "record %lld is malformed", n);
     return 1;
 }
@@ -2039,7 +2150,7 @@ static int read_line(struct ingest *g, bcf1_t *rec, struct zg_error *err)
 static int next_record(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_error *err)
 {
     int r;
-    if (g->lift) {
+    if (g->lines) {
         if ((r = read_line(g, rec, err)) <= 0)
             return r;
     } else if ((r = bcf_read(g->fp, g->h, rec)) == -1) {
@@ -2249,14 +2360,12 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
         if (strlen(opts->sha256) != 64 || strspn(opts->sha256, "0123456789abcdef") != 64)
             return zg_error_set(err, ZG_EINVAL, "sha256", "must be 64 lower-case hex digits");
         memcpy(hs.sha, opts->sha256, 65);
-    } else if (!(hashing = pthread_create(&hth, NULL, hash_thread, &hs) == 0) &&
-               (rc = zg_sha256_file(path, hs.sha, err))) {
-        return rc;
     }
 
     struct ingest *g = calloc(1, sizeof(*g));
     if (!g)
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    g->text.fd = -1;
     g->db = db;
     g->o = opts;
     g->res = res;
@@ -2278,6 +2387,22 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
                           "the end-of-file marker is missing: the file is truncated");
         goto out;
     }
+    /* the file's SHA-256 (what makes re-imports no-ops): a registered file's is known; else it
+     * is taken from the blocks the parser reads (plain text) or computed on another thread (a
+     * compressed file: its digest is cheap next to the decompression), and the import is kept
+     * only if it turns out to be new */
+    g->lines = fmt->format == vcf;
+    if (g->lines && fmt->compression == no_compression &&
+        (rc = text_open(&g->text, path, !opts->sha256))) {
+        rc = rc == ZG_EIO
+                 ? zg_error_set(err, rc, "path", "cannot open the file: %s", strerror(errno))
+                 : zg_error_set(err, rc, "", "out of memory");
+        goto out;
+    }
+    if (!opts->sha256 && !g->text.sha &&
+        !(hashing = pthread_create(&hth, NULL, hash_thread, &hs) == 0) &&
+        (rc = zg_sha256_file(path, hs.sha, err)))
+        goto out;
     g->h = bcf_hdr_read(fp);
     if (!g->h) {
         rc = zg_error_set(err, ZG_EINVAL, "path", "the VCF header is malformed");
@@ -2326,6 +2451,8 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
             pthread_join(hth, NULL);
             hashing = false;
         }
+        if (g->text.sha) /* the records are not read: the digest is not taken from them */
+            hs.rc = zg_sha256_file(path, hs.sha, &hs.err);
         bool same = false;
         if (!hs.rc && (rc = prior_import(db, g->case_no, hs.sha, opts->kind, &same, err)))
             goto out;
@@ -2444,6 +2571,14 @@ int zg_variant_import(const struct zg_datadir *dd, sqlite3 *db, const char *path
             goto out;
         }
     }
+    if (g->text.sha) { /* every block of the file went through it */
+        zg_sha256_end(g->text.sha, hs.sha);
+        g->text.sha = NULL;
+        if (!hs.sha[0]) {
+            rc = zg_error_set(err, ZG_EINTERNAL, "", "the file's SHA-256 could not be computed");
+            goto out;
+        }
+    }
     snprintf(res->sha256, sizeof(res->sha256), "%s", hs.sha);
     bool same = false;
     if ((rc = prior_import(db, g->case_no, res->sha256, opts->kind, &same, err)))
@@ -2520,6 +2655,7 @@ out:
     }
     free(g->abuf);
     free(g->line.s);
+    text_close(&g->text);
     free(g->fbuf);
     free(g->ibuf);
     free(g->gt);

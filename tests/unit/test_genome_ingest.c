@@ -154,6 +154,73 @@ static void stopping_from_progress_keeps_nothing(void **state)
     assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites"), 0);
 }
 
+/* Plain-text records are read in blocks that also feed the file's SHA-256: lines across block
+ * boundaries, CRLF endings, a line longer than the buffer, a last line without its newline;
+ * the digest equals the file's; a line over the limit is refused by record number. */
+static void text_blocks_lines_and_digest(void **state)
+{
+    struct zg_test_fx *f = *state;
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/crlf.vcf", f->t.root);
+    FILE *o = fopen(path, "wb");
+    assert_non_null(o);
+    fputs("##fileformat=VCFv4.2\r\n##contig=<ID=1,length=248956422>\r\n"
+          "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from "
+          "Ensembl VEP. Format: Allele|Consequence|SYMBOL|Feature\">\r\n"
+          "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\r\n",
+          o);
+    enum { N = 30000, BIG = 2500 }; /* record BIG carries a 3 MiB annotation */
+    for (int i = 0; i < N; i++) {
+        fprintf(o, "1\t%d\t.\tG\tT\t.\tPASS\tCSQ=T|missense_variant|GENE%d|ENST%d", 1000 + i * 10,
+                i % 50, i);
+        if (i == BIG)
+            for (int k = 0; k < 60000; k++) /* more transcripts, 52 bytes each */
+                fprintf(o, ",T|intron_variant|GENE%d|ENST%036d", i % 50, k);
+        fputs(i == N - 1 ? "" : "\r\n", o);
+    }
+    fclose(o);
+    struct zg_import_opts io = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC};
+    struct zg_import_result res;
+    struct zg_error err;
+    zg_error_clear(&err);
+    int rc = zg_variant_import(&f->t.dd, f->db, path, &io, &res, &err);
+    if (rc)
+        print_message("%s: %s\n", err.field, err.reason);
+    assert_int_equal(rc, 0);
+    assert_int_equal(res.records, N);
+    assert_int_equal(res.annotated, N);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites WHERE"
+                                          " class = 'missense' AND transcript = 'ENST'||"
+                                          "((pos - 1000) / 10) AND gene = 'GENE'||"
+                                          "((pos - 1000) / 10 % 50)"),
+                     N);
+    char want[ZG_SHA256_HEX];
+    assert_int_equal(zg_sha256_file(path, want, &err), 0);
+    assert_string_equal(res.sha256, want);
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &io, &res, &err), 0);
+    assert_true(res.already);
+
+    /* a record over the 64 MiB line limit */
+    snprintf(path, sizeof(path), "%s/long.vcf", f->t.root);
+    o = fopen(path, "wb");
+    assert_non_null(o);
+    fputs("##fileformat=VCFv4.2\n##contig=<ID=1,length=248956422>\n"
+          "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n1\t100\t.\tG\tT\t.\tPASS\t.\n"
+          "1\t200\t.\tG\tT\t.\tPASS\tX=",
+          o);
+    static char chunk[1 << 16];
+    memset(chunk, 'A', sizeof(chunk));
+    for (int k = 0; k < 1040; k++) /* 65 MiB */
+        assert_int_equal(fwrite(chunk, 1, sizeof(chunk), o), sizeof(chunk));
+    fputs("\n", o);
+    fclose(o);
+    zg_error_clear(&err);
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, path, &io, &res, &err), ZG_EINVAL);
+    assert_string_equal(err.field, "path");
+    assert_non_null(strstr(err.reason, "record 2 is over 64 MiB long"));
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_imports"), 1);
+}
+
 static void streaming_sha256_matches_one_shot(void **state)
 {
     struct zg_test_fx *f = *state;
@@ -197,6 +264,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(error_after_many_batches_keeps_nothing, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(stopping_from_progress_keeps_nothing, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(text_blocks_lines_and_digest, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(streaming_sha256_matches_one_shot, zg_test_fx_setup,
                                         zg_test_fx_teardown),
