@@ -302,19 +302,16 @@ int zg_api_genome_upload_status(struct zg_req *req, struct zg_error *err)
     return j ? zg_req_reply(req, 200, j) : err->code;
 }
 
-/* Appends n bytes at offset in one transaction and answers with the upload's state. */
+/* Appends n bytes at offset and answers with the upload's state. No transaction here: the
+ * chunk is written and made durable under the upload's own lock, and its new size recorded in
+ * one statement after that (the database is not locked while the disk works). */
 static int append_and_reply(struct zg_req *req, const char *id, int64_t offset,
                             const unsigned char *bin, size_t n, struct zg_error *err)
 {
     int64_t received = 0;
-    int rc;
-    if ((rc = zg_db_begin(req->conns->db, err)))
+    int rc = zg_upload_append(&req->app->dd, req->conns->db, id, offset, bin, n, &received, err);
+    if (rc)
         return rc;
-    rc = zg_upload_append(&req->app->dd, req->conns->db, id, offset, bin, n, &received, err);
-    if (rc || (rc = zg_db_commit(req->conns->db, err))) {
-        zg_db_rollback(req->conns->db);
-        return rc;
-    }
     zg_req_audit_option(req, "offset", json_integer(offset));
     zg_req_audit_option(req, "bytes", json_integer((json_int_t)n));
     json_t *j = zg_upload_status(req->conns->db, id, err);
@@ -368,20 +365,10 @@ int zg_api_genome_upload_finish(struct zg_req *req, struct zg_error *err)
     if ((rc = own_upload(req, &id, err)) || (rc = zg_body_only(req, allowed, err)))
         return rc;
     struct zg_file_info f;
-    if ((rc = zg_db_begin(req->conns->db, err)))
+    /* no transaction here: the finish reads, checks and indexes the data with no lock held and
+     * records the file and the upload's state in one short transaction of its own */
+    if ((rc = zg_upload_finish(&req->app->dd, req->conns->db, id, &f, err)))
         return rc;
-    rc = zg_upload_finish(&req->app->dd, req->conns->db, id, &f, err);
-    if (rc) {
-        /* keep the upload's failed state: the data was discarded */
-        struct zg_error e2;
-        if (zg_db_commit(req->conns->db, &e2))
-            zg_db_rollback(req->conns->db);
-        return rc;
-    }
-    if ((rc = zg_db_commit(req->conns->db, err))) {
-        zg_db_rollback(req->conns->db);
-        return rc;
-    }
     zg_req_audit_data(req, f.id);
     zg_req_audit_data(req, f.case_id);
     return zg_req_reply(req, 201, zg_file_json(&f));

@@ -644,12 +644,20 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
     /* 1. one streaming pass: copy (or move) into the store's tmp/ while hashing */
     int64_t size = 0;
     char md5[33], sha[65];
+    struct stat sb;
     if (opts->move) {
         if (rename(src, tmp))
             return zg_error_set(err, ZG_EIO, "path", "cannot move %s into the store: %s", src,
                                 strerror(errno));
-        if ((rc = hash_copy(tmp, -1, &size, md5, sha, err)))
+        if (opts->known_md5 && opts->expect_sha256 && strlen(opts->known_md5) == 32 &&
+            strlen(opts->expect_sha256) == 64 && !stat(tmp, &sb) &&
+            (int64_t)sb.st_size == opts->known_size) { /* hashed as it arrived */
+            size = sb.st_size;
+            copy_str(md5, sizeof(md5), opts->known_md5);
+            copy_str(sha, sizeof(sha), opts->expect_sha256);
+        } else if ((rc = hash_copy(tmp, -1, &size, md5, sha, err))) {
             goto fail;
+        }
     } else {
         int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0)
@@ -676,7 +684,7 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
         goto fail;
     if (found) { /* the same content for the same case: idempotent */
         unlink(tmp);
-        return 0;
+        return opts->recorded ? opts->recorded(opts->recorded_ctx, db, out, err) : 0;
     }
 
     /* 2. validate what was stored (not the source, which may change) */
@@ -800,9 +808,25 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
     sqlite3_bind_text(st, 17, out->ref_fasta, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 18, out->uri, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 19, out->created_at);
+    /* the row and what the caller records with it (an upload's state) in one transaction */
+    bool outermost = sqlite3_get_autocommit(db) != 0;
+    if ((rc = zg_db_exec(db, "SAVEPOINT zg_file_record", err))) {
+        zg_db_release(st);
+        return rc; /* the stored content stays; a retry finds and records it */
+    }
     int r = sqlite3_step(st);
     rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
     zg_db_release(st);
+    if (!rc && opts->recorded)
+        rc = opts->recorded(opts->recorded_ctx, db, out, err);
+    struct zg_error e2;
+    if (!rc) {
+        if ((rc = zg_db_exec(db, "RELEASE zg_file_record", err)) && outermost)
+            zg_db_rollback(db);
+    } else if ((zg_db_exec(db, "ROLLBACK TO zg_file_record", &e2) ||
+                zg_db_exec(db, "RELEASE zg_file_record", &e2)) &&
+               outermost)
+        zg_db_rollback(db); /* the savepoint was the transaction: nothing of it stays */
     return rc;
 
 fail_idx:

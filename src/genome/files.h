@@ -65,6 +65,15 @@ struct zg_file_add_opts {
     bool move;                    /* rename the source into the store instead of copying */
     const char *expect_sha256;    /* the content must have this SHA-256 (checked in the same
                                    * pass as the digests), else ZG_EINVAL on "sha256" */
+    /* Digests already taken over exactly the content (an upload hashed as it arrived): with
+     * move, known_md5 and expect_sha256 are taken as the file's and the hashing pass is skipped
+     * when its size is known_size. */
+    const char *known_md5;
+    int64_t known_size;
+    /* Called in the same transaction as the file's row (also when the content was already
+     * registered for the case: out is that file); an error undoes the row. */
+    int (*recorded)(void *ctx, sqlite3 *db, const struct zg_file_info *f, struct zg_error *err);
+    void *recorded_ctx;
 };
 
 /* Validates the file at src with htslib (format detected from its content; header parsed;
@@ -106,7 +115,9 @@ int zg_upload_begin(const struct zg_datadir *dd, sqlite3 *db, int64_t expected_s
  * asking zg_upload_status and sending from there; a repeated chunk at an earlier offset whose
  * bytes are already stored is accepted as a no-op). Memory use does not depend on the size.
  * *received_out = bytes received after the call. ZG_ECONFLICT on a wrong offset, ZG_ETOOBIG past
- * expected_size, ZG_ENOTFOUND for an unknown or finished upload. */
+ * expected_size, ZG_ENOTFOUND for an unknown or finished upload. Call it outside a transaction:
+ * chunks of one upload are serialized by a lock on its part file, the write and fsync happen
+ * with no database lock held, and the new size is recorded in one statement afterwards. */
 int zg_upload_append(const struct zg_datadir *dd, sqlite3 *db, const char *id, int64_t offset,
                      const void *data, size_t n, int64_t *received_out,
                      struct zg_error *err) ZG_MUST_CHECK;
@@ -119,7 +130,12 @@ int zg_upload_owner(sqlite3 *db, const char *id, int64_t *user_id,
                     struct zg_error *err) ZG_MUST_CHECK;
 
 /* Verifies size and SHA-256 of the assembled data, then registers it like zg_file_add (moving
- * the part file into the store). On a checksum mismatch the upload is discarded (ZG_EINVAL). */
+ * the part file into the store). The digests are those taken as the chunks arrived in this
+ * process when they cover the whole file, else the file is read for them. Call it outside a
+ * transaction: the data is checked and indexed with no lock held, and the file's row and the
+ * upload's "done" are written together in one short transaction. On a checksum mismatch or
+ * invalid data the upload is discarded ("failed", ZG_EINVAL); ZG_ECONFLICT while another
+ * finish of it runs. */
 int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
                      struct zg_file_info *out, struct zg_error *err) ZG_MUST_CHECK;
 

@@ -12,6 +12,11 @@ int zg_genome_mkdirs(const char *path, struct zg_error *err) ZG_MUST_CHECK;
 int zg_genome_probe(const char *path, const char *ref_fasta, enum zg_file_format *format,
                     bool *bgzf, const char **reference, struct zg_error *err) ZG_MUST_CHECK;
 
+/* Uploads' running digests (uploads.c): how many finishes used them instead of reading the
+ * file, and forgetting them all (what a restart does). For tests and diagnostics. */
+uint64_t zg_upload_digest_hits(void);
+void zg_upload_digests_forget(void);
+
 #include "variants.h"
 
 /* Severity rank (lower = more severe; 100 = no protein effect) of an SO term list of len bytes

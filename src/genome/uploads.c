@@ -1,5 +1,13 @@
 /* Streaming, resumable uploads: chunks are appended at their offset to a part file under
- * DATA/files/uploads/; finishing verifies size and SHA-256 and registers the file. */
+ * DATA/files/uploads/; finishing verifies size and SHA-256 and registers the file.
+ *
+ * The digests (SHA-256 and MD5) are taken as the chunks arrive, in this process's memory, by a
+ * hasher thread that reads each chunk back (from the page cache) after its request has been
+ * answered, while the client sends the next one: a finish then does not read the whole file
+ * again (~2 s a GB) and, for a file that needs no index built, returns at once. They are a
+ * cache: after a restart, or when chunks came through another process, finish reads the file.
+ * Finish holds no database lock while it reads, checks and indexes the data; only the file's row
+ * and the upload's state are written in one short transaction at the end. */
 #include "files.h"
 #include "files_internal.h"
 #include "common/error.h"
@@ -9,10 +17,229 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <htslib/hts.h>
 
 #define MAX_UPLOAD_SIZE (INT64_C(1) << 42) /* 4 TiB */
+
+/* --- running digests of open uploads ----------------------------------------------------- */
+
+#define MAX_DIGESTS                                                                                \
+    256 /* uploads in flight with running digests; beyond, the oldest is dropped                   \
+         */
+
+struct digest {
+    char id[33];
+    int64_t upto; /* bytes [0, upto) went through both */
+    struct zg_sha256_ctx *sha;
+    hts_md5_context *md5;
+    uint64_t used; /* for dropping the least recently used */
+};
+
+static pthread_mutex_t digests_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct digest digests[MAX_DIGESTS];
+static uint64_t digests_clock, digests_hits;
+
+static void digest_drop(struct digest *d)
+{
+    zg_sha256_free(d->sha);
+    if (d->md5)
+        hts_md5_destroy(d->md5);
+    memset(d, 0, sizeof(*d));
+}
+
+/* The slot of id (caller holds digests_mu), or NULL. */
+static struct digest *digest_find(const char *id)
+{
+    for (size_t i = 0; i < MAX_DIGESTS; i++)
+        if (digests[i].id[0] && !strcmp(digests[i].id, id))
+            return &digests[i];
+    return NULL;
+}
+
+/* Bytes [at, at + n) were just written: they extend the digests of id when these reach exactly
+ * to at (a new upload's start at 0 begins them); anything else drops them, and finish reads the
+ * file. */
+static void digest_note(const char *id, int64_t at, const void *p, size_t n)
+{
+    pthread_mutex_lock(&digests_mu);
+    struct digest *d = digest_find(id);
+    if (!d && at == 0) {
+        struct digest *old = &digests[0];
+        for (size_t i = 0; i < MAX_DIGESTS && (d = &digests[i])->id[0]; i++)
+            if (d->used < old->used)
+                old = d;
+        if (d->id[0]) { /* full: the least recently used goes */
+            digest_drop(old);
+            d = old;
+        }
+        snprintf(d->id, sizeof(d->id), "%s", id);
+        d->sha = zg_sha256_begin();
+        d->md5 = hts_md5_init();
+        if (!d->sha || !d->md5)
+            digest_drop(d), d = NULL;
+    }
+    if (d && d->upto == at) {
+        zg_sha256_update(d->sha, p, n);
+        hts_md5_update(d->md5, p, (unsigned long)n);
+        d->upto = at + (int64_t)n;
+        d->used = ++digests_clock;
+    } else if (d) {
+        digest_drop(d);
+    }
+    pthread_mutex_unlock(&digests_mu);
+}
+
+/* Takes the digests of id when they cover exactly size bytes (1), else forgets them (0). */
+static int digest_take(const char *id, int64_t size, char sha[65], char md5[33])
+{
+    int got = 0;
+    pthread_mutex_lock(&digests_mu);
+    struct digest *d = digest_find(id);
+    if (d && d->upto == size) {
+        unsigned char raw[16];
+        hts_md5_final(raw, d->md5);
+        hts_md5_hex(md5, raw);
+        zg_sha256_end(d->sha, sha);
+        d->sha = NULL;
+        got = sha[0] != '\0';
+        digests_hits += (uint64_t)got;
+    }
+    if (d)
+        digest_drop(d);
+    pthread_mutex_unlock(&digests_mu);
+    return got;
+}
+
+/* --- the hasher: chunks are hashed after their request is answered ----------------------- */
+
+#define HASH_QUEUE 64 /* chunks waiting; when full, that upload's digests are dropped */
+
+struct hash_job {
+    char id[33];
+    char path[1200];
+    int64_t at, n;
+};
+
+static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cv = PTHREAD_COND_INITIALIZER, queue_done = PTHREAD_COND_INITIALIZER;
+static struct hash_job queue[HASH_QUEUE];
+static size_t queue_head, queue_len;
+static char queue_busy[33]; /* the upload being hashed now, "" for none */
+static bool hasher_started;
+
+static void hash_range(const struct hash_job *j, unsigned char *buf)
+{
+    int fd = buf ? open(j->path, O_RDONLY | O_CLOEXEC) : -1;
+    for (int64_t off = 0; fd >= 0 && off < j->n;) {
+        size_t want = j->n - off < (int64_t)(1u << 20) ? (size_t)(j->n - off) : 1u << 20;
+        ssize_t r = pread(fd, buf, want, (off_t)(j->at + off));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        digest_note(j->id, j->at + off, buf, (size_t)r);
+        off += r;
+        if (off == j->n) {
+            close(fd);
+            return;
+        }
+    }
+    digest_note(j->id, -1, NULL, 0); /* unreadable (finished meanwhile, or gone): no digests */
+    if (fd >= 0)
+        close(fd);
+}
+
+static void *hasher(void *arg)
+{
+    (void)arg;
+    unsigned char *buf = malloc(1u << 20);
+    for (;;) {
+        pthread_mutex_lock(&queue_mu);
+        while (!queue_len)
+            pthread_cond_wait(&queue_cv, &queue_mu);
+        struct hash_job j = queue[queue_head];
+        queue_head = (queue_head + 1) % HASH_QUEUE;
+        queue_len--;
+        memcpy(queue_busy, j.id, sizeof(queue_busy));
+        pthread_mutex_unlock(&queue_mu);
+        hash_range(&j, buf);
+        pthread_mutex_lock(&queue_mu);
+        queue_busy[0] = '\0';
+        pthread_cond_broadcast(&queue_done);
+        pthread_mutex_unlock(&queue_mu);
+    }
+    return NULL;
+}
+
+/* Bytes [at, at + n) of the upload id (its part file at path) are durable: the hasher takes
+ * them into its digests. */
+static void hash_later(const char *id, const char *path, int64_t at, int64_t n)
+{
+    pthread_mutex_lock(&queue_mu);
+    if (!hasher_started) {
+        pthread_attr_t a;
+        pthread_t t;
+        if (!pthread_attr_init(&a)) {
+            pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+            hasher_started = pthread_create(&t, &a, hasher, NULL) == 0;
+            pthread_attr_destroy(&a);
+        }
+    }
+    bool queued = hasher_started && queue_len < HASH_QUEUE;
+    if (queued) {
+        struct hash_job *j = &queue[(queue_head + queue_len) % HASH_QUEUE];
+        snprintf(j->id, sizeof(j->id), "%s", id);
+        snprintf(j->path, sizeof(j->path), "%s", path);
+        j->at = at;
+        j->n = n;
+        queue_len++;
+        pthread_cond_signal(&queue_cv);
+    }
+    pthread_mutex_unlock(&queue_mu);
+    if (!queued)
+        digest_note(id, -1, NULL, 0);
+}
+
+/* Waits until the hasher has taken every chunk of id queued so far. */
+static void hash_wait(const char *id)
+{
+    pthread_mutex_lock(&queue_mu);
+    for (;;) {
+        bool pending = !strcmp(queue_busy, id);
+        for (size_t i = 0; i < queue_len && !pending; i++)
+            pending = !strcmp(queue[(queue_head + i) % HASH_QUEUE].id, id);
+        if (!pending)
+            break;
+        pthread_cond_wait(&queue_done, &queue_mu);
+    }
+    pthread_mutex_unlock(&queue_mu);
+}
+
+uint64_t zg_upload_digest_hits(void)
+{
+    pthread_mutex_lock(&digests_mu);
+    uint64_t n = digests_hits;
+    pthread_mutex_unlock(&digests_mu);
+    return n;
+}
+
+void zg_upload_digests_forget(void)
+{
+    pthread_mutex_lock(&queue_mu); /* what is queued goes too, and the chunk in hand is done */
+    queue_len = 0;
+    while (queue_busy[0])
+        pthread_cond_wait(&queue_done, &queue_mu);
+    pthread_mutex_unlock(&queue_mu);
+    pthread_mutex_lock(&digests_mu);
+    for (size_t i = 0; i < MAX_DIGESTS; i++)
+        if (digests[i].id[0])
+            digest_drop(&digests[i]);
+    pthread_mutex_unlock(&digests_mu);
+}
 
 static bool valid_upload_id(const char *id)
 {
@@ -162,29 +389,51 @@ static int set_state(sqlite3 *db, const char *id, int64_t received, const char *
     return r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
 }
 
+/* Checks a chunk against the upload's row: 1 when it has new bytes to write (u filled), 0 when
+ * it is already stored (or the upload is complete and it adds nothing), else an error. */
+static int chunk_check(sqlite3 *db, const char *id, int64_t offset, size_t n, struct upload_row *u,
+                       int64_t *received_out, struct zg_error *err)
+{
+    int rc = load_upload(db, id, u, err);
+    if (rc)
+        return rc;
+    free(u->opts);
+    u->opts = NULL;
+    if (strcmp(u->state, "open"))
+        return zg_error_set(err, ZG_ENOTFOUND, "id", "the upload is %s", u->state);
+    *received_out = u->received;
+    if (offset < 0 || offset > u->received)
+        return zg_error_set(err, ZG_ECONFLICT, "offset",
+                            "expected offset %lld (bytes received so far)", (long long)u->received);
+    if (offset + (int64_t)n <= u->received)
+        return 0; /* a resent chunk that is already stored */
+    if (offset + (int64_t)n > u->expected)
+        return zg_error_set(err, ZG_ETOOBIG, "size", "the upload would exceed its declared size");
+    return 1;
+}
+
 int zg_upload_append(const struct zg_datadir *dd, sqlite3 *db, const char *id, int64_t offset,
                      const void *data, size_t n, int64_t *received_out, struct zg_error *err)
 {
     struct upload_row u = {0};
-    int rc = load_upload(db, id, &u, err);
-    if (rc)
+    int rc = chunk_check(db, id, offset, n, &u, received_out, err);
+    if (rc <= 0)
         return rc;
-    free(u.opts);
-    if (strcmp(u.state, "open"))
-        return zg_error_set(err, ZG_ENOTFOUND, "id", "the upload is %s", u.state);
-    *received_out = u.received;
-    if (offset < 0 || offset > u.received)
-        return zg_error_set(err, ZG_ECONFLICT, "offset",
-                            "expected offset %lld (bytes received so far)", (long long)u.received);
-    if (offset + (int64_t)n <= u.received)
-        return 0; /* a resent chunk that is already stored */
-    if (offset + (int64_t)n > u.expected)
-        return zg_error_set(err, ZG_ETOOBIG, "size", "the upload would exceed its declared size");
     char part[1200];
     part_path(dd, id, part, sizeof(part));
     int fd = open(part, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return zg_error_set(err, ZG_EIO, "", "cannot open the upload: %s", strerror(errno));
+    /* one writer of an upload at a time (the file lock, not the database's: other writes go on
+     * while the chunk is written and made durable); the row is read again under it */
+    if (flock(fd, LOCK_EX)) {
+        close(fd);
+        return zg_error_set(err, ZG_EIO, "", "cannot lock the upload: %s", strerror(errno));
+    }
+    if ((rc = chunk_check(db, id, offset, n, &u, received_out, err)) <= 0) {
+        close(fd);
+        return rc;
+    }
     /* a chunk overlapping the stored tail: write only its new part */
     size_t skip = (size_t)(u.received - offset);
     const unsigned char *p = (const unsigned char *)data + skip;
@@ -203,12 +452,37 @@ int zg_upload_append(const struct zg_datadir *dd, sqlite3 *db, const char *id, i
         at += w;
     }
     if (fdatasync(fd)) {
+        digest_note(id, -1, NULL, 0);
         close(fd);
         return zg_error_set(err, ZG_EIO, "", "fsync failed: %s", strerror(errno));
     }
+    /* recorded while the file lock is held: no other chunk can have moved received */
+    int64_t done = offset + (int64_t)n;
+    sqlite3_stmt *st = zg_db_prepare(
+        db, "UPDATE genome_uploads SET received=?, updated_at=? WHERE id=? AND received=?", err);
+    if (!st) {
+        close(fd);
+        return err->code;
+    }
+    sqlite3_bind_int64(st, 1, done);
+    sqlite3_bind_int64(st, 2, zg_clock_now());
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, u.received);
+    int r = sqlite3_step(st);
+    rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
+    zg_db_release(st);
+    if (!rc && sqlite3_changes(db) != 1)
+        rc = zg_error_set(err, ZG_ECONFLICT, "offset",
+                          "the upload changed meanwhile: ask for its"
+                          " state and resume from there");
+    if (rc) { /* the chunk will be sent again: its digests start over from what is recorded */
+        digest_note(id, -1, NULL, 0);
+    } else {
+        *received_out = done;
+        hash_later(id, part, u.received, (int64_t)(n - skip));
+    }
     close(fd);
-    *received_out = offset + (int64_t)n;
-    return set_state(db, id, *received_out, "open", NULL, err);
+    return rc;
 }
 
 int zg_upload_owner(sqlite3 *db, const char *id, int64_t *user_id, struct zg_error *err)
@@ -246,6 +520,18 @@ static const char *jopt(json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+struct finishing {
+    const char *id;
+    int64_t received;
+};
+
+/* Run in the transaction that records the file: the upload is done with it. */
+static int mark_done(void *ctx, sqlite3 *db, const struct zg_file_info *f, struct zg_error *err)
+{
+    const struct finishing *fin = ctx;
+    return set_state(db, fin->id, fin->received, "done", f->id, err);
+}
+
 int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
                      struct zg_file_info *out, struct zg_error *err)
 {
@@ -266,12 +552,25 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
     }
     char part[1200];
     part_path(dd, id, part, sizeof(part));
-    /* the checksum is verified in the registration's own pass over the data (one read for
-     * SHA-256 and MD5, not two) */
-    if (access(part, F_OK)) {
+    /* one finish at a time: a lock on the part file, which the kernel drops if this process
+     * dies; the file is complete, so no chunk writes to it any more */
+    int lk = open(part, O_RDONLY | O_CLOEXEC);
+    if (lk < 0) {
         json_decref(o);
-        return zg_error_set(err, ZG_EIO, "", "the upload data is missing");
+        return zg_error_set(err, ZG_ECONFLICT, "id",
+                            "the upload's data is not there: it is being finished, or an "
+                            "earlier finish was interrupted (then start a new upload)");
     }
+    if (flock(lk, LOCK_EX | LOCK_NB)) {
+        close(lk);
+        json_decref(o);
+        return zg_error_set(err, ZG_ECONFLICT, "id", "the upload is being finished");
+    }
+    /* the digests taken as the chunks came (else the registration reads the file for them) */
+    char sha[65], md5[33];
+    hash_wait(id);
+    bool known = digest_take(id, u.expected, sha, md5);
+    struct finishing fin = {.id = id, .received = u.received};
     struct zg_file_add_opts fo = {.case_id = jopt(o, "case_id"),
                                   .specimen_id = jopt(o, "specimen_id"),
                                   .reference = jopt(o, "reference"),
@@ -280,15 +579,25 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
                                   .data_kind = jopt(o, "data_kind"),
                                   .name = jopt(o, "name") ? jopt(o, "name") : id,
                                   .move = true,
-                                  .expect_sha256 = u.sha};
-    rc = zg_file_add(dd, db, part, &fo, out, err);
+                                  .expect_sha256 = u.sha,
+                                  .known_md5 = known ? md5 : NULL,
+                                  .known_size = u.expected,
+                                  .recorded = mark_done,
+                                  .recorded_ctx = &fin};
+    if (known && strcmp(sha, u.sha))
+        rc = zg_error_set(err, ZG_EINVAL, "sha256",
+                          "the data received does not match the declared SHA-256; the upload "
+                          "was discarded");
+    else /* checked, validated, indexed and moved into the store with no database lock held */
+        rc = zg_file_add(dd, db, part, &fo, out, err);
     json_decref(o);
     if (rc) {
-        unlink(part);
+        unlink(part); /* what was received is discarded, and the upload says so */
         struct zg_error e2;
-        if (set_state(db, id, u.received, "failed", NULL, &e2))
-            return rc;
-        return rc;
+        if (set_state(db, id, u.received, "failed", NULL, &e2)) {
+            /* the state stays open; the data is gone, which a retried finish reports */
+        }
     }
-    return set_state(db, id, u.received, "done", out->id, err);
+    close(lk);
+    return rc;
 }

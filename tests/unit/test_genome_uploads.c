@@ -1,0 +1,213 @@
+/* Unit tests of streaming uploads (src/genome/uploads.c): the digests are taken as the chunks
+ * arrive, so a finish does not read the file again; a resent or overlapping chunk keeps them
+ * right; without them (a restart) the finish reads the file; a declared SHA-256 that does not
+ * match discards the upload; one finish at a time; the file's row and the upload's "done" are
+ * written together, with no transaction left open. */
+#include "testutil.h"
+
+#include "common/error.h"
+#include "crypto/crypto.h"
+#include "genome/files.h"
+#include "genome/files_internal.h"
+#include "store/db.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <htslib/hts.h>
+
+#define SHARED "/../shared/data"
+#define CHUNK 65536
+
+static char data_root[1024];
+
+struct content {
+    char *bytes;
+    size_t n;
+    char sha[ZG_SHA256_HEX], md5[33];
+};
+
+static void load_content(struct content *c)
+{
+    char p[1200];
+    snprintf(p, sizeof(p), "%s%s", data_root,
+             SHARED "/vcf/annotated/bcftools-tests/test/split-vep.vcf");
+    c->bytes = zg_test_slurp(p, &c->n);
+    assert_non_null(c->bytes);
+    assert_true(c->n > 4 * CHUNK);
+    zg_sha256_hex(c->bytes, c->n, c->sha);
+    hts_md5_context *m = hts_md5_init();
+    assert_non_null(m);
+    hts_md5_update(m, c->bytes, (unsigned long)c->n);
+    unsigned char d[16];
+    hts_md5_final(d, m);
+    hts_md5_hex(c->md5, d);
+    hts_md5_destroy(m);
+}
+
+static void begin(struct zg_test_fx *f, const struct content *c, const char *sha, char id[33])
+{
+    struct zg_file_add_opts o = {.case_id = f->case_id, .data_kind = "somatic"};
+    struct zg_error err;
+    assert_int_equal(zg_upload_begin(&f->t.dd, f->db, (int64_t)c->n, sha, &o, 1, id, &err), 0);
+}
+
+static void append(struct zg_test_fx *f, const struct content *c, const char *id, size_t from,
+                   size_t to)
+{
+    int64_t received = 0;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_upload_append(&f->t.dd, f->db, id, (int64_t)from, c->bytes + from,
+                                      to - from, &received, &err),
+                     0);
+}
+
+static void append_all(struct zg_test_fx *f, const struct content *c, const char *id, size_t from)
+{
+    for (size_t at = from; at < c->n; at += CHUNK)
+        append(f, c, id, at, at + CHUNK < c->n ? at + CHUNK : c->n);
+}
+
+static int64_t uploads_in(sqlite3 *db, const char *id, const char *state)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM genome_uploads WHERE id='%s' AND state='%s'",
+             id, state);
+    return zg_test_count(db, sql);
+}
+
+static void part_gone(struct zg_test_fx *f, const char *id)
+{
+    char p[1200];
+    snprintf(p, sizeof(p), "%s/files/uploads/%s.part", f->t.data, id);
+    assert_int_equal(access(p, F_OK), -1);
+}
+
+/* Chunks in order, one resent whole and one resent overlapping new bytes: the finish uses the
+ * running digests, which equal the file's. */
+static void digests_taken_on_arrival(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content c;
+    load_content(&c);
+    char id[33];
+    begin(f, &c, c.sha, id);
+    append(f, &c, id, 0, CHUNK);
+    append(f, &c, id, 0, CHUNK); /* the same chunk again: a no-op */
+    append(f, &c, id, CHUNK, 2 * CHUNK);
+    append(f, &c, id, CHUNK + 100, 3 * CHUNK); /* overlaps: only its new part is written */
+    append_all(f, &c, id, 3 * CHUNK);
+    uint64_t hits = zg_upload_digest_hits();
+    struct zg_file_info fi;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_int_equal(zg_upload_digest_hits(), hits + 1);
+    assert_true(sqlite3_get_autocommit(f->db));
+    assert_string_equal(fi.sha256, c.sha);
+    assert_string_equal(fi.md5, c.md5);
+    assert_int_equal(fi.size, (int64_t)c.n);
+    /* what is in the store is what was sent */
+    char stored[ZG_SHA256_HEX];
+    assert_int_equal(zg_sha256_file(fi.path, stored, &err), 0);
+    assert_string_equal(stored, c.sha);
+    /* the row and the upload's state went in together */
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM genome_uploads WHERE id='%s' AND"
+             " state='done' AND file_id='%s'",
+             id, fi.id);
+    assert_int_equal(zg_test_count(f->db, sql), 1);
+    part_gone(f, id);
+    /* a finished upload takes no more chunks and no second finish */
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), ZG_ENOTFOUND);
+    free(c.bytes);
+}
+
+/* Without running digests (as after a restart), the finish reads the file for them. */
+static void restart_reads_the_file(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content c;
+    load_content(&c);
+    char id[33];
+    begin(f, &c, c.sha, id);
+    append(f, &c, id, 0, 2 * CHUNK);
+    zg_upload_digests_forget();
+    append_all(f, &c, id, 2 * CHUNK);
+    uint64_t hits = zg_upload_digest_hits();
+    struct zg_file_info fi;
+    struct zg_error err;
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_int_equal(zg_upload_digest_hits(), hits);
+    assert_string_equal(fi.sha256, c.sha);
+    assert_string_equal(fi.md5, c.md5);
+    assert_int_equal(uploads_in(f->db, id, "done"), 1);
+    free(c.bytes);
+}
+
+/* Data that does not match the declared SHA-256 is discarded: nothing registered. */
+static void declared_digest_mismatch_discards(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content c;
+    load_content(&c);
+    char id[33], wrong[ZG_SHA256_HEX];
+    memcpy(wrong, c.sha, sizeof(wrong));
+    wrong[0] = wrong[0] == '0' ? '1' : '0';
+    begin(f, &c, wrong, id);
+    append_all(f, &c, id, 0);
+    struct zg_file_info fi;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), ZG_EINVAL);
+    assert_string_equal(err.field, "sha256");
+    assert_true(sqlite3_get_autocommit(f->db));
+    assert_int_equal(uploads_in(f->db, id, "failed"), 1);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_files"), 0);
+    part_gone(f, id);
+    free(c.bytes);
+}
+
+/* One finish at a time: while another holds the upload, a finish is refused (409). */
+static void one_finish_at_a_time(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content c;
+    load_content(&c);
+    char id[33];
+    begin(f, &c, c.sha, id);
+    append_all(f, &c, id, 0);
+    char p[1200];
+    snprintf(p, sizeof(p), "%s/files/uploads/%s.part", f->t.data, id);
+    int fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    struct zg_file_info fi;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), ZG_ECONFLICT);
+    assert_int_equal(uploads_in(f->db, id, "open"), 1);
+    close(fd);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_string_equal(fi.sha256, c.sha);
+    free(c.bytes);
+}
+
+int main(void)
+{
+    /* the shared test data sits beside the project: <root>/../shared/data */
+    snprintf(data_root, sizeof(data_root), "%s/..", ZG_DOCS_DIR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(digests_taken_on_arrival, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(restart_reads_the_file, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(declared_digest_mismatch_discards, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(one_finish_at_a_time, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
