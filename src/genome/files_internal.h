@@ -17,6 +17,13 @@ int zg_genome_probe(const char *path, const char *ref_fasta, enum zg_file_format
 uint64_t zg_upload_digest_hits(void);
 void zg_upload_digests_forget(void);
 
+/* Cuts tag=value out of the INFO column [info, iend) (byte offsets) of a NUL-terminated VCF
+ * line of *len bytes (ingest.c): the value is copied into *buf (grown as needed, *cap its size),
+ * NUL-terminated, and the line loses "tag=value" and one ';' (an INFO left empty becomes ".").
+ * Returns the value's length, -1 when INFO has no such key (line untouched), or ZG_ENOMEM. */
+int zg_vcf_cut_info(char *line, size_t *len, size_t info, size_t iend, const char *tag,
+                    char **buf, int *cap);
+
 #include "variants.h"
 
 /* Severity rank (lower = more severe; 100 = no protein effect) of an SO term list of len bytes

@@ -579,17 +579,18 @@ static void choose(const struct ann_fmt *a, struct ann_entry *ents, int n, int a
 /* --- plain-text VCF records ------------------------------------------------------------ */
 
 /* A plain-text VCF read in large blocks, each block also fed to the file's SHA-256 (one read of
- * the file instead of two: no digest thread), its lines handed out in place. The header lines
- * (htslib has parsed them from its own handle) are skipped. The buffer holds one block plus the
- * line being cut; a line may grow it up to TEXT_LINE_MAX. */
+ * the file instead of two: no digest thread), its lines handed out in place (the header lines
+ * too: read_line skips them, htslib has parsed them from its own handle). The buffer holds one
+ * block plus the line being cut; a line may grow it up to TEXT_LINE_MAX. */
 #define TEXT_BLOCK ((size_t)1 << 20)
 #define TEXT_LINE_MAX ((size_t)64 << 20)
 
 struct text_in {
     int fd; /* -1: not in use */
     char *buf;
-    size_t cap, len, pos;      /* buf[pos, len) is read and not yet handed out */
-    bool eof, body;            /* body: past the header lines */
+    size_t cap, len, pos; /* buf[pos, len) is read and not yet handed out */
+    size_t scanned;       /* buf[pos, scanned) has no newline: a long line is scanned once */
+    bool eof;
     struct zg_sha256_ctx *sha; /* NULL when the digest is known */
 };
 
@@ -620,7 +621,8 @@ static void text_close(struct text_in *t)
 static int text_line(struct text_in *t, char **line, size_t *len)
 {
     for (;;) {
-        char *nl = memchr(t->buf + t->pos, '\n', t->len - t->pos);
+        size_t from = t->scanned > t->pos ? t->scanned : t->pos;
+        char *nl = memchr(t->buf + from, '\n', t->len - from);
         if (!nl && t->eof && t->pos < t->len) { /* a last line without its newline */
             nl = t->buf + t->len;
             t->len++; /* room was kept for the terminator */
@@ -632,18 +634,17 @@ static int text_line(struct text_in *t, char **line, size_t *len)
             if (n && l[n - 1] == '\r')
                 n--;
             l[n] = '\0';
-            if (!t->body && n && l[0] == '#')
-                continue;
-            t->body = true;
             *line = l;
             *len = n;
             return 1;
         }
         if (t->eof)
             return 0;
+        t->scanned = t->len;
         if (t->pos) { /* keep the unfinished line, at the front */
             memmove(t->buf, t->buf + t->pos, t->len - t->pos);
             t->len -= t->pos;
+            t->scanned -= t->pos;
             t->pos = 0;
         }
         if (t->len > TEXT_LINE_MAX)
@@ -746,11 +747,6 @@ struct hasher {
 static void *hash_thread(void *arg)
 {
     struct hasher *h = arg;
-    /* the writer is the import's critical path: the digest runs on what CPU time is left over
-     * (it is needed only before the commit); lowering a thread's own priority never fails for
-     * lack of privilege, and a failure would only cost speed */
-    struct sched_param sp = {0};
-    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
     zg_error_clear(&h->err);
     h->rc = zg_sha256_file(h->path, h->sha, &h->err);
     return NULL;
@@ -2051,48 +2047,54 @@ static int ingest_cnv(struct ingest *g, bcf1_t *rec, char *chrom, struct zg_erro
     return rc;
 }
 
-/* Takes the annotation (INFO key g->ann.tag) out of a text record: its value goes to g->abuf
- * (NUL-terminated; g->alen its length, -1 when the record has none) and the line keeps the
- * rest of INFO. htslib then parses a line without the value that is most of it (a VEP CSQ is
- * ~95 % of a record's bytes), which this import reads itself anyway (ann_parse). info, iend:
- * the INFO column. Returns 0 or ZG_ENOMEM. */
-static int lift_annotation(struct ingest *g, kstring_t *ln, char *info, char *iend)
+int zg_vcf_cut_info(char *line, size_t *len, size_t info, size_t iend, const char *tag, char **buf,
+                    int *cap)
 {
-    g->alen = -1;
-    size_t tl = strlen(g->ann.tag);
-    for (char *it = info; it < iend;) {
-        char *next = memchr(it, ';', (size_t)(iend - it));
-        char *e = next ? next : iend;
-        if ((size_t)(e - it) > tl && it[tl] == '=' && !memcmp(it, g->ann.tag, tl)) {
+    size_t tl = strlen(tag);
+    for (char *it = line + info, *ie = line + iend; it < ie;) {
+        char *next = memchr(it, ';', (size_t)(ie - it));
+        char *e = next ? next : ie;
+        if ((size_t)(e - it) > tl && it[tl] == '=' && !memcmp(it, tag, tl)) {
             size_t vlen = (size_t)(e - it) - tl - 1;
             if (vlen >= INT_MAX)
                 return ZG_ENOMEM;
-            if ((size_t)g->nabuf < vlen + 1) {
-                char *p = realloc(g->abuf, vlen + 1);
+            if ((size_t)*cap < vlen + 1) {
+                char *p = realloc(*buf, vlen + 1);
                 if (!p)
                     return ZG_ENOMEM;
-                g->abuf = p;
-                g->nabuf = (int)vlen + 1;
+                *buf = p;
+                *cap = (int)vlen + 1;
             }
-            memcpy(g->abuf, it + tl + 1, vlen);
-            g->abuf[vlen] = '\0';
-            g->alen = (int)vlen;
+            memcpy(*buf, it + tl + 1, vlen);
+            (*buf)[vlen] = '\0';
             /* cut "KEY=value" and one separator; an INFO left empty becomes "." */
             char *from = it, *to = e;
-            if (it > info)
+            if (it > line + info)
                 from--;
             else if (next)
                 to++;
             else
                 *from++ = '.';
-            char *end = ln->s + ln->l;
-            memmove(from, to, (size_t)(end - to) + 1);
-            ln->l -= (size_t)(to - from);
-            return 0;
+            memmove(from, to, (size_t)(line + *len - to) + 1);
+            *len -= (size_t)(to - from);
+            return (int)vlen;
         }
         it = e + 1;
     }
-    return 0;
+    return -1;
+}
+
+/* Takes the annotation (INFO key g->ann.tag) out of a text record: its value goes to g->abuf
+ * (g->alen its length, -1 when the record has none) and the line keeps the rest of INFO.
+ * htslib then parses a line without the value that is most of it (a VEP CSQ is ~95 % of a
+ * record's bytes), which this import reads itself anyway (ann_parse). info, iend: the INFO
+ * column. Returns 0 or ZG_ENOMEM. */
+static int lift_annotation(struct ingest *g, kstring_t *ln, char *info, char *iend)
+{
+    int r = zg_vcf_cut_info(ln->s, &ln->l, (size_t)(info - ln->s), (size_t)(iend - ln->s),
+                            g->ann.tag, &g->abuf, &g->nabuf);
+    g->alen = r >= 0 ? r : -1;
+    return r == ZG_ENOMEM ? ZG_ENOMEM : 0;
 }
 
 /* A text VCF record: the next line, checked for the columns up to INFO and a numeric POS
@@ -2103,6 +2105,7 @@ static int read_line(struct ingest *g, bcf1_t *rec, struct zg_error *err)
 {
     long long n = (long long)g->res->records + 1;
     kstring_t ln; /* vcf_parse reads it and writes NULs into it, never reallocates it */
+next_line:
     if (g->text.fd >= 0) {
         int r = text_line(&g->text, &ln.s, &ln.l);
         if (r == 0)
@@ -2121,8 +2124,14 @@ static int read_line(struct ingest *g, bcf1_t *rec, struct zg_error *err)
         if (r < -1)
             return zg_error_set(err, ZG_EINVAL, "path",
                                 "the file is truncated or corrupt after record %lld", n - 1);
+        if (g->line.l > TEXT_LINE_MAX)
+            return zg_error_set(err, ZG_EINVAL, "path", "record %lld is over %zu MiB long", n,
+                                TEXT_LINE_MAX >> 20);
         ln = g->line;
     }
+    /* the header (htslib read it), blank lines and '#' comment lines are not records */
+    if (ln.l == 0 || ln.s[0] == '#')
+        goto next_line;
     char *col[8], *p = ln.s, *end = ln.s + ln.l;
     int k = 0;
     for (; k < 8 && p; k++) {
@@ -2135,8 +2144,12 @@ static int read_line(struct ingest *g, bcf1_t *rec, struct zg_error *err)
                             "record %lld has %d column%s: a VCF record needs 8 (CHROM to INFO)", n,
                             k, k == 1 ? "" : "s");
     size_t plen = (size_t)(col[2] - col[1]) - 1;
-    if (plen == 0 || plen > 10 || strspn(col[1], "0123456789") != plen)
+    if (plen == 0 || strspn(col[1], "0123456789") != plen)
         return zg_error_set(err, ZG_EINVAL, "path", "record %lld: POS is not a number", n);
+    if (plen > 10)
+        return zg_error_set(err, ZG_EINVAL, "path",
+                            "record %lld: POS is beyond the positions stored (%lld at most)", n,
+                            (long long)ZG_SITE_MAX_POS);
     char *iend = p ? p - 1 : end;
     if (g->lift && lift_annotation(g, &ln, col[7], iend))
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");

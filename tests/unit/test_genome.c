@@ -245,7 +245,8 @@ static void annotation_lifted_like_htslib(void **state)
     char *binary = stored_dump(f2->db);
     zg_test_fx_teardown(&st2);
     assert_string_equal(text, binary);
-    /* and it is the right annotation: not the decoy's, the neighbours' values intact */
+    /* and it is the right annotation: not the decoy's, the sample's values intact (the other
+     * INFO keys: unit.genome_ingest cut_info_keeps_other_keys) */
     assert_non_null(strstr(text, "1:100A>T|GENE1|missense_variant|missense|ENST01|"
                                  "ENST01.1:c.1A>T|ENSP01.1:p.Met1Leu|PASS|0.25|40|10"));
     assert_non_null(strstr(text, "1:200C>G|GENE2|stop_gained|truncating|"));

@@ -8,9 +8,12 @@
 #include "auth/auth.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "genome/files_internal.h"
 #include "genome/variants.h"
 #include "ids/ids.h"
 #include "store/db.h"
+
+#include <htslib/bgzf.h>
 
 
 /* Writes a somatic VCF of n records (every 7th bi-allelic record becomes tri-allelic, every
@@ -221,6 +224,102 @@ static void text_blocks_lines_and_digest(void **state)
     assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_imports"), 1);
 }
 
+/* The annotation cut out of INFO before htslib parses a text record: the value, and the line
+ * left with the other keys intact. */
+static void cut_info_keeps_other_keys(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *info, *left, *value; /* value NULL: no such key, the line is untouched */
+    } cases[] = {
+        {"AF=0.5;CSQ=abc;DP=10", "AF=0.5;DP=10", "abc"},
+        {"CSQ=abc;AF=1", "AF=1", "abc"},
+        {"AF=1;CSQ=abc", "AF=1", "abc"},
+        {"CSQ=abc", ".", "abc"},
+        {"XCSQ=no;CSQX=no;CSQ=yes;CS=1", "XCSQ=no;CSQX=no;CS=1", "yes"},
+        {"CSQ=", ".", ""},
+        {"CSQ;DP=1", "CSQ;DP=1", NULL},
+        {"DP=3", "DP=3", NULL},
+        {".", ".", NULL},
+        {"CSQ=a;CSQ=b", "CSQ=b", "a"},
+    };
+    char *buf = NULL;
+    int cap = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char line[256], want[256];
+        int pre = snprintf(line, sizeof(line), "1\t100\t.\tA\tT\t.\tPASS\t");
+        snprintf(line + pre, sizeof(line) - (size_t)pre, "%s\tGT:AD\t0/1:3,4", cases[i].info);
+        snprintf(want, sizeof(want), "1\t100\t.\tA\tT\t.\tPASS\t%s\tGT:AD\t0/1:3,4", cases[i].left);
+        size_t len = strlen(line);
+        int r = zg_vcf_cut_info(line, &len, (size_t)pre, (size_t)pre + strlen(cases[i].info), "CSQ",
+                                &buf, &cap);
+        if (cases[i].value) {
+            assert_int_equal(r, (int)strlen(cases[i].value));
+            assert_string_equal(buf, cases[i].value);
+        } else {
+            assert_int_equal(r, -1);
+        }
+        assert_string_equal(line, want);
+        assert_int_equal(len, strlen(want));
+    }
+    free(buf);
+}
+
+/* Blank lines (in the header, the body, at the end) and '#' comment lines are not records,
+ * in a plain-text and a bgzipped VCF alike. */
+static void blank_and_comment_lines_skipped(void **state)
+{
+    struct zg_test_fx *f = *state;
+    static const char text[] =
+        "##fileformat=VCFv4.2\n\n##contig=<ID=1,length=1000000>\n"
+        "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Format: Allele|Consequence|SYMBOL\">\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "1\t100\t.\tA\tT\t.\tPASS\tCSQ=T|missense_variant|GENE1\n\n"
+        "#a comment\n"
+        "1\t200\t.\tA\tG\t.\tPASS\tCSQ=G|stop_gained|GENE2\n\n\n";
+    char plain[600], gz[600];
+    snprintf(plain, sizeof(plain), "%s/blank.vcf", f->t.root);
+    snprintf(gz, sizeof(gz), "%s/blank.vcf.gz", f->t.root);
+    FILE *o = fopen(plain, "w");
+    assert_non_null(o);
+    fputs(text, o);
+    fclose(o);
+    BGZF *z = bgzf_open(gz, "w");
+    assert_non_null(z);
+    assert_int_equal(bgzf_write(z, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+    assert_int_equal(bgzf_close(z), 0);
+    const char *paths[] = {plain, gz};
+    for (int i = 0; i < 2; i++) {
+        struct zg_import_opts io = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC};
+        struct zg_import_result res;
+        struct zg_error err;
+        zg_error_clear(&err);
+        int rc = zg_variant_import(&f->t.dd, f->db, paths[i], &io, &res, &err);
+        if (rc)
+            print_message("%s: %s\n", err.field, err.reason);
+        assert_int_equal(rc, 0);
+        assert_int_equal(res.records, 2);
+        assert_int_equal(res.annotated, 2);
+    }
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_sites WHERE"
+                                          " gene IN ('GENE1','GENE2')"),
+                     2);
+    /* a POS longer than any position stored is named as such */
+    snprintf(plain, sizeof(plain), "%s/far.vcf", f->t.root);
+    o = fopen(plain, "w");
+    assert_non_null(o);
+    fputs("##fileformat=VCFv4.2\n##contig=<ID=1,length=1000000>\n"
+          "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n1\t10009999919\t.\tA\tT\t.\tPASS\t.\n",
+          o);
+    fclose(o);
+    struct zg_import_opts io = {.case_id = f->case_id, .kind = ZG_VK_SOMATIC};
+    struct zg_import_result res;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_variant_import(&f->t.dd, f->db, plain, &io, &res, &err), ZG_EINVAL);
+    assert_non_null(strstr(err.reason, "record 1: POS is beyond the positions stored"));
+}
+
 static void streaming_sha256_matches_one_shot(void **state)
 {
     struct zg_test_fx *f = *state;
@@ -266,6 +365,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(stopping_from_progress_keeps_nothing, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(text_blocks_lines_and_digest, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test(cut_info_keeps_other_keys),
+        cmocka_unit_test_setup_teardown(blank_and_comment_lines_skipped, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(streaming_sha256_matches_one_shot, zg_test_fx_setup,
                                         zg_test_fx_teardown),
