@@ -155,7 +155,7 @@ lines = [
  "| tool | seconds | MB/s | × nginx |",
  "|---|---:|---:|---:|",
  f"| `curl -T` to nginx WebDAV PUT (raw transfer to disk) | {t_curl:.2f} | {mb / t_curl:,.0f} | 1.00 |",
- f"| `zengen upload --kind reads` (client SHA-256; 16 MB chunks, each fsynced, token auth; server moves it into the content-addressed store, reads it once for SHA-256 + MD5, checks, validates with htslib, registers, audits) | {t_zg:.2f} | {mb / t_zg:,.0f} | {t_curl / t_zg:.2f} |",
+ f"| `zengen upload --kind reads` (client SHA-256; 16 MB chunks, each fsynced, token auth; server hashes each chunk after answering it, then at finish moves the file into the content-addressed store, checks the SHA-256, validates with htslib, registers, audits) | {t_zg:.2f} | {mb / t_zg:,.0f} | {t_curl / t_zg:.2f} |",
  f"| for scale: `sha256sum` of the file alone | {t_sha:.2f} | {mb / t_sha:,.0f} | — |",
  "",
  "Reproduce: `bench/upload.sh` (`SIZE_MB=… RUNS=… bench/upload.sh` to vary).",
