@@ -136,6 +136,8 @@ int zg_demo_genome_reads(const struct zg_datadir *dd, sqlite3 *db, struct zg_err
     char crai[PATH_MAX + 40];
     snprintf(crai, sizeof(crai), "%s.crai", cram);
     unlink(crai); /* copied into the store with the file */
+    if (rc)
+        unlink(cram); /* a failed registration leaves its source in place */
     if (!rc)
         printf("genome: synthetic tumour reads %s (CRAM) for case %s — view them in the portal: "
                "#/genome/files/%s/igv?locus=" DEMO_CONTIG ":2900-3100\n",

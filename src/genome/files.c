@@ -645,9 +645,11 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
     int64_t size = 0;
     char md5[33], sha[65];
     struct stat sb;
+    bool linked = false; /* src stays until the file is recorded (then it is removed) */
     if (opts->move) {
-        if (rename(src, tmp))
-            return zg_error_set(err, ZG_EIO, "path", "cannot move %s into the store: %s", src,
+        linked = link(src, tmp) == 0;
+        if (!linked && rename(src, tmp))
+            return zg_error_set(err, ZG_EIO, "path", "cannot move the file into the store: %s",
                                 strerror(errno));
         if (opts->known_md5 && opts->expect_sha256 && strlen(opts->known_md5) == 32 &&
             strlen(opts->expect_sha256) == 64 && !stat(tmp, &sb) &&
@@ -684,7 +686,10 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
         goto fail;
     if (found) { /* the same content for the same case: idempotent */
         unlink(tmp);
-        return opts->recorded ? opts->recorded(opts->recorded_ctx, db, out, err) : 0;
+        rc = opts->recorded ? opts->recorded(opts->recorded_ctx, db, out, err) : 0;
+        if (!rc && linked)
+            unlink(src);
+        return rc;
     }
 
     /* 2. validate what was stored (not the source, which may change) */
@@ -815,14 +820,29 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
         return rc; /* the stored content stays; a retry finds and records it */
     }
     int r = sqlite3_step(st);
-    rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
     zg_db_release(st);
+    if ((r & 0xff) == SQLITE_CONSTRAINT) {
+        /* the same content was recorded for the case meanwhile (two finishes of one file at
+         * once): that row is the answer, as when it is found before */
+        struct zg_error e3;
+        bool again = false;
+        char id[sizeof(out->id)];
+        copy_str(id, sizeof(id), out->id);
+        if (zg_db_exec(db, "ROLLBACK TO zg_file_record", &e3) == 0 &&
+            find_existing(db, case_id, sha, out, &again, &e3) == 0 && again)
+            r = SQLITE_DONE;
+        else
+            copy_str(out->id, sizeof(out->id), id);
+    }
+    rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
     if (!rc && opts->recorded)
         rc = opts->recorded(opts->recorded_ctx, db, out, err);
     struct zg_error e2;
     if (!rc) {
         if ((rc = zg_db_exec(db, "RELEASE zg_file_record", err)) && outermost)
             zg_db_rollback(db);
+        if (!rc && linked)
+            unlink(src);
     } else if ((zg_db_exec(db, "ROLLBACK TO zg_file_record", &e2) ||
                 zg_db_exec(db, "RELEASE zg_file_record", &e2)) &&
                outermost)

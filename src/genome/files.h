@@ -62,7 +62,9 @@ struct zg_file_add_opts {
     const char *pipeline_version; /* NULL → "" */
     const char *data_kind;        /* NULL → "reads" for FASTQ/BAM/CRAM, "somatic" for VCF/BCF */
     const char *name;             /* display name; NULL → basename of the source path */
-    bool move;                    /* rename the source into the store instead of copying */
+    bool move;                    /* link the source into the store instead of copying it,
+                                   * and remove it once the file is recorded (on a failure it
+                                   * stays where it was); rename where links are not possible */
     const char *expect_sha256;    /* the content must have this SHA-256 (checked in the same
                                    * pass as the digests), else ZG_EINVAL on "sha256" */
     /* Digests already taken over exactly the content (an upload hashed as it arrived): with

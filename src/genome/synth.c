@@ -674,8 +674,10 @@ static int ingest_file(struct gen *g, const char *case_id, const char *tmp, cons
                                   .data_kind = zg_variant_kind_name(kind), .move = true};
     struct zg_file_info fi;
     int rc = zg_file_add(g->dd, g->db, tmp, &fo, &fi, err);
-    if (rc)
+    if (rc) {
+        unlink(tmp); /* a failed registration leaves its source in place */
         return rc;
+    }
     struct zg_import_opts io = {.case_id = case_id, .kind = kind, .cancer_type = ct,
                                 .dataset = g->dataset, .callable_mb = 38.0, .genes = g->genes,
                                 .file_id = fi.id, .in_transaction = true};

@@ -564,8 +564,24 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
     if (flock(lk, LOCK_EX | LOCK_NB)) {
         close(lk);
         json_decref(o);
-        return zg_error_set(err, ZG_ECONFLICT, "id", "the upload is being finished");
+        return zg_error_set(err, ZG_ECONFLICT, "id",
+                            "the upload is busy: a chunk is being written or it is being "
+                            "finished");
     }
+    /* under the lock: still this upload's data, and still open (another finish may have
+     * completed between the first look and the lock) */
+    struct stat a, b;
+    struct upload_row now = {0};
+    if (fstat(lk, &a) || stat(part, &b) || a.st_ino != b.st_ino || a.st_dev != b.st_dev ||
+        (rc = load_upload(db, id, &now, err)) || strcmp(now.state, "open")) {
+        free(now.opts);
+        close(lk);
+        json_decref(o);
+        return rc ? rc
+                  : zg_error_set(err, ZG_ENOTFOUND, "id", "the upload is %s",
+                                 now.state[0] ? now.state : "finished");
+    }
+    free(now.opts);
     /* the digests taken as the chunks came (else the registration reads the file for them) */
     char sha[65], md5[33];
     hash_wait(id);
@@ -591,13 +607,24 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
     else /* checked, validated, indexed and moved into the store with no database lock held */
         rc = zg_file_add(dd, db, part, &fo, out, err);
     json_decref(o);
-    if (rc) {
-        unlink(part); /* what was received is discarded, and the upload says so */
+    if (rc == ZG_EINVAL) { /* not the declared data, or not a valid genome file: discarded */
+        unlink(part);
         struct zg_error e2;
-        if (set_state(db, id, u.received, "failed", NULL, &e2)) {
-            /* the state stays open; the data is gone, which a retried finish reports */
+        sqlite3_stmt *st = zg_db_prepare(
+            db,
+            "UPDATE genome_uploads SET state='failed', updated_at=? WHERE id=? AND state='open'",
+            &e2);
+        if (st) {
+            sqlite3_bind_int64(st, 1, zg_clock_now());
+            sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE) {
+                /* the state stays open; the data is gone, which a retried finish reports */
+            }
+            zg_db_release(st);
         }
     }
+    /* any other failure (the database busy, a disk error) keeps the upload open with its data:
+     * finish can be called again */
     close(lk);
     return rc;
 }

@@ -478,7 +478,7 @@ static void migration_renumbers_sites(void **state)
                      1);
     assert_int_equal(zg_test_count(db, "SELECT count(*) FROM pragma_index_list('genome_sites')"),
                      0);
-    sqlite3_close(db);
+    zg_db_close(db);
     zg_test_rmtree(root);
 }
 
@@ -564,7 +564,7 @@ static void migration_slims_site_rows(void **state)
         assert_int_equal(zg_test_count(db, sql), 1);
     }
     assert_int_equal(zg_test_count(db, "SELECT class_code FROM genome_sites WHERE class = ''"), 0);
-    sqlite3_close(db);
+    zg_db_close(db);
     zg_test_rmtree(root);
 }
 

@@ -12,6 +12,7 @@
 #include "store/db.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <htslib/hts.h>
@@ -20,6 +21,47 @@
 #define CHUNK 65536
 
 static char data_root[1024];
+
+/* flock and rename are wrapped at link time (tests/unit/CMakeLists.txt): a hook set here runs
+ * once, just before the next non-blocking flock or the next rename, to put another finish
+ * exactly into the window a race would need. */
+int __real_flock(int fd, int op);
+int __real_rename(const char *from, const char *to);
+int __wrap_flock(int fd, int op);
+int __wrap_rename(const char *from, const char *to);
+static void (*flock_hook)(void), (*rename_hook)(void);
+
+int __wrap_flock(int fd, int op)
+{
+    void (*h)(void) = flock_hook;
+    if (h && (op & LOCK_NB)) {
+        flock_hook = NULL;
+        h();
+    }
+    return __real_flock(fd, op);
+}
+
+int __wrap_rename(const char *from, const char *to)
+{
+    void (*h)(void) = rename_hook;
+    if (h) {
+        rename_hook = NULL;
+        h();
+    }
+    return __real_rename(from, to);
+}
+
+/* what a hook finishes, and how that went */
+static struct zg_test_fx *hook_fx;
+static char hook_id[33];
+static int hook_rc;
+static struct zg_file_info hook_file;
+
+static void finish_other(void)
+{
+    struct zg_error err;
+    hook_rc = zg_upload_finish(&hook_fx->t.dd, hook_fx->db, hook_id, &hook_file, &err);
+}
 
 struct content {
     char *bytes;
@@ -195,6 +237,99 @@ static void one_finish_at_a_time(void **state)
     free(c.bytes);
 }
 
+/* A finish that got past its first look while another completed the upload (between its look
+ * and its lock) finds it finished: it neither fails nor touches it. */
+static void finish_after_another_completed(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content c;
+    load_content(&c);
+    char id[33];
+    begin(f, &c, c.sha, id);
+    append_all(f, &c, id, 0);
+    hook_fx = f;
+    memcpy(hook_id, id, sizeof(hook_id));
+    flock_hook = finish_other;
+    struct zg_file_info fi;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), ZG_ENOTFOUND);
+    assert_null(flock_hook);
+    assert_int_equal(hook_rc, 0);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM genome_uploads WHERE id='%s' AND"
+             " state='done' AND file_id='%s'",
+             id, hook_file.id);
+    assert_int_equal(zg_test_count(f->db, sql), 1);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_files"), 1);
+    free(c.bytes);
+}
+
+/* Two uploads of the same content for one case, finished at once: the second to record finds
+ * the first's row (the same file), and both uploads are done. */
+static void same_content_finished_at_once(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content c;
+    load_content(&c);
+    char a[33], b[33];
+    begin(f, &c, c.sha, a);
+    append_all(f, &c, a, 0);
+    begin(f, &c, c.sha, b);
+    append_all(f, &c, b, 0);
+    hook_fx = f;
+    memcpy(hook_id, a, sizeof(hook_id));
+    rename_hook = finish_other; /* a is recorded while b is being published */
+    struct zg_file_info fi;
+    struct zg_error err;
+    zg_error_clear(&err);
+    int rc = zg_upload_finish(&f->t.dd, f->db, b, &fi, &err);
+    if (rc)
+        print_message("%s: %s\n", err.field, err.reason);
+    assert_int_equal(rc, 0);
+    assert_null(rename_hook);
+    assert_int_equal(hook_rc, 0);
+    assert_string_equal(fi.id, hook_file.id);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_files"), 1);
+    assert_int_equal(uploads_in(f->db, a, "done"), 1);
+    assert_int_equal(uploads_in(f->db, b, "done"), 1);
+    part_gone(f, a);
+    part_gone(f, b);
+    free(c.bytes);
+}
+
+/* The database too busy to record the file: the upload stays open with its data, and a later
+ * finish completes it. */
+static void busy_database_keeps_the_upload(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content c;
+    load_content(&c);
+    char id[33];
+    begin(f, &c, c.sha, id);
+    append_all(f, &c, id, 0);
+    sqlite3 *other = zg_test_connect(&f->t, ZG_DB_MAIN);
+    zg_test_sql(other, "BEGIN IMMEDIATE");
+    sqlite3_busy_timeout(f->db, 50);
+    struct zg_file_info fi;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_not_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_true(sqlite3_get_autocommit(f->db));
+    zg_test_sql(other, "ROLLBACK");
+    zg_db_close(other);
+    sqlite3_busy_timeout(f->db, 10000);
+    assert_int_equal(uploads_in(f->db, id, "open"), 1);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_files"), 0);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_string_equal(fi.sha256, c.sha);
+    assert_string_equal(fi.md5, c.md5);
+    assert_int_equal(uploads_in(f->db, id, "done"), 1);
+    part_gone(f, id);
+    free(c.bytes);
+}
+
 int main(void)
 {
     /* the shared test data sits beside the project: <root>/../shared/data */
@@ -207,6 +342,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(declared_digest_mismatch_discards, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(one_finish_at_a_time, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(finish_after_another_completed, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(same_content_finished_at_once, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(busy_database_keeps_the_upload, zg_test_fx_setup,
                                         zg_test_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
