@@ -421,22 +421,40 @@ static void stale_snapshot_is_rebuilt(void **state)
     zg_cohort_release(co);
 }
 
-/* Rows written before migration 6 get site keys; the calls follow their sites. */
-static void migration_renumbers_sites(void **state)
+/* A database at the migrations before `version` (in a new scratch directory root): what a data
+ * directory written by an older zengen holds. */
+static sqlite3 *db_before(char root[256], int version)
 {
-    (void)state;
-    char root[256], path[300];
+    char path[300];
     zg_test_mkdtemp(root);
     snprintf(path, sizeof(path), "%s/old.db", root);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     size_t n = 0, before = 0;
     const struct zg_migration *m = zg_schema_migrations(ZG_DB_MAIN, &n);
-    while (before < n && m[before].version < 6)
+    while (before < n && m[before].version < version)
         before++;
     assert_true(before < n);
     struct zg_error err;
     assert_int_equal(zg_db_migrate(db, m, before, &err), 0);
+    return db;
+}
+
+/* Brings a db_before database to the current schema. */
+static void migrate_all(sqlite3 *db)
+{
+    size_t n = 0;
+    const struct zg_migration *m = zg_schema_migrations(ZG_DB_MAIN, &n);
+    struct zg_error err;
+    assert_int_equal(zg_db_migrate(db, m, n, &err), 0);
+}
+
+/* Rows written before migration 6 get site keys; the calls follow their sites. */
+static void migration_renumbers_sites(void **state)
+{
+    (void)state;
+    char root[256];
+    sqlite3 *db = db_before(root, 6);
     zg_test_sql(db, "INSERT INTO genome_sites(site_no,chrom,pos,ref,alt,gene,class) VALUES"
                     "(1,'17',7674220,'C','T','TP53','missense'),"
                     "(2,'X',5000,'G','A','',''),"
@@ -446,7 +464,7 @@ static void migration_renumbers_sites(void **state)
                     "(1,1,1,'PASS'),(1,3,1,'PASS'),(2,3,2,'PASS'),(2,4,2,'PASS');"
                     "INSERT INTO genome_germline(case_no,site_no,import_no,filter,zygosity)"
                     " VALUES(1,2,3,'PASS','het');");
-    assert_int_equal(zg_db_migrate(db, m, n, &err), 0);
+    migrate_all(db);
     assert_int_equal(zg_test_count(db, "SELECT count(*) FROM genome_sites"), 4);
     assert_int_equal(zg_test_count(db, "SELECT site_no FROM genome_sites WHERE alt='T'"),
                      zg_site_key(17, 7674220, 0));
@@ -487,18 +505,8 @@ static void migration_renumbers_sites(void **state)
 static void migration_slims_site_rows(void **state)
 {
     (void)state;
-    char root[256], path[300];
-    zg_test_mkdtemp(root);
-    snprintf(path, sizeof(path), "%s/old.db", root);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    size_t n = 0, before = 0;
-    const struct zg_migration *m = zg_schema_migrations(ZG_DB_MAIN, &n);
-    while (before < n && m[before].version < 8)
-        before++;
-    assert_true(before < n);
-    struct zg_error err;
-    assert_int_equal(zg_db_migrate(db, m, before, &err), 0);
+    char root[256];
+    sqlite3 *db = db_before(root, 8);
     /* every class; HGVSc with the transcript and a version, with it and ':', a different
      * transcript, none, a transcript that is only a prefix of the HGVSc's */
     static const char *const rows[][4] = {
@@ -532,7 +540,7 @@ static void migration_slims_site_rows(void **state)
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
-    assert_int_equal(zg_db_migrate(db, m, n, &err), 0);
+    migrate_all(db);
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT pos,class,transcript,hgvsc,hgvsp,hgvsc_cut FROM"
                                         " genome_sites ORDER BY site_no",

@@ -111,6 +111,13 @@ static void append_all(struct zg_test_fx *f, const struct content *c, const char
         append(f, c, id, at, at + CHUNK < c->n ? at + CHUNK : c->n);
 }
 
+/* An upload of c (declared SHA-256 sha) with every byte sent. */
+static void sent(struct zg_test_fx *f, struct content *c, const char *sha, char id[33])
+{
+    begin(f, c, sha, id);
+    append_all(f, c, id, 0);
+}
+
 static int64_t uploads_in(sqlite3 *db, const char *id, const char *state)
 {
     char sql[200];
@@ -198,8 +205,7 @@ static void declared_digest_mismatch_discards(void **state)
     char id[33], wrong[ZG_SHA256_HEX];
     memcpy(wrong, c.sha, sizeof(wrong));
     wrong[0] = wrong[0] == '0' ? '1' : '0';
-    begin(f, &c, wrong, id);
-    append_all(f, &c, id, 0);
+    sent(f, &c, wrong, id);
     struct zg_file_info fi;
     struct zg_error err;
     zg_error_clear(&err);
@@ -219,8 +225,7 @@ static void one_finish_at_a_time(void **state)
     struct content c;
     load_content(&c);
     char id[33];
-    begin(f, &c, c.sha, id);
-    append_all(f, &c, id, 0);
+    sent(f, &c, c.sha, id);
     char p[1200];
     snprintf(p, sizeof(p), "%s/files/uploads/%s.part", f->t.data, id);
     int fd = open(p, O_RDONLY);
@@ -245,8 +250,7 @@ static void finish_after_another_completed(void **state)
     struct content c;
     load_content(&c);
     char id[33];
-    begin(f, &c, c.sha, id);
-    append_all(f, &c, id, 0);
+    sent(f, &c, c.sha, id);
     hook_fx = f;
     memcpy(hook_id, id, sizeof(hook_id));
     flock_hook = finish_other;
@@ -274,10 +278,8 @@ static void same_content_finished_at_once(void **state)
     struct content c;
     load_content(&c);
     char a[33], b[33];
-    begin(f, &c, c.sha, a);
-    append_all(f, &c, a, 0);
-    begin(f, &c, c.sha, b);
-    append_all(f, &c, b, 0);
+    sent(f, &c, c.sha, a);
+    sent(f, &c, c.sha, b);
     hook_fx = f;
     memcpy(hook_id, a, sizeof(hook_id));
     rename_hook = finish_other; /* a is recorded while b is being published */
@@ -307,8 +309,7 @@ static void busy_database_keeps_the_upload(void **state)
     struct content c;
     load_content(&c);
     char id[33];
-    begin(f, &c, c.sha, id);
-    append_all(f, &c, id, 0);
+    sent(f, &c, c.sha, id);
     sqlite3 *other = zg_test_connect(&f->t, ZG_DB_MAIN);
     zg_test_sql(other, "BEGIN IMMEDIATE");
     sqlite3_busy_timeout(f->db, 50);
