@@ -2073,7 +2073,7 @@ int zg_vcf_cut_info(char *line, size_t *len, size_t info, size_t iend, const cha
                 from--;
             else if (next)
                 to++;
-            else
+            if (from == line + info && to == ie)
                 *from++ = '.';
             memmove(from, to, (size_t)(line + *len - to) + 1);
             *len -= (size_t)(to - from);

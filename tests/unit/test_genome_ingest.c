@@ -242,6 +242,9 @@ static void cut_info_keeps_other_keys(void **state)
         {"DP=3", "DP=3", NULL},
         {".", ".", NULL},
         {"CSQ=a;CSQ=b", "CSQ=b", "a"},
+        {";CSQ=x", ".", "x"},
+        {"CSQ=x;", ".", "x"},
+        {"a;;CSQ=x;;b", "a;;;b", "x"},
     };
     char *buf = NULL;
     int cap = 0;
