@@ -359,15 +359,22 @@ int zg_api_genome_upload_data(struct zg_req *req, struct zg_error *err)
 
 int zg_api_genome_upload_finish(struct zg_req *req, struct zg_error *err)
 {
-    static const char *const allowed[] = {NULL};
-    const char *id;
+    static const char *const allowed[] = {"index_upload", NULL};
+    const char *id, *index_id = NULL;
     int rc;
-    if ((rc = own_upload(req, &id, err)) || (rc = zg_body_only(req, allowed, err)))
+    if ((rc = own_upload(req, &id, err)) || (rc = zg_body_only(req, allowed, err)) ||
+        (rc = zg_body_string(req, "index_upload", false, 64, &index_id, err)))
         return rc;
+    if (index_id) { /* the caller's own upload, like the data's */
+        int64_t uid = 0;
+        if (zg_upload_owner(req->conns->db, index_id, &uid, err) || uid != req->who.user_id)
+            return zg_error_set(err, ZG_ENOTFOUND, "index_upload", "no such upload");
+        zg_req_audit_data(req, index_id);
+    }
     struct zg_file_info f;
     /* no transaction here: the finish reads, checks and indexes the data with no lock held and
      * records the file and the upload's state in one short transaction of its own */
-    if ((rc = zg_upload_finish(&req->app->dd, req->conns->db, id, &f, err)))
+    if ((rc = zg_upload_finish(&req->app->dd, req->conns->db, id, index_id, &f, err)))
         return rc;
     zg_req_audit_data(req, f.id);
     zg_req_audit_data(req, f.case_id);

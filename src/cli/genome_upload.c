@@ -19,8 +19,8 @@
 static const char *usage =
     "zengen upload FILE --server URL --case ID [--token-file F] [--kind reads|somatic|germline|sv|"
     "cnv] [--reference GRCh38|GRCh37] [--pipeline NAME --pipeline-version V] [--resume ID] "
-    "[--import somatic|germline|sv|cnv [--cancer-type CODE]] [--cacert PEM] [--chunk-size BYTES] "
-    "[--quiet]";
+    "[--index FILE.bai|.csi|.crai|.tbi] [--import somatic|germline|sv|cnv [--cancer-type CODE]] "
+    "[--cacert PEM] [--chunk-size BYTES] [--quiet]";
 
 struct client {
     const char *server, *cacert;
@@ -292,6 +292,50 @@ static int import_and_follow(const struct client *cl, const char *file_id, const
     }
 }
 
+/* Sends the index file at path as an upload of its own (named after the file, which tells the
+ * server its kind); its upload id into id. */
+static int upload_index(const struct client *cl, const char *case_id, const char *path,
+                        size_t chunk, char id[64], struct zg_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
+        if (fd >= 0)
+            close(fd);
+        return zg_error_set(err, ZG_ENOTFOUND, "--index", "cannot read %s", path);
+    }
+    char sha[ZG_SHA256_HEX];
+    long status = 0;
+    json_t *j = NULL;
+    int64_t received = 0;
+    const char *base = strrchr(path, '/');
+    int rc = hash_file(fd, sb.st_size, cl, sha, err);
+    json_t *b =
+        rc ? NULL
+           : json_pack("{s:s,s:I,s:s,s:s}", "case_id", case_id, "size", (json_int_t)sb.st_size,
+                       "sha256", sha, "name", base ? base + 1 : path);
+    char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
+    json_decref(b);
+    if (!rc && !text)
+        rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    if (!rc &&
+        !(rc = request(cl, "POST", "/api/v1/genome/uploads", NULL, text, strlen(text), &status, &j,
+                       err)) &&
+        status != 201)
+        rc = problem(status, j, "--index", err);
+    free(text);
+    if (!rc) {
+        snprintf(id, 64, "%s", str(j, "id"));
+        if (!id[0])
+            rc = zg_error_set(err, ZG_EIO, "--server", "the server's answer names no upload");
+    }
+    json_decref(j);
+    if (!rc)
+        rc = send_chunks(cl, id, fd, sb.st_size, chunk, &received, err);
+    close(fd);
+    return rc;
+}
+
 int zg_cmd_upload(int argc, char **argv)
 {
     struct zg_args a;
@@ -304,6 +348,7 @@ int zg_cmd_upload(int argc, char **argv)
     const char *pipe = zg_args_opt(&a, "--pipeline"), *pv = zg_args_opt(&a, "--pipeline-version");
     const char *resume = zg_args_opt(&a, "--resume"), *imp = zg_args_opt(&a, "--import");
     const char *ct = zg_args_opt(&a, "--cancer-type"), *cs = zg_args_opt(&a, "--chunk-size");
+    const char *index = zg_args_opt(&a, "--index");
     cl.quiet = zg_args_flag(&a, "--quiet");
     cl.tty = isatty(2) != 0;
     const char *file = zg_args_pos(&a, 0);
@@ -409,9 +454,18 @@ int zg_cmd_upload(int argc, char **argv)
     j = NULL;
     if ((rc = send_chunks(&cl, id, fd, size, chunk, &received, &err)))
         goto fail;
+    /* the index, when there is one, goes along: the server checks it instead of building one
+     * (which reads the whole file: minutes for a WGS BAM) */
+    char index_id[64] = "", fbody[128] = "{}";
+    if (index) {
+        if ((rc = upload_index(&cl, case_id, index, chunk, index_id, &err)))
+            goto fail;
+        snprintf(fbody, sizeof(fbody), "{\"index_upload\":\"%s\"}", index_id);
+    }
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/genome/uploads/%s/finish", id);
-    if ((rc = request(&cl, "POST", path, NULL, "{}", 2, &status, &j, &err)) || status != 201) {
+    if ((rc = request(&cl, "POST", path, NULL, fbody, strlen(fbody), &status, &j, &err)) ||
+        status != 201) {
         /* the answer may have been lost after the server finished: ask the upload */
         json_t *st = NULL;
         long s2 = 0;

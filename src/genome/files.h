@@ -137,8 +137,12 @@ int zg_upload_owner(sqlite3 *db, const char *id, int64_t *user_id,
  * transaction: the data is checked and indexed with no lock held, and the file's row and the
  * upload's "done" are written together in one short transaction. On a checksum mismatch or
  * invalid data the upload is discarded ("failed", ZG_EINVAL); ZG_ECONFLICT while another
- * finish of it runs. */
+ * finish of it runs. index_id (or NULL): another complete upload holding the file's index,
+ * named for its kind (….bai, .csi, .crai, .tbi); htslib checks it against the data instead of
+ * an index being built (minutes for a WGS BAM), and both uploads end done with the file. An
+ * index that does not fit is discarded ("index_upload" in err) and the data stays open. */
 int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
-                     struct zg_file_info *out, struct zg_error *err) ZG_MUST_CHECK;
+                     const char *index_id, struct zg_file_info *out,
+                     struct zg_error *err) ZG_MUST_CHECK;
 
 #endif

@@ -521,72 +521,151 @@ static const char *jopt(json_t *o, const char *k)
 }
 
 struct finishing {
-    const char *id;
-    int64_t received;
+    const char *id, *index_id;
+    int64_t received, index_received;
 };
 
-/* Run in the transaction that records the file: the upload is done with it. */
+/* Run in the transaction that records the file: the upload (and its index's) is done with it. */
 static int mark_done(void *ctx, sqlite3 *db, const struct zg_file_info *f, struct zg_error *err)
 {
     const struct finishing *fin = ctx;
-    return set_state(db, fin->id, fin->received, "done", f->id, err);
+    int rc = set_state(db, fin->id, fin->received, "done", f->id, err);
+    if (!rc && fin->index_id)
+        rc = set_state(db, fin->index_id, fin->index_received, "done", f->id, err);
+    return rc;
 }
 
-int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
-                     struct zg_file_info *out, struct zg_error *err)
+/* Takes an upload for finishing: it must be open with every byte received; its part file is
+ * opened into *lk and locked (the kernel drops the lock if this process dies), and the row is
+ * read again under the lock (another finish may have completed in between). field names the
+ * upload in errors ("id", "index_upload"). */
+static int claim(const struct zg_datadir *dd, sqlite3 *db, const char *id, const char *field,
+                 struct upload_row *u, char part[1200], int *lk, struct zg_error *err)
 {
-    struct upload_row u = {0};
-    int rc = load_upload(db, id, &u, err);
+    *lk = -1;
+    int rc = load_upload(db, id, u, err);
     if (rc)
         return rc;
-    json_t *o = json_loads(u.opts, 0, NULL);
-    free(u.opts);
-    if (strcmp(u.state, "open")) {
-        json_decref(o);
-        return zg_error_set(err, ZG_ENOTFOUND, "id", "the upload is %s", u.state);
-    }
-    if (u.received != u.expected) {
-        json_decref(o);
-        return zg_error_set(err, ZG_ECONFLICT, "size", "received %lld of %lld bytes",
-                            (long long)u.received, (long long)u.expected);
-    }
-    char part[1200];
-    part_path(dd, id, part, sizeof(part));
-    /* one finish at a time: a lock on the part file, which the kernel drops if this process
-     * dies; the file is complete, so no chunk writes to it any more */
-    int lk = open(part, O_RDONLY | O_CLOEXEC);
-    if (lk < 0) {
-        json_decref(o);
-        return zg_error_set(err, ZG_ECONFLICT, "id",
+    free(u->opts);
+    u->opts = NULL;
+    if (strcmp(u->state, "open"))
+        return zg_error_set(err, ZG_ENOTFOUND, field, "the upload is %s", u->state);
+    if (u->received != u->expected)
+        return zg_error_set(err, ZG_ECONFLICT, field, "received %lld of %lld bytes",
+                            (long long)u->received, (long long)u->expected);
+    part_path(dd, id, part, 1200);
+    int fd = open(part, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return zg_error_set(err, ZG_ECONFLICT, field,
                             "the upload's data is not there: it is being finished, or an "
                             "earlier finish was interrupted (then start a new upload)");
-    }
-    if (flock(lk, LOCK_EX | LOCK_NB)) {
-        close(lk);
-        json_decref(o);
-        return zg_error_set(err, ZG_ECONFLICT, "id",
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        close(fd);
+        return zg_error_set(err, ZG_ECONFLICT, field,
                             "the upload is busy: a chunk is being written or it is being "
                             "finished");
     }
-    /* under the lock: still this upload's data, and still open (another finish may have
-     * completed between the first look and the lock) */
     struct stat a, b;
     struct upload_row now = {0};
-    if (fstat(lk, &a) || stat(part, &b) || a.st_ino != b.st_ino || a.st_dev != b.st_dev ||
+    if (fstat(fd, &a) || stat(part, &b) || a.st_ino != b.st_ino || a.st_dev != b.st_dev ||
         (rc = load_upload(db, id, &now, err)) || strcmp(now.state, "open")) {
         free(now.opts);
-        close(lk);
-        json_decref(o);
+        close(fd);
         return rc ? rc
-                  : zg_error_set(err, ZG_ENOTFOUND, "id", "the upload is %s",
+                  : zg_error_set(err, ZG_ENOTFOUND, field, "the upload is %s",
                                  now.state[0] ? now.state : "finished");
     }
-    free(now.opts);
-    /* the digests taken as the chunks came (else the registration reads the file for them) */
-    char sha[65], md5[33];
+    u->opts = now.opts; /* what begin recorded */
+    *lk = fd;
+    return 0;
+}
+
+/* What was received is discarded, and the upload says so. */
+static void discard(sqlite3 *db, const char *id, const char *part)
+{
+    unlink(part);
+    struct zg_error e2;
+    sqlite3_stmt *st = zg_db_prepare(
+        db, "UPDATE genome_uploads SET state='failed', updated_at=? WHERE id=? AND state='open'",
+        &e2);
+    if (st) {
+        sqlite3_bind_int64(st, 1, zg_clock_now());
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            /* the state stays open; the data is gone, which a retried finish reports */
+        }
+        zg_db_release(st);
+    }
+}
+
+/* The SHA-256 of a claimed upload's bytes: its running digest, else read from the file. */
+static int upload_sha(const char *id, const char *part, int64_t size, char sha[65], bool *known_md5,
+                      char md5[33], struct zg_error *err)
+{
     hash_wait(id);
-    bool known = digest_take(id, u.expected, sha, md5);
-    struct finishing fin = {.id = id, .received = u.received};
+    *known_md5 = digest_take(id, size, sha, md5);
+    return *known_md5 ? 0 : zg_sha256_file(part, sha, err);
+}
+
+static const char *const index_exts[] = {".bai", ".csi", ".crai", ".tbi", NULL};
+
+int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id, const char *index_id,
+                     struct zg_file_info *out, struct zg_error *err)
+{
+    struct upload_row u = {0}, ui = {0};
+    char part[1200], ipart[1200], ilink[1300] = "";
+    int lk = -1, ilk = -1;
+    json_t *o = NULL;
+    int rc = claim(dd, db, id, "id", &u, part, &lk, err);
+    if (rc)
+        goto out;
+    o = json_loads(u.opts, 0, NULL);
+    char sha[65], md5[33];
+    bool known = false;
+    if (index_id) { /* an index sent as an upload of its own: htslib checks it against the data */
+        if (!strcmp(index_id, id)) {
+            rc = zg_error_set(err, ZG_EINVAL, "index_upload", "is this upload itself");
+            goto out;
+        }
+        if ((rc = claim(dd, db, index_id, "index_upload", &ui, ipart, &ilk, err)))
+            goto out;
+        json_t *io = json_loads(ui.opts, 0, NULL);
+        const char *name = jopt(io, "name"), *dot = name ? strrchr(name, '.') : NULL;
+        size_t k = 0;
+        while (dot && index_exts[k] && strcmp(dot, index_exts[k]))
+            k++;
+        bool named = dot && index_exts[k];
+        if (named)
+            snprintf(ilink, sizeof(ilink), "%.1100s.%s%s", part, index_id, dot);
+        json_decref(io);
+        if (!named) {
+            rc = zg_error_set(err, ZG_EINVAL, "index_upload",
+                              "must be named for its kind of index (….bai, .csi, .crai or .tbi)");
+            goto out;
+        }
+        char isha[65], imd5[33];
+        bool ik;
+        if ((rc = upload_sha(index_id, ipart, ui.expected, isha, &ik, imd5, err)))
+            goto out;
+        if (strcmp(isha, ui.sha)) {
+            discard(db, index_id, ipart);
+            rc = zg_error_set(err, ZG_EINVAL, "index_upload",
+                              "the index received does not match its declared SHA-256; that "
+                              "upload was discarded");
+            goto out;
+        }
+        /* htslib knows an index by its name's end */
+        if (link(ipart, ilink)) {
+            ilink[0] = '\0';
+            rc = zg_error_set(err, ZG_EIO, "", "cannot link the index: %s", strerror(errno));
+            goto out;
+        }
+    }
+    /* the digests taken as the chunks came (else the registration reads the file for them) */
+    hash_wait(id);
+    known = digest_take(id, u.expected, sha, md5);
+    struct finishing fin = {
+        .id = id, .received = u.received, .index_id = index_id, .index_received = ui.received};
     struct zg_file_add_opts fo = {.case_id = jopt(o, "case_id"),
                                   .specimen_id = jopt(o, "specimen_id"),
                                   .reference = jopt(o, "reference"),
@@ -594,6 +673,7 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
                                   .pipeline_version = jopt(o, "pipeline_version"),
                                   .data_kind = jopt(o, "data_kind"),
                                   .name = jopt(o, "name") ? jopt(o, "name") : id,
+                                  .index_path = ilink[0] ? ilink : NULL,
                                   .move = true,
                                   .expect_sha256 = u.sha,
                                   .known_md5 = known ? md5 : NULL,
@@ -606,25 +686,28 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
                           "was discarded");
     else /* checked, validated, indexed and moved into the store with no database lock held */
         rc = zg_file_add(dd, db, part, &fo, out, err);
-    json_decref(o);
-    if (rc == ZG_EINVAL) { /* not the declared data, or not a valid genome file: discarded */
-        unlink(part);
-        struct zg_error e2;
-        sqlite3_stmt *st = zg_db_prepare(
-            db,
-            "UPDATE genome_uploads SET state='failed', updated_at=? WHERE id=? AND state='open'",
-            &e2);
-        if (st) {
-            sqlite3_bind_int64(st, 1, zg_clock_now());
-            sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) != SQLITE_DONE) {
-                /* the state stays open; the data is gone, which a retried finish reports */
-            }
-            zg_db_release(st);
-        }
+    if (!rc && index_id)
+        unlink(ipart);
+    if (rc == ZG_EINVAL && index_id && !strcmp(err->field, "index")) {
+        /* the index does not fit the data: it goes, the data stays for another finish */
+        discard(db, index_id, ipart);
+        snprintf(err->field, sizeof(err->field), "index_upload");
+    } else if (rc == ZG_EINVAL) { /* not the declared data, or not a valid genome file */
+        discard(db, id, part);
+        if (index_id)
+            discard(db, index_id, ipart);
     }
-    /* any other failure (the database busy, a disk error) keeps the upload open with its data:
-     * finish can be called again */
-    close(lk);
+    /* any other failure (the database busy, a disk error) keeps the uploads open with their
+     * data: finish can be called again */
+out:
+    if (ilink[0])
+        unlink(ilink);
+    json_decref(o);
+    free(u.opts);
+    free(ui.opts);
+    if (ilk >= 0)
+        close(ilk);
+    if (lk >= 0)
+        close(lk);
     return rc;
 }

@@ -91,3 +91,25 @@ test('refusals name the reason; the token never comes from the command line', ()
   assert.notEqual(badimport.status, 0);
   assert.match(badimport.stderr, /import: kind: must be somatic, germline, sv or cnv/);
 });
+
+test('a BAM goes with its index: the server checks and stores the index instead of building one', () => {
+  const dir = join(DATA, 'bam_cram', 'strelka-demo20');
+  const bam = join(dir, 'NA12891_demo20.bam');
+  const r = upload([bam, '--index', `${bam}.bai`, '--server', srv.url, '--case', caseId, '--token-file', tokFile,
+    '--kind', 'reads', '--quiet']);
+  assert.equal(r.status, 0, r.stderr);
+  const m = r.stdout.match(/file (ZGF-[0-9A-F]{12}) registered for case \S+ \(bam,/);
+  assert.ok(m, r.stdout);
+  const shown = JSON.parse(cli(srv.dataDir, ['file', 'show', m[1], '--json']));
+  assert.equal(shown.has_index, true);
+  // an index of another kind of file is refused with the server's reason, the data kept open
+  const other = join(dir, 'NA12892_demo20.bam');
+  const bad = upload([other, '--index', join(dir, 'NA12891_demo20.cram.crai'), '--server', srv.url, '--case', caseId,
+    '--token-file', tokFile, '--kind', 'reads', '--quiet']);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /index_upload: the index cannot be read \(HTTP 422\)/);
+  const missing = upload([other, '--index', join(work, 'nope.bai'), '--server', srv.url, '--case', caseId,
+    '--token-file', tokFile, '--quiet']);
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /--index: cannot read/);
+});

@@ -11,6 +11,7 @@
 #include "genome/files_internal.h"
 #include "store/db.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -60,7 +61,7 @@ static struct zg_file_info hook_file;
 static void finish_other(void)
 {
     struct zg_error err;
-    hook_rc = zg_upload_finish(&hook_fx->t.dd, hook_fx->db, hook_id, &hook_file, &err);
+    hook_rc = zg_upload_finish(&hook_fx->t.dd, hook_fx->db, hook_id, NULL, &hook_file, &err);
 }
 
 struct content {
@@ -69,14 +70,13 @@ struct content {
     char sha[ZG_SHA256_HEX], md5[33];
 };
 
-static void load_content(struct content *c)
+/* The bytes of a shared test file (rel below ../shared/data), with their digests. */
+static void load_file(struct content *c, const char *rel)
 {
     char p[1200];
-    snprintf(p, sizeof(p), "%s%s", data_root,
-             SHARED "/vcf/annotated/bcftools-tests/test/split-vep.vcf");
+    snprintf(p, sizeof(p), "%s%s%s", data_root, SHARED, rel);
     c->bytes = zg_test_slurp(p, &c->n);
     assert_non_null(c->bytes);
-    assert_true(c->n > 4 * CHUNK);
     zg_sha256_hex(c->bytes, c->n, c->sha);
     hts_md5_context *m = hts_md5_init();
     assert_non_null(m);
@@ -87,11 +87,24 @@ static void load_content(struct content *c)
     hts_md5_destroy(m);
 }
 
-static void begin(struct zg_test_fx *f, const struct content *c, const char *sha, char id[33])
+/* A VEP-annotated VCF of several chunks. */
+static void load_content(struct content *c)
 {
-    struct zg_file_add_opts o = {.case_id = f->case_id, .data_kind = "somatic"};
+    load_file(c, "/vcf/annotated/bcftools-tests/test/split-vep.vcf");
+    assert_true(c->n > 4 * CHUNK);
+}
+
+static void begin_named(struct zg_test_fx *f, const struct content *c, const char *sha,
+                        const char *kind, const char *name, char id[33])
+{
+    struct zg_file_add_opts o = {.case_id = f->case_id, .data_kind = kind, .name = name};
     struct zg_error err;
     assert_int_equal(zg_upload_begin(&f->t.dd, f->db, (int64_t)c->n, sha, &o, 1, id, &err), 0);
+}
+
+static void begin(struct zg_test_fx *f, const struct content *c, const char *sha, char id[33])
+{
+    begin_named(f, c, sha, "somatic", NULL, id);
 }
 
 static void append(struct zg_test_fx *f, const struct content *c, const char *id, size_t from,
@@ -151,7 +164,7 @@ static void digests_taken_on_arrival(void **state)
     struct zg_file_info fi;
     struct zg_error err;
     zg_error_clear(&err);
-    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), 0);
     assert_int_equal(zg_upload_digest_hits(), hits + 1);
     assert_true(sqlite3_get_autocommit(f->db));
     assert_string_equal(fi.sha256, c.sha);
@@ -170,7 +183,7 @@ static void digests_taken_on_arrival(void **state)
     assert_int_equal(zg_test_count(f->db, sql), 1);
     part_gone(f, id);
     /* a finished upload takes no more chunks and no second finish */
-    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), ZG_ENOTFOUND);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), ZG_ENOTFOUND);
     free(c.bytes);
 }
 
@@ -188,7 +201,7 @@ static void restart_reads_the_file(void **state)
     uint64_t hits = zg_upload_digest_hits();
     struct zg_file_info fi;
     struct zg_error err;
-    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), 0);
     assert_int_equal(zg_upload_digest_hits(), hits);
     assert_string_equal(fi.sha256, c.sha);
     assert_string_equal(fi.md5, c.md5);
@@ -209,7 +222,7 @@ static void declared_digest_mismatch_discards(void **state)
     struct zg_file_info fi;
     struct zg_error err;
     zg_error_clear(&err);
-    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), ZG_EINVAL);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), ZG_EINVAL);
     assert_string_equal(err.field, "sha256");
     assert_true(sqlite3_get_autocommit(f->db));
     assert_int_equal(uploads_in(f->db, id, "failed"), 1);
@@ -234,10 +247,10 @@ static void one_finish_at_a_time(void **state)
     struct zg_file_info fi;
     struct zg_error err;
     zg_error_clear(&err);
-    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), ZG_ECONFLICT);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), ZG_ECONFLICT);
     assert_int_equal(uploads_in(f->db, id, "open"), 1);
     close(fd);
-    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), 0);
     assert_string_equal(fi.sha256, c.sha);
     free(c.bytes);
 }
@@ -257,7 +270,7 @@ static void finish_after_another_completed(void **state)
     struct zg_file_info fi;
     struct zg_error err;
     zg_error_clear(&err);
-    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), ZG_ENOTFOUND);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), ZG_ENOTFOUND);
     assert_null(flock_hook);
     assert_int_equal(hook_rc, 0);
     char sql[200];
@@ -286,7 +299,7 @@ static void same_content_finished_at_once(void **state)
     struct zg_file_info fi;
     struct zg_error err;
     zg_error_clear(&err);
-    int rc = zg_upload_finish(&f->t.dd, f->db, b, &fi, &err);
+    int rc = zg_upload_finish(&f->t.dd, f->db, b, NULL, &fi, &err);
     if (rc)
         print_message("%s: %s\n", err.field, err.reason);
     assert_int_equal(rc, 0);
@@ -316,19 +329,109 @@ static void busy_database_keeps_the_upload(void **state)
     struct zg_file_info fi;
     struct zg_error err;
     zg_error_clear(&err);
-    assert_int_not_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_int_not_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), 0);
     assert_true(sqlite3_get_autocommit(f->db));
     zg_test_sql(other, "ROLLBACK");
     zg_db_close(other);
     sqlite3_busy_timeout(f->db, 10000);
     assert_int_equal(uploads_in(f->db, id, "open"), 1);
     assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_files"), 0);
-    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, &fi, &err), 0);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), 0);
     assert_string_equal(fi.sha256, c.sha);
     assert_string_equal(fi.md5, c.md5);
     assert_int_equal(uploads_in(f->db, id, "done"), 1);
     part_gone(f, id);
     free(c.bytes);
+}
+
+/* A BAM and its index, each an upload: the index is checked against the data and stored with
+ * it (no index built), and both uploads end done with the one file. */
+static void index_sent_as_its_own_upload(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content bam, bai;
+    load_file(&bam, "/bam_cram/strelka-demo20/NA12891_demo20.bam");
+    load_file(&bai, "/bam_cram/strelka-demo20/NA12891_demo20.bam.bai");
+    char id[33], iid[33];
+    begin_named(f, &bam, bam.sha, "reads", "NA12891_demo20.bam", id);
+    append_all(f, &bam, id, 0);
+    begin_named(f, &bai, bai.sha, "reads", "NA12891_demo20.bam.bai", iid);
+    append_all(f, &bai, iid, 0);
+    struct zg_file_info fi;
+    struct zg_error err;
+    zg_error_clear(&err);
+    int rc = zg_upload_finish(&f->t.dd, f->db, id, iid, &fi, &err);
+    if (rc)
+        print_message("%s: %s\n", err.field, err.reason);
+    assert_int_equal(rc, 0);
+    assert_string_equal(fi.sha256, bam.sha);
+    assert_true(fi.index_path[0]);
+    size_t n = 0;
+    char *stored = zg_test_slurp(fi.index_path, &n);
+    assert_non_null(stored);
+    assert_int_equal(n, bai.n);
+    assert_memory_equal(stored, bai.bytes, n);
+    free(stored);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM genome_uploads WHERE state='done' AND"
+             " file_id='%s' AND id IN ('%s','%s')",
+             fi.id, id, iid);
+    assert_int_equal(zg_test_count(f->db, sql), 2);
+    part_gone(f, id);
+    part_gone(f, iid);
+    /* nothing else is left beside the parts (the index's named link is gone too) */
+    char dir[1200];
+    snprintf(dir, sizeof(dir), "%s/files/uploads", f->t.data);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int left = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        left += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(left, 0);
+    free(bam.bytes);
+    free(bai.bytes);
+}
+
+/* An index that does not fit is discarded and the data stays open: a finish without it then
+ * builds one. An index upload not named for its kind is refused with nothing discarded. */
+static void unfit_index_keeps_the_data(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content bam, junk = {0};
+    load_file(&bam, "/bam_cram/strelka-demo20/NA12891_demo20.bam");
+    junk.n = 96;
+    junk.bytes = calloc(1, junk.n);
+    assert_non_null(junk.bytes);
+    memcpy(junk.bytes, "BAI\\1", 4);
+    zg_sha256_hex(junk.bytes, junk.n, junk.sha);
+    char id[33], iid[33], nid[33];
+    begin_named(f, &bam, bam.sha, "reads", "a.bam", id);
+    append_all(f, &bam, id, 0);
+    begin_named(f, &junk, junk.sha, "reads", "a.bam.idx", nid);
+    append_all(f, &junk, nid, 0);
+    struct zg_file_info fi;
+    struct zg_error err;
+    zg_error_clear(&err);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, nid, &fi, &err), ZG_EINVAL);
+    assert_string_equal(err.field, "index_upload");
+    assert_int_equal(uploads_in(f->db, nid, "open"), 1);
+    assert_int_equal(uploads_in(f->db, id, "open"), 1);
+
+    begin_named(f, &junk, junk.sha, "reads", "a.bam.bai", iid);
+    append_all(f, &junk, iid, 0);
+    zg_error_clear(&err);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, iid, &fi, &err), ZG_EINVAL);
+    assert_string_equal(err.field, "index_upload");
+    assert_int_equal(uploads_in(f->db, iid, "failed"), 1);
+    part_gone(f, iid);
+    assert_int_equal(uploads_in(f->db, id, "open"), 1);
+    assert_int_equal(zg_test_count(f->db, "SELECT count(*) FROM genome_files"), 0);
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), 0);
+    assert_true(fi.index_path[0]); /* built */
+    free(bam.bytes);
+    free(junk.bytes);
 }
 
 int main(void)
@@ -349,6 +452,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(same_content_finished_at_once, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(busy_database_keeps_the_upload, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(index_sent_as_its_own_upload, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(unfit_index_keeps_the_data, zg_test_fx_setup,
                                         zg_test_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
