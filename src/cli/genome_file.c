@@ -9,7 +9,8 @@ int zg_cmd_file(int argc, char **argv)
     static const char *u =
         "zengen file add PATH --case ID [--specimen ID] [--index IDX] [--ref-fasta FA] "
         "[--reference GRCh38|GRCh37] [--pipeline NAME] [--pipeline-version V] "
-        "[--kind reads|somatic|germline|sv|cnv] [--json] | list [--case ID] [--json] | show ID";
+        "[--kind reads|somatic|germline|sv|cnv] [--json] | list [--case ID] [--json] | show ID | "
+        "sweep [--idle-days N]";
     if (argc < 1)
         return zg_cli_usage(u, "say what to do with files");
     const char *sub = argv[0];
@@ -27,6 +28,7 @@ int zg_cmd_file(int argc, char **argv)
         .data_kind = zg_args_opt(&a, "--kind"),
     };
     bool as_json = zg_args_flag(&a, "--json");
+    const char *idle_days = zg_args_opt(&a, "--idle-days");
     struct zg_datadir dd;
     sqlite3 *db = NULL;
     const char *pos = NULL;
@@ -101,6 +103,33 @@ int zg_cmd_file(int argc, char **argv)
         json_dumpf(j, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(j);
+    } else if (!strcmp(sub, "sweep")) {
+        /* uploads abandoned for days, and what interrupted ones left in the store */
+        char *end = NULL;
+        long days = idle_days ? strtol(idle_days, &end, 10) : 7;
+        if (idle_days && (!*idle_days || *end || days < 1 || days > 3650)) {
+            rc = zg_cli_usage(u, "--idle-days must be a number of days from 1 to 3650");
+            goto out;
+        }
+        struct zg_sweep_stats st;
+        rc = zg_uploads_sweep(&dd, db, (int64_t)days * 86400, &st, &err);
+        json_t *opt = json_pack("{s:i,s:I,s:I,s:I}", "idle_days", (int)days, "expired",
+                                (json_int_t)st.expired, "removed", (json_int_t)st.removed, "bytes",
+                                (json_int_t)st.bytes);
+        int r2 = zg_cli_audit(&dd, "files.sweep", "files", rc ? "failure" : "success", NULL, opt);
+        json_decref(opt);
+        if (rc) {
+            rc = zg_cli_fail(&err);
+            goto out;
+        }
+        if (r2) {
+            rc = ZG_EXIT_FAIL;
+            goto out;
+        }
+        printf("expired %lld upload%s idle for %ld day%s or more; removed %lld leftover file%s; "
+               "%.1f MB freed\n",
+               (long long)st.expired, st.expired == 1 ? "" : "s", days, days == 1 ? "" : "s",
+               (long long)st.removed, st.removed == 1 ? "" : "s", (double)st.bytes / 1e6);
     } else {
         rc = zg_cli_usage(u, "unknown file command '%s'", sub);
     }

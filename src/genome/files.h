@@ -145,4 +145,17 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id,
                      const char *index_id, struct zg_file_info *out,
                      struct zg_error *err) ZG_MUST_CHECK;
 
+/* What zg_uploads_sweep did: uploads expired, leftover files removed, bytes freed. */
+struct zg_sweep_stats {
+    int64_t expired, removed, bytes;
+};
+
+/* Expires uploads left open and idle for idle_s seconds or more (at least an hour): their data
+ * is removed and they end "failed" (up to 1000 a call). Removes what interrupted uploads and
+ * registrations left in the store, when older than that: files in DATA/files/uploads that no
+ * open upload owns, and files in DATA/files/tmp. An upload being written or finished right now
+ * is left alone. */
+int zg_uploads_sweep(const struct zg_datadir *dd, sqlite3 *db, int64_t idle_s,
+                     struct zg_sweep_stats *st, struct zg_error *err) ZG_MUST_CHECK;
+
 #endif

@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "store/db.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -710,4 +711,109 @@ out:
     if (lk >= 0)
         close(lk);
     return rc;
+}
+
+/* --- sweeping what uploads leave behind ------------------------------------------------- */
+
+/* Removes path when it is a regular file last changed before cutoff; adds it to st. */
+static void sweep_file(const char *path, int64_t cutoff, struct zg_sweep_stats *st)
+{
+    struct stat sb;
+    if (lstat(path, &sb) || !S_ISREG(sb.st_mode) || (int64_t)sb.st_mtime >= cutoff)
+        return;
+    if (unlink(path) == 0) {
+        st->removed++;
+        st->bytes += sb.st_size;
+    }
+}
+
+int zg_uploads_sweep(const struct zg_datadir *dd, sqlite3 *db, int64_t idle_s,
+                     struct zg_sweep_stats *st, struct zg_error *err)
+{
+    memset(st, 0, sizeof(*st));
+    if (idle_s < 3600)
+        return zg_error_set(err, ZG_EINVAL, "idle", "must be at least an hour");
+    int64_t cutoff = zg_clock_now() - idle_s;
+    /* 1. uploads open and idle since the cutoff: their data goes, they end failed */
+    sqlite3_stmt *q = zg_db_prepare(
+        db, "SELECT id FROM genome_uploads WHERE state='open' AND updated_at < ? LIMIT 1000", err);
+    if (!q)
+        return err->code;
+    sqlite3_bind_int64(q, 1, cutoff);
+    char(*ids)[33] = calloc(1000, sizeof(*ids));
+    size_t n = 0;
+    int r;
+    while (ids && (r = sqlite3_step(q)) == SQLITE_ROW && n < 1000)
+        snprintf(ids[n++], 33, "%s", zg_db_text(q, 0));
+    zg_db_release(q);
+    if (!ids)
+        return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!valid_upload_id(ids[i]))
+            continue;
+        char part[1200];
+        part_path(dd, ids[i], part, sizeof(part));
+        int fd = open(part, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) { /* a chunk or a finish right now */
+            close(fd);
+            continue;
+        }
+        struct stat sb;
+        if (fd >= 0 && !fstat(fd, &sb) && !unlink(part))
+            st->bytes += sb.st_size;
+        digest_note(ids[i], -1, NULL, 0);
+        sqlite3_stmt *u = zg_db_prepare(db,
+                                        "UPDATE genome_uploads SET state='failed', updated_at=?"
+                                        " WHERE id=? AND state='open' AND updated_at < ?",
+                                        err);
+        if (!u) {
+            rc = err->code;
+        } else {
+            sqlite3_bind_int64(u, 1, zg_clock_now());
+            sqlite3_bind_text(u, 2, ids[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(u, 3, cutoff);
+            r = sqlite3_step(u);
+            rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
+            if (!rc)
+                st->expired += sqlite3_changes(db);
+            zg_db_release(u);
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    free(ids);
+    if (rc)
+        return rc;
+    /* 2. what no open upload owns in uploads/ (a part left by a crash, an index's named link),
+     *    and what an interrupted registration left in tmp/: only when older than the cutoff */
+    static const char *const dirs[] = {"files/uploads", "files/tmp"};
+    for (int k = 0; k < 2; k++) {
+        char root[1024];
+        zg_datadir_file(dd, dirs[k], root, sizeof(root));
+        DIR *d = opendir(root);
+        if (!d)
+            continue;
+        for (struct dirent *e; (e = readdir(d));) {
+            if (e->d_name[0] == '.')
+                continue;
+            char path[1400];
+            snprintf(path, sizeof(path), "%s/%s", root, e->d_name);
+            if (k == 0) {
+                char id[33];
+                snprintf(id, sizeof(id), "%.32s", e->d_name);
+                struct upload_row u = {0};
+                struct zg_error e2;
+                bool ours = valid_upload_id(id) && !strncmp(e->d_name + 32, ".part", 5);
+                bool open_upload =
+                    ours && load_upload(db, id, &u, &e2) == 0 && !strcmp(u.state, "open");
+                free(u.opts);
+                if (!ours || open_upload)
+                    continue;
+            }
+            sweep_file(path, cutoff, st);
+        }
+        closedir(d);
+    }
+    return 0;
 }

@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <htslib/hts.h>
 
@@ -434,6 +436,85 @@ static void unfit_index_keeps_the_data(void **state)
     free(junk.bytes);
 }
 
+/* Writes n bytes to path and dates it back by age seconds. */
+static void old_file(const char *path, size_t n, int64_t age)
+{
+    FILE *o = fopen(path, "wb");
+    assert_non_null(o);
+    for (size_t i = 0; i < n; i++)
+        fputc('x', o);
+    fclose(o);
+    struct timeval tv[2];
+    tv[0].tv_sec = tv[1].tv_sec = (time_t)(time(NULL) - age);
+    tv[0].tv_usec = tv[1].tv_usec = 0;
+    assert_int_equal(utimes(path, tv), 0);
+}
+
+/* The sweep expires uploads idle past the limit (their data goes) and removes what no open
+ * upload owns in uploads/ and what is left in tmp/, when old enough; the rest stays. */
+static void sweep_abandoned(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content c;
+    load_content(&c);
+    char idle[33], busy[33], fresh[33], done[33];
+    begin(f, &c, c.sha, idle);
+    append(f, &c, idle, 0, CHUNK);
+    begin(f, &c, c.sha, busy);
+    append(f, &c, busy, 0, CHUNK);
+    begin(f, &c, c.sha, fresh);
+    append(f, &c, fresh, 0, CHUNK);
+    sent(f, &c, c.sha, done);
+    struct zg_file_info fi;
+    struct zg_error err;
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, done, NULL, &fi, &err), 0);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "UPDATE genome_uploads SET updated_at = updated_at - 30*86400 WHERE id IN ('%s','%s')",
+             idle, busy);
+    zg_test_sql(f->db, sql);
+    /* the busy one is being written right now: its lock is held */
+    char p[1200], q[1200], t1[1200], t2[1200], stray[1200];
+    snprintf(p, sizeof(p), "%s/files/uploads/%s.part", f->t.data, busy);
+    int fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    /* leftovers: a part of a finished upload, a named index link, tmp files old and new, and a
+     * file that is not the store's own */
+    snprintf(q, sizeof(q), "%s/files/uploads/%s.part", f->t.data, done);
+    old_file(q, 100, 9 * 86400);
+    snprintf(stray, sizeof(stray), "%s/files/uploads/%s.part.%s.bai", f->t.data, done, done);
+    old_file(stray, 10, 9 * 86400);
+    snprintf(t1, sizeof(t1), "%s/files/tmp/abandoned", f->t.data);
+    old_file(t1, 1000, 9 * 86400);
+    snprintf(t2, sizeof(t2), "%s/files/tmp/in-flight", f->t.data);
+    old_file(t2, 1000, 60);
+    struct zg_sweep_stats st;
+    zg_error_clear(&err);
+    assert_int_equal(zg_uploads_sweep(&f->t.dd, f->db, 60, &st, &err), ZG_EINVAL);
+    assert_int_equal(zg_uploads_sweep(&f->t.dd, f->db, 7 * 86400, &st, &err), 0);
+    assert_int_equal(st.expired, 1);
+    assert_int_equal(st.removed, 3);
+    assert_int_equal(st.bytes, CHUNK + 100 + 10 + 1000);
+    assert_int_equal(uploads_in(f->db, idle, "failed"), 1);
+    part_gone(f, idle);
+    assert_int_equal(uploads_in(f->db, busy, "open"), 1);
+    assert_int_equal(access(p, F_OK), 0);
+    assert_int_equal(uploads_in(f->db, fresh, "open"), 1);
+    assert_int_equal(uploads_in(f->db, done, "done"), 1);
+    assert_int_equal(access(q, F_OK), -1);
+    assert_int_equal(access(stray, F_OK), -1);
+    assert_int_equal(access(t1, F_OK), -1);
+    assert_int_equal(access(t2, F_OK), 0);
+    close(fd);
+    /* an expired upload takes no more chunks */
+    int64_t received = 0;
+    assert_int_equal(
+        zg_upload_append(&f->t.dd, f->db, idle, CHUNK, c.bytes + CHUNK, CHUNK, &received, &err),
+        ZG_ENOTFOUND);
+    free(c.bytes);
+}
+
 int main(void)
 {
     /* the shared test data sits beside the project: <root>/../shared/data */
@@ -457,6 +538,7 @@ int main(void)
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(unfit_index_keeps_the_data, zg_test_fx_setup,
                                         zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(sweep_abandoned, zg_test_fx_setup, zg_test_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
