@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +20,8 @@
 static const char *usage =
     "zengen upload FILE --server URL --case ID [--token-file F] [--kind reads|somatic|germline|sv|"
     "cnv] [--reference GRCh38|GRCh37] [--pipeline NAME --pipeline-version V] [--resume ID] "
-    "[--index FILE.bai|.csi|.crai|.tbi] [--import somatic|germline|sv|cnv [--cancer-type CODE]] "
+    "[--index FILE.bai|.csi|.crai|.tbi | --no-index] [--import somatic|germline|sv|cnv "
+    "[--cancer-type CODE]] "
     "[--cacert PEM] [--chunk-size BYTES] [--quiet]";
 
 struct client {
@@ -336,6 +338,30 @@ static int upload_index(const struct client *cl, const char *case_id, const char
     return rc;
 }
 
+/* The index beside a data file, as samtools and IGV look for it: FILE.bai/.csi/.crai/.tbi, or
+ * the stem of a .bam/.cram with .bai/.crai. Into out; false when there is none. */
+static bool index_beside(const char *file, char *out, size_t n)
+{
+    static const char *const same[] = {".bai", ".csi", ".crai", ".tbi"};
+    struct stat sb;
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(out, n, "%s%s", file, same[i]);
+        if (!stat(out, &sb) && S_ISREG(sb.st_mode) && sb.st_size > 0)
+            return true;
+    }
+    size_t len = strlen(file);
+    static const char *const stems[][2] = {{".bam", ".bai"}, {".cram", ".crai"}};
+    for (size_t i = 0; i < 2; i++) {
+        size_t el = strlen(stems[i][0]);
+        if (len > el && !strcmp(file + len - el, stems[i][0])) {
+            snprintf(out, n, "%.*s%s", (int)(len - el), file, stems[i][1]);
+            if (!stat(out, &sb) && S_ISREG(sb.st_mode) && sb.st_size > 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 int zg_cmd_upload(int argc, char **argv)
 {
     struct zg_args a;
@@ -349,6 +375,7 @@ int zg_cmd_upload(int argc, char **argv)
     const char *resume = zg_args_opt(&a, "--resume"), *imp = zg_args_opt(&a, "--import");
     const char *ct = zg_args_opt(&a, "--cancer-type"), *cs = zg_args_opt(&a, "--chunk-size");
     const char *index = zg_args_opt(&a, "--index");
+    bool no_index = zg_args_flag(&a, "--no-index");
     cl.quiet = zg_args_flag(&a, "--quiet");
     cl.tty = isatty(2) != 0;
     const char *file = zg_args_pos(&a, 0);
@@ -455,8 +482,15 @@ int zg_cmd_upload(int argc, char **argv)
     if ((rc = send_chunks(&cl, id, fd, size, chunk, &received, &err)))
         goto fail;
     /* the index, when there is one, goes along: the server checks it instead of building one
-     * (which reads the whole file: minutes for a WGS BAM) */
-    char index_id[64] = "", fbody[128] = "{}";
+     * (which reads the whole file: minutes for a WGS BAM). One found beside the file is sent
+     * too; should the server find it does not fit, the file is finished without it. */
+    char index_id[64] = "", fbody[128] = "{}", beside[PATH_MAX];
+    bool found = false;
+    if (!index && !no_index && (found = index_beside(file, beside, sizeof(beside)))) {
+        index = beside;
+        if (!cl.quiet)
+            fprintf(stderr, "upload: sending the index beside it too: %s\n", index);
+    }
     if (index) {
         if ((rc = upload_index(&cl, case_id, index, chunk, index_id, &err)))
             goto fail;
@@ -464,8 +498,18 @@ int zg_cmd_upload(int argc, char **argv)
     }
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/genome/uploads/%s/finish", id);
-    if ((rc = request(&cl, "POST", path, NULL, fbody, strlen(fbody), &status, &j, &err)) ||
-        status != 201) {
+    rc = request(&cl, "POST", path, NULL, fbody, strlen(fbody), &status, &j, &err);
+    const char *detail = json_string_value(json_object_get(j, "detail"));
+    if (!rc && found && status == 422 && detail && strstr(detail, "index_upload")) {
+        fprintf(stderr,
+                "zengen: warning: the server refused the index beside the file (%s); "
+                "finishing without it (the server builds one)\n",
+                detail);
+        json_decref(j);
+        j = NULL;
+        rc = request(&cl, "POST", path, NULL, "{}", 2, &status, &j, &err);
+    }
+    if (rc || status != 201) {
         /* the answer may have been lost after the server finished: ask the upload */
         json_t *st = NULL;
         long s2 = 0;

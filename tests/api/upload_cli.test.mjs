@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, startServer, addUser, cli } from '../lib/zengen.mjs';
@@ -112,4 +112,31 @@ test('a BAM goes with its index: the server checks and stores the index instead 
     '--token-file', tokFile, '--quiet']);
   assert.notEqual(missing.status, 0);
   assert.match(missing.stderr, /--index: cannot read/);
+});
+
+test('an index beside the file goes along; one the server refuses is left out, the file finished', () => {
+  const dir = join(DATA, 'bam_cram', 'strelka-demo20');
+  const fresh = cli(srv.dataDir, ['case', 'add', '--org', 'Upload Seq Hospital']).trim();
+  const r = upload([join(dir, 'NA12892_demo20.bam'), '--server', srv.url, '--case', fresh, '--token-file', tokFile,
+    '--kind', 'reads']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /sending the index beside it too: .*NA12892_demo20\.bam\.bai/);
+  const m = r.stdout.match(/file (ZGF-[0-9A-F]{12}) registered/);
+  assert.ok(m, r.stdout);
+  assert.equal(JSON.parse(cli(srv.dataDir, ['file', 'show', m[1], '--json'])).has_index, true);
+  // a stale index beside a file: refused by the server, the file registered with one it builds
+  const bam = join(work, 'stale.bam');
+  copyFileSync(join(dir, 'NA12891_demo20.bam'), bam);
+  writeFileSync(`${bam}.bai`, 'not an index');
+  const s = upload([bam, '--server', srv.url, '--case', fresh, '--token-file', tokFile, '--kind', 'reads']);
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stderr, /warning: the server refused the index beside the file \(index_upload: .*\); finishing without it/);
+  const m2 = s.stdout.match(/file (ZGF-[0-9A-F]{12}) registered/);
+  assert.ok(m2, s.stdout);
+  assert.equal(JSON.parse(cli(srv.dataDir, ['file', 'show', m2[1], '--json'])).has_index, true);
+  // --no-index sends none
+  const n = upload([join(dir, 'NA12892_demo20.bam'), '--server', srv.url, '--case', fresh, '--token-file', tokFile,
+    '--no-index', '--quiet']);
+  assert.equal(n.status, 0, n.stderr);
+  assert.doesNotMatch(n.stderr, /beside/);
 });
