@@ -299,6 +299,11 @@ static int import_and_follow(const struct client *cl, const char *file_id, const
 static int upload_index(const struct client *cl, const char *case_id, const char *path,
                         size_t chunk, char id[64], struct zg_error *err)
 {
+    const char *dot = strrchr(path, '.');
+    if (!dot ||
+        (strcmp(dot, ".bai") && strcmp(dot, ".csi") && strcmp(dot, ".crai") && strcmp(dot, ".tbi")))
+        return zg_error_set(err, ZG_EINVAL, "--index",
+                            "must be a .bai, .csi, .crai or .tbi file (the name says which kind)");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
@@ -492,9 +497,19 @@ int zg_cmd_upload(int argc, char **argv)
             fprintf(stderr, "upload: sending the index beside it too: %s\n", index);
     }
     if (index) {
-        if ((rc = upload_index(&cl, case_id, index, chunk, index_id, &err)))
+        if ((rc = upload_index(&cl, case_id, index, chunk, index_id, &err)) && !found)
             goto fail;
-        snprintf(fbody, sizeof(fbody), "{\"index_upload\":\"%s\"}", index_id);
+        if (rc) { /* the one found beside the file could not be sent: the file goes without */
+            fprintf(stderr,
+                    "zengen: warning: the index beside the file was not sent (%s); "
+                    "finishing without it (the server builds one)\n",
+                    err.reason);
+            zg_error_clear(&err);
+            rc = 0;
+            found = false;
+        } else {
+            snprintf(fbody, sizeof(fbody), "{\"index_upload\":\"%s\"}", index_id);
+        }
     }
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/genome/uploads/%s/finish", id);

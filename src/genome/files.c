@@ -694,8 +694,11 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
 
     /* 2. validate what was stored (not the source, which may change) */
     struct probe p = {0};
-    if ((rc = zg_genome_probe(tmp, opts->ref_fasta, &p.format, &p.bgzf, &p.reference, err)))
+    if ((rc = zg_genome_probe(tmp, opts->ref_fasta, &p.format, &p.bgzf, &p.reference, err))) {
+        if (access(tmp, F_OK)) /* not the data's fault: it was removed meanwhile */
+            rc = zg_error_set(err, ZG_EIO, "", "the file went missing while it was checked");
         goto fail;
+    }
     ext_for(&p);
 
     /* 3. the index: given, found beside the source, or built */

@@ -655,7 +655,9 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id, c
                               "upload was discarded");
             goto out;
         }
-        /* htslib knows an index by its name's end */
+        /* htslib knows an index by its name's end (a link left by a crash is replaced; both
+         * uploads are held) */
+        unlink(ilink);
         if (link(ipart, ilink)) {
             ilink[0] = '\0';
             rc = zg_error_set(err, ZG_EIO, "", "cannot link the index: %s", strerror(errno));
@@ -716,10 +718,14 @@ out:
 /* --- sweeping what uploads leave behind ------------------------------------------------- */
 
 /* Removes path when it is a regular file last changed before cutoff; adds it to st. */
+/* Removes path when it is a regular file not written since cutoff and not also linked
+ * elsewhere (a finish links the part it registers into tmp/: that file keeps the part's old
+ * write time while it is being checked); adds it to st. */
 static void sweep_file(const char *path, int64_t cutoff, struct zg_sweep_stats *st)
 {
     struct stat sb;
-    if (lstat(path, &sb) || !S_ISREG(sb.st_mode) || (int64_t)sb.st_mtime >= cutoff)
+    if (lstat(path, &sb) || !S_ISREG(sb.st_mode) || sb.st_nlink > 1 ||
+        (int64_t)sb.st_mtime >= cutoff)
         return;
     if (unlink(path) == 0) {
         st->removed++;
@@ -759,10 +765,16 @@ int zg_uploads_sweep(const struct zg_datadir *dd, sqlite3 *db, int64_t idle_s,
             close(fd);
             continue;
         }
-        struct stat sb;
-        if (fd >= 0 && !fstat(fd, &sb) && !unlink(part))
-            st->bytes += sb.st_size;
-        digest_note(ids[i], -1, NULL, 0);
+        /* under the lock: still this upload's part, and the row still idle — the state
+         * changes first, and only then does the data go (a chunk that came after the SELECT
+         * moved updated_at: the row does not match and the data stays) */
+        struct stat sb, pb;
+        bool same = fd >= 0 && !fstat(fd, &sb) && !stat(part, &pb) && sb.st_ino == pb.st_ino &&
+                    sb.st_dev == pb.st_dev;
+        if (fd >= 0 && !same) {
+            close(fd);
+            continue;
+        }
         sqlite3_stmt *u = zg_db_prepare(db,
                                         "UPDATE genome_uploads SET state='failed', updated_at=?"
                                         " WHERE id=? AND state='open' AND updated_at < ?",
@@ -775,9 +787,14 @@ int zg_uploads_sweep(const struct zg_datadir *dd, sqlite3 *db, int64_t idle_s,
             sqlite3_bind_int64(u, 3, cutoff);
             r = sqlite3_step(u);
             rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
-            if (!rc)
-                st->expired += sqlite3_changes(db);
+            bool expired = !rc && sqlite3_changes(db) == 1;
             zg_db_release(u);
+            if (expired) {
+                st->expired++;
+                digest_note(ids[i], -1, NULL, 0);
+                if (same && !unlink(part))
+                    st->bytes += sb.st_size;
+            }
         }
         if (fd >= 0)
             close(fd);

@@ -135,8 +135,18 @@ test('an index beside the file goes along; one the server refuses is left out, t
   assert.ok(m2, s.stdout);
   assert.equal(JSON.parse(cli(srv.dataDir, ['file', 'show', m2[1], '--json'])).has_index, true);
   // --no-index sends none
-  const n = upload([join(dir, 'NA12892_demo20.bam'), '--server', srv.url, '--case', fresh, '--token-file', tokFile,
-    '--no-index', '--quiet']);
+  const other = cli(srv.dataDir, ['case', 'add', '--org', 'Upload Seq Hospital']).trim();
+  const n = upload([join(dir, 'NA12892_demo20.bam'), '--server', srv.url, '--case', other, '--token-file', tokFile,
+    '--no-index']);
   assert.equal(n.status, 0, n.stderr);
   assert.doesNotMatch(n.stderr, /beside/);
+  const m3 = n.stdout.match(/file (ZGF-[0-9A-F]{12}) registered/);
+  assert.ok(m3, n.stdout);
+  // the index the server built, not the one beside the file: an index upload was not begun
+  assert.equal(n.stderr.match(/^upload: [0-9a-f]{32} /gm).length, 1);
+  // a named index with a name that says no kind is refused before anything is sent
+  const odd = upload([join(dir, 'NA12892_demo20.bam'), '--index', join(dir, 'SOURCE.txt'), '--server', srv.url,
+    '--case', other, '--token-file', tokFile, '--quiet']);
+  assert.notEqual(odd.status, 0);
+  assert.match(odd.stderr, /--index: must be a \.bai, \.csi, \.crai or \.tbi file/);
 });

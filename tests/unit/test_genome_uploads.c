@@ -489,6 +489,14 @@ static void sweep_abandoned(void **state)
     old_file(t1, 1000, 9 * 86400);
     snprintf(t2, sizeof(t2), "%s/files/tmp/in-flight", f->t.data);
     old_file(t2, 1000, 60);
+    /* the busy upload's data, linked into tmp/ as a finish does: old by its write time, but
+     * linked just now and still the part's */
+    char t3[1200];
+    snprintf(t3, sizeof(t3), "%s/files/tmp/being-registered", f->t.data);
+    struct timeval tv[2] = {{(time_t)(time(NULL) - 9 * 86400), 0},
+                            {(time_t)(time(NULL) - 9 * 86400), 0}};
+    assert_int_equal(utimes(p, tv), 0);
+    assert_int_equal(link(p, t3), 0);
     struct zg_sweep_stats st;
     zg_error_clear(&err);
     assert_int_equal(zg_uploads_sweep(&f->t.dd, f->db, 60, &st, &err), ZG_EINVAL);
@@ -506,12 +514,55 @@ static void sweep_abandoned(void **state)
     assert_int_equal(access(stray, F_OK), -1);
     assert_int_equal(access(t1, F_OK), -1);
     assert_int_equal(access(t2, F_OK), 0);
+    assert_int_equal(access(t3, F_OK), 0);
     close(fd);
     /* an expired upload takes no more chunks */
     int64_t received = 0;
     assert_int_equal(
         zg_upload_append(&f->t.dd, f->db, idle, CHUNK, c.bytes + CHUNK, CHUNK, &received, &err),
         ZG_ENOTFOUND);
+    free(c.bytes);
+}
+
+static const struct content *hook_content;
+
+/* A chunk of hook_id arrives (what a client resuming an idle upload sends). */
+static void append_more(void)
+{
+    int64_t received = 0;
+    struct zg_error err;
+    hook_rc = zg_upload_append(&hook_fx->t.dd, hook_fx->db, hook_id, CHUNK,
+                               hook_content->bytes + CHUNK, CHUNK, &received, &err);
+}
+
+/* An idle upload that a chunk revives between the sweep's look and its lock keeps its data. */
+static void sweep_spares_a_revived_upload(void **state)
+{
+    struct zg_test_fx *f = *state;
+    struct content c;
+    load_content(&c);
+    char id[33];
+    begin(f, &c, c.sha, id);
+    append(f, &c, id, 0, CHUNK);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "UPDATE genome_uploads SET updated_at = updated_at - 30*86400 WHERE id = '%s'", id);
+    zg_test_sql(f->db, sql);
+    hook_fx = f;
+    hook_content = &c;
+    memcpy(hook_id, id, sizeof(hook_id));
+    flock_hook = append_more;
+    struct zg_sweep_stats st;
+    struct zg_error err;
+    assert_int_equal(zg_uploads_sweep(&f->t.dd, f->db, 7 * 86400, &st, &err), 0);
+    assert_null(flock_hook);
+    assert_int_equal(hook_rc, 0);
+    assert_int_equal(st.expired, 0);
+    assert_int_equal(uploads_in(f->db, id, "open"), 1);
+    append_all(f, &c, id, 2 * CHUNK);
+    struct zg_file_info fi;
+    assert_int_equal(zg_upload_finish(&f->t.dd, f->db, id, NULL, &fi, &err), 0);
+    assert_string_equal(fi.sha256, c.sha);
     free(c.bytes);
 }
 
@@ -539,6 +590,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(unfit_index_keeps_the_data, zg_test_fx_setup,
                                         zg_test_fx_teardown),
         cmocka_unit_test_setup_teardown(sweep_abandoned, zg_test_fx_setup, zg_test_fx_teardown),
+        cmocka_unit_test_setup_teardown(sweep_spares_a_revived_upload, zg_test_fx_setup,
+                                        zg_test_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
