@@ -161,3 +161,11 @@ int zg_cli_start(struct zg_args *a, const char *usage, struct zg_datadir *dd, sq
     return rc;
 }
 
+int zg_cli_outcome(const struct zg_datadir *dd, const char *action, const char *resource, int rc,
+                   struct zg_error *err, json_t *data, json_t *options)
+{
+    int r2 = zg_cli_audit(dd, action, resource, rc ? "failure" : "success", data, options);
+    json_decref(data);
+    json_decref(options);
+    return rc ? zg_cli_fail(err) : r2 ? ZG_EXIT_FAIL : 0;
+}

@@ -51,6 +51,12 @@ int zg_cli_open(struct zg_args *a, struct zg_datadir *dd, sqlite3 **db, struct z
 int zg_cli_audit(const struct zg_datadir *dd, const char *action, const char *resource,
                  const char *outcome, json_t *data, json_t *options) ZG_MUST_CHECK;
 
+/* Audits the outcome of a CLI action that ran with result rc (reason in err when rc != 0) and
+ * gives the command's exit code: zg_cli_fail's for a failure, ZG_EXIT_FAIL when the audit event
+ * could not be written, else 0. Takes ownership of data and options (either may be NULL). */
+int zg_cli_outcome(const struct zg_datadir *dd, const char *action, const char *resource, int rc,
+                   struct zg_error *err, json_t *data, json_t *options) ZG_MUST_CHECK;
+
 /* Subcommands (cli/<name>.c). */
 int zg_cmd_init(int argc, char **argv);
 int zg_cmd_serve(int argc, char **argv);

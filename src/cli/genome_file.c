@@ -116,16 +116,8 @@ int zg_cmd_file(int argc, char **argv)
         json_t *opt = json_pack("{s:i,s:I,s:I,s:I}", "idle_days", (int)days, "expired",
                                 (json_int_t)st.expired, "removed", (json_int_t)st.removed, "bytes",
                                 (json_int_t)st.bytes);
-        int r2 = zg_cli_audit(&dd, "files.sweep", "files", rc ? "failure" : "success", NULL, opt);
-        json_decref(opt);
-        if (rc) {
-            rc = zg_cli_fail(&err);
+        if ((rc = zg_cli_outcome(&dd, "files.sweep", "files", rc, &err, NULL, opt)))
             goto out;
-        }
-        if (r2) {
-            rc = ZG_EXIT_FAIL;
-            goto out;
-        }
         printf("expired %lld upload%s idle for %ld day%s or more; removed %lld leftover file%s; "
                "%.1f MB freed\n",
                (long long)st.expired, st.expired == 1 ? "" : "s", days, days == 1 ? "" : "s",

@@ -114,18 +114,8 @@ int zg_cmd_import_vcf(int argc, char **argv)
     json_t *data = json_pack("[s]", o.case_id);
     if (o.file_id)
         json_array_append_new(data, json_string(o.file_id));
-    int r2 = zg_cli_audit(&dd, "variants.import", "variants", rc ? "failure" : "success", data,
-                          opt);
-    json_decref(opt);
-    json_decref(data);
-    if (rc) {
-        rc = zg_cli_fail(&err);
+    if ((rc = zg_cli_outcome(&dd, "variants.import", "variants", rc, &err, data, opt)))
         goto out;
-    }
-    if (r2) {
-        rc = ZG_EXIT_FAIL;
-        goto out;
-    }
     struct zg_cohort_update_stats us;
     if (!res.already && zg_cohort_update(&dd, db, &us, &err)) {
         fprintf(stderr, "zengen: the variants are stored but the cohort index was not updated "

@@ -98,16 +98,8 @@ int zg_cmd_synth(int argc, char **argv)
     if (tty)
         fputc('\n', stderr);
     json_t *opt = json_pack("{s:I,s:I}", "cases", (json_int_t)st.cases, "seed", (json_int_t)s);
-    int r2 = zg_cli_audit(&dd, "genome.synth", "cohort", rc ? "failure" : "success", NULL, opt);
-    json_decref(opt);
-    if (rc) {
-        rc = zg_cli_fail(&err);
+    if ((rc = zg_cli_outcome(&dd, "genome.synth", "cohort", rc, &err, NULL, opt)))
         goto out;
-    }
-    if (r2) {
-        rc = ZG_EXIT_FAIL;
-        goto out;
-    }
     printf("%d synthetic cases, %lld variants, %lld files in %.1f s (organisation \"%s\")\n",
            st.cases, (long long)st.variants, (long long)st.files, (double)st.ms / 1000.0, orgname);
 out:
