@@ -614,6 +614,48 @@ static int lookup_case(sqlite3 *db, const char *case_text, const char *specimen_
     return 0;
 }
 
+/* Records a file in one savepoint: its row (st, the bound INSERT; NULL when the row exists and
+ * out is it) and what the caller records with it (opts->recorded: an upload's state), both or
+ * neither. An INSERT that meets the same content recorded for the case meanwhile (two finishes
+ * of one file at once) takes that row, as when it is found before. st is released. */
+static int record_file(sqlite3 *db, sqlite3_stmt *st, const struct zg_file_add_opts *opts,
+                       const char *case_id, const char *sha, struct zg_file_info *out,
+                       struct zg_error *err)
+{
+    bool outermost = sqlite3_get_autocommit(db) != 0;
+    int rc = zg_db_exec(db, "SAVEPOINT zg_file_record", err);
+    if (rc) {
+        zg_db_release(st);
+        return rc; /* the stored content stays; a retry finds and records it */
+    }
+    int r = st ? sqlite3_step(st) : SQLITE_DONE;
+    zg_db_release(st);
+    if ((r & 0xff) == SQLITE_CONSTRAINT) {
+        struct zg_error e3;
+        bool again = false;
+        char id[sizeof(out->id)];
+        copy_str(id, sizeof(id), out->id);
+        if (zg_db_exec(db, "ROLLBACK TO zg_file_record", &e3) == 0 &&
+            find_existing(db, case_id, sha, out, &again, &e3) == 0 && again)
+            r = SQLITE_DONE;
+        else
+            copy_str(out->id, sizeof(out->id), id);
+    }
+    rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
+    if (!rc && opts->recorded)
+        rc = opts->recorded(opts->recorded_ctx, db, out, err);
+    struct zg_error e2;
+    if (!rc) {
+        if ((rc = zg_db_exec(db, "RELEASE zg_file_record", err)) && outermost)
+            zg_db_rollback(db);
+    } else if ((zg_db_exec(db, "ROLLBACK TO zg_file_record", &e2) ||
+                zg_db_exec(db, "RELEASE zg_file_record", &e2)) &&
+               outermost) {
+        zg_db_rollback(db); /* the savepoint was the transaction: nothing of it stays */
+    }
+    return rc;
+}
+
 int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
                 const struct zg_file_add_opts *opts, struct zg_file_info *out, struct zg_error *err)
 {
@@ -686,7 +728,7 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
         goto fail;
     if (found) { /* the same content for the same case: idempotent */
         unlink(tmp);
-        rc = opts->recorded ? opts->recorded(opts->recorded_ctx, db, out, err) : 0;
+        rc = record_file(db, NULL, opts, case_id, sha, out, err);
         if (!rc && linked)
             unlink(src);
         return rc;
@@ -816,40 +858,9 @@ int zg_file_add(const struct zg_datadir *dd, sqlite3 *db, const char *src,
     sqlite3_bind_text(st, 17, out->ref_fasta, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 18, out->uri, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 19, out->created_at);
-    /* the row and what the caller records with it (an upload's state) in one transaction */
-    bool outermost = sqlite3_get_autocommit(db) != 0;
-    if ((rc = zg_db_exec(db, "SAVEPOINT zg_file_record", err))) {
-        zg_db_release(st);
-        return rc; /* the stored content stays; a retry finds and records it */
-    }
-    int r = sqlite3_step(st);
-    zg_db_release(st);
-    if ((r & 0xff) == SQLITE_CONSTRAINT) {
-        /* the same content was recorded for the case meanwhile (two finishes of one file at
-         * once): that row is the answer, as when it is found before */
-        struct zg_error e3;
-        bool again = false;
-        char id[sizeof(out->id)];
-        copy_str(id, sizeof(id), out->id);
-        if (zg_db_exec(db, "ROLLBACK TO zg_file_record", &e3) == 0 &&
-            find_existing(db, case_id, sha, out, &again, &e3) == 0 && again)
-            r = SQLITE_DONE;
-        else
-            copy_str(out->id, sizeof(out->id), id);
-    }
-    rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
-    if (!rc && opts->recorded)
-        rc = opts->recorded(opts->recorded_ctx, db, out, err);
-    struct zg_error e2;
-    if (!rc) {
-        if ((rc = zg_db_exec(db, "RELEASE zg_file_record", err)) && outermost)
-            zg_db_rollback(db);
-        if (!rc && linked)
-            unlink(src);
-    } else if ((zg_db_exec(db, "ROLLBACK TO zg_file_record", &e2) ||
-                zg_db_exec(db, "RELEASE zg_file_record", &e2)) &&
-               outermost)
-        zg_db_rollback(db); /* the savepoint was the transaction: nothing of it stays */
+    rc = record_file(db, st, opts, case_id, sha, out, err);
+    if (!rc && linked)
+        unlink(src);
     return rc;
 
 fail_idx:
