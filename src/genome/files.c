@@ -63,6 +63,42 @@ int zg_genome_mkdirs(const char *path, struct zg_error *err)
     return 0;
 }
 
+int zg_file_digests_begin(struct zg_file_digests *d)
+{
+    d->sha = zg_sha256_begin();
+    d->md5 = hts_md5_init();
+    if (d->sha && d->md5)
+        return 0;
+    zg_file_digests_free(d);
+    return ZG_ENOMEM;
+}
+
+void zg_file_digests_update(struct zg_file_digests *d, const void *p, size_t n)
+{
+    zg_sha256_update(d->sha, p, n);
+    hts_md5_update(d->md5, p, (unsigned long)n);
+}
+
+bool zg_file_digests_end(struct zg_file_digests *d, char sha[65], char md5[33])
+{
+    unsigned char raw[16];
+    hts_md5_final(raw, d->md5);
+    hts_md5_hex(md5, raw);
+    zg_sha256_end(d->sha, sha);
+    d->sha = NULL;
+    zg_file_digests_free(d);
+    return sha[0] != '\0';
+}
+
+void zg_file_digests_free(struct zg_file_digests *d)
+{
+    zg_sha256_free(d->sha);
+    if (d->md5)
+        hts_md5_destroy(d->md5);
+    d->sha = NULL;
+    d->md5 = NULL;
+}
+
 /* Streams src into dst (when dst_fd >= 0) while computing MD5 and SHA-256. */
 static int hash_copy(const char *src, int dst_fd, int64_t *size, char md5[33], char sha[65],
                      struct zg_error *err)
@@ -73,9 +109,8 @@ static int hash_copy(const char *src, int dst_fd, int64_t *size, char md5[33], c
         return zg_error_set(err, errno == ENOENT ? ZG_ENOTFOUND : ZG_EIO, "path",
                             "cannot open %s: %s", src, strerror(errno));
     unsigned char *buf = malloc(COPY_CHUNK);
-    hts_md5_context *md = hts_md5_init();
-    struct zg_sha256_ctx *st = zg_sha256_begin();
-    if (!buf || !md || !st) {
+    struct zg_file_digests dg = {0};
+    if (!buf || zg_file_digests_begin(&dg)) {
         rc = zg_error_set(err, ZG_ENOMEM, "", "out of memory");
         goto out;
     }
@@ -90,8 +125,7 @@ static int hash_copy(const char *src, int dst_fd, int64_t *size, char md5[33], c
         }
         if (n == 0)
             break;
-        hts_md5_update(md, buf, (unsigned long)n);
-        zg_sha256_update(st, buf, (size_t)n);
+        zg_file_digests_update(&dg, buf, (size_t)n);
         *size += n;
         for (ssize_t off = 0; dst_fd >= 0 && off < n;) {
             ssize_t w = write(dst_fd, buf + off, (size_t)(n - off));
@@ -104,17 +138,10 @@ static int hash_copy(const char *src, int dst_fd, int64_t *size, char md5[33], c
             off += w;
         }
     }
-    unsigned char d5[16];
-    hts_md5_final(d5, md);
-    hts_md5_hex(md5, d5);
-    zg_sha256_end(st, sha);
-    st = NULL;
-    if (!sha[0])
+    if (!zg_file_digests_end(&dg, sha, md5))
         rc = zg_error_set(err, ZG_EINTERNAL, "", "SHA-256 failed");
 out:
-    zg_sha256_free(st);
-    if (md)
-        hts_md5_destroy(md);
+    zg_file_digests_free(&dg);
     free(buf);
     close(fd);
     return rc;

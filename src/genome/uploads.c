@@ -22,21 +22,18 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <htslib/hts.h>
 
 #define MAX_UPLOAD_SIZE (INT64_C(1) << 42) /* 4 TiB */
 
 /* --- running digests of open uploads ----------------------------------------------------- */
 
-#define MAX_DIGESTS                                                                                \
-    256 /* uploads in flight with running digests; beyond, the oldest is dropped                   \
-         */
+/* uploads in flight with running digests; beyond, the least recently used is dropped */
+#define MAX_DIGESTS 256
 
 struct digest {
     char id[33];
-    int64_t upto; /* bytes [0, upto) went through both */
-    struct zg_sha256_ctx *sha;
-    hts_md5_context *md5;
+    int64_t upto; /* bytes [0, upto) went into dg */
+    struct zg_file_digests dg;
     uint64_t used; /* for dropping the least recently used */
 };
 
@@ -46,9 +43,7 @@ static uint64_t digests_clock, digests_hits;
 
 static void digest_drop(struct digest *d)
 {
-    zg_sha256_free(d->sha);
-    if (d->md5)
-        hts_md5_destroy(d->md5);
+    zg_file_digests_free(&d->dg);
     memset(d, 0, sizeof(*d));
 }
 
@@ -78,14 +73,13 @@ static void digest_note(const char *id, int64_t at, const void *p, size_t n)
             d = old;
         }
         snprintf(d->id, sizeof(d->id), "%s", id);
-        d->sha = zg_sha256_begin();
-        d->md5 = hts_md5_init();
-        if (!d->sha || !d->md5)
-            digest_drop(d), d = NULL;
+        if (zg_file_digests_begin(&d->dg)) {
+            digest_drop(d);
+            d = NULL;
+        }
     }
     if (d && d->upto == at) {
-        zg_sha256_update(d->sha, p, n);
-        hts_md5_update(d->md5, p, (unsigned long)n);
+        zg_file_digests_update(&d->dg, p, n);
         d->upto = at + (int64_t)n;
         d->used = ++digests_clock;
     } else if (d) {
@@ -101,12 +95,7 @@ static int digest_take(const char *id, int64_t size, char sha[65], char md5[33])
     pthread_mutex_lock(&digests_mu);
     struct digest *d = digest_find(id);
     if (d && d->upto == size) {
-        unsigned char raw[16];
-        hts_md5_final(raw, d->md5);
-        hts_md5_hex(md5, raw);
-        zg_sha256_end(d->sha, sha);
-        d->sha = NULL;
-        got = sha[0] != '\0';
+        got = zg_file_digests_end(&d->dg, sha, md5);
         digests_hits += (uint64_t)got;
     }
     if (d)
@@ -581,31 +570,47 @@ static int claim(const struct zg_datadir *dd, sqlite3 *db, const char *id, const
     return 0;
 }
 
-/* What was received is discarded, and the upload says so. */
+/* An open upload ends failed; with idle_before > 0 only when it has been idle since then.
+ * *changed: whether it did. */
+static int mark_failed(sqlite3 *db, const char *id, int64_t idle_before, bool *changed,
+                       struct zg_error *err)
+{
+    *changed = false;
+    sqlite3_stmt *st =
+        zg_db_prepare(db,
+                      "UPDATE genome_uploads SET state='failed', updated_at=?1"
+                      " WHERE id=?2 AND state='open' AND (?3 = 0 OR updated_at < ?3)",
+                      err);
+    if (!st)
+        return err->code;
+    sqlite3_bind_int64(st, 1, zg_clock_now());
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, idle_before);
+    int r = sqlite3_step(st);
+    int rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
+    *changed = !rc && sqlite3_changes(db) == 1;
+    zg_db_release(st);
+    return rc;
+}
+
+/* What was received is discarded, and the upload says so (if that cannot be written, it stays
+ * open without its data, which a retried finish reports). */
 static void discard(sqlite3 *db, const char *id, const char *part)
 {
     unlink(part);
     struct zg_error e2;
-    sqlite3_stmt *st = zg_db_prepare(
-        db, "UPDATE genome_uploads SET state='failed', updated_at=? WHERE id=? AND state='open'",
-        &e2);
-    if (st) {
-        sqlite3_bind_int64(st, 1, zg_clock_now());
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            /* the state stays open; the data is gone, which a retried finish reports */
-        }
-        zg_db_release(st);
+    bool changed;
+    if (mark_failed(db, id, 0, &changed, &e2)) {
+        /* reported by the next finish, as said */
     }
 }
 
-/* The SHA-256 of a claimed upload's bytes: its running digest, else read from the file. */
-static int upload_sha(const char *id, const char *part, int64_t size, char sha[65], bool *known_md5,
-                      char md5[33], struct zg_error *err)
+/* The running digests of a claimed upload once the hasher has taken every chunk (true), or
+ * false when they do not cover its size bytes (then the file must be read). */
+static bool running_digests(const char *id, int64_t size, char sha[65], char md5[33])
 {
     hash_wait(id);
-    *known_md5 = digest_take(id, size, sha, md5);
-    return *known_md5 ? 0 : zg_sha256_file(part, sha, err);
+    return digest_take(id, size, sha, md5);
 }
 
 static const char *const index_exts[] = {".bai", ".csi", ".crai", ".tbi", NULL};
@@ -645,8 +650,8 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id, c
             goto out;
         }
         char isha[65], imd5[33];
-        bool ik;
-        if ((rc = upload_sha(index_id, ipart, ui.expected, isha, &ik, imd5, err)))
+        if (!running_digests(index_id, ui.expected, isha, imd5) &&
+            (rc = zg_sha256_file(ipart, isha, err)))
             goto out;
         if (strcmp(isha, ui.sha)) {
             discard(db, index_id, ipart);
@@ -665,8 +670,7 @@ int zg_upload_finish(const struct zg_datadir *dd, sqlite3 *db, const char *id, c
         }
     }
     /* the digests taken as the chunks came (else the registration reads the file for them) */
-    hash_wait(id);
-    known = digest_take(id, u.expected, sha, md5);
+    known = running_digests(id, u.expected, sha, md5);
     struct finishing fin = {
         .id = id, .received = u.received, .index_id = index_id, .index_received = ui.received};
     struct zg_file_add_opts fo = {.case_id = jopt(o, "case_id"),
@@ -717,7 +721,6 @@ out:
 
 /* --- sweeping what uploads leave behind ------------------------------------------------- */
 
-/* Removes path when it is a regular file last changed before cutoff; adds it to st. */
 /* Removes path when it is a regular file not written since cutoff and not also linked
  * elsewhere (a finish links the part it registers into tmp/: that file keeps the part's old
  * write time while it is being checked); adds it to st. */
@@ -748,13 +751,14 @@ int zg_uploads_sweep(const struct zg_datadir *dd, sqlite3 *db, int64_t idle_s,
     sqlite3_bind_int64(q, 1, cutoff);
     char(*ids)[33] = calloc(1000, sizeof(*ids));
     size_t n = 0;
-    int r;
-    while (ids && (r = sqlite3_step(q)) == SQLITE_ROW && n < 1000)
+    int r = SQLITE_DONE, rc = 0;
+    while (ids && n < 1000 && (r = sqlite3_step(q)) == SQLITE_ROW)
         snprintf(ids[n++], 33, "%s", zg_db_text(q, 0));
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = zg_db_fail(db, r, err);
     zg_db_release(q);
     if (!ids)
         return zg_error_set(err, ZG_ENOMEM, "", "out of memory");
-    int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         if (!valid_upload_id(ids[i]))
             continue;
@@ -775,26 +779,12 @@ int zg_uploads_sweep(const struct zg_datadir *dd, sqlite3 *db, int64_t idle_s,
             close(fd);
             continue;
         }
-        sqlite3_stmt *u = zg_db_prepare(db,
-                                        "UPDATE genome_uploads SET state='failed', updated_at=?"
-                                        " WHERE id=? AND state='open' AND updated_at < ?",
-                                        err);
-        if (!u) {
-            rc = err->code;
-        } else {
-            sqlite3_bind_int64(u, 1, zg_clock_now());
-            sqlite3_bind_text(u, 2, ids[i], -1, SQLITE_STATIC);
-            sqlite3_bind_int64(u, 3, cutoff);
-            r = sqlite3_step(u);
-            rc = r == SQLITE_DONE ? 0 : zg_db_fail(db, r, err);
-            bool expired = !rc && sqlite3_changes(db) == 1;
-            zg_db_release(u);
-            if (expired) {
-                st->expired++;
-                digest_note(ids[i], -1, NULL, 0);
-                if (same && !unlink(part))
-                    st->bytes += sb.st_size;
-            }
+        bool expired = false;
+        if (!(rc = mark_failed(db, ids[i], cutoff, &expired, err)) && expired) {
+            st->expired++;
+            digest_note(ids[i], -1, NULL, 0);
+            if (same && !unlink(part))
+                st->bytes += sb.st_size;
         }
         if (fd >= 0)
             close(fd);
