@@ -210,10 +210,15 @@ const char *zg_alt_class_name(enum zg_alt_class c)
     return (unsigned)c < ZG_AC__COUNT ? class_names[c] : "other";
 }
 
+bool zg_alt_class_is_coding(enum zg_alt_class c)
+{
+    return c <= ZG_AC_INFRAME;
+}
+
 bool zg_alt_class_coding(const char *name)
 {
     enum zg_alt_class c;
-    return !zg_alt_class_parse(name, &c) && c <= ZG_AC_INFRAME;
+    return !zg_alt_class_parse(name, &c) && zg_alt_class_is_coding(c);
 }
 
 int zg_alt_class_parse(const char *s, enum zg_alt_class *out)

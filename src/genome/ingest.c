@@ -1508,7 +1508,7 @@ static const char *row_class(const struct batch *b, const struct row *w)
 /* Whether row_class is a small coding alteration (zg_alt_class_coding, without the names). */
 static bool row_coding(const struct batch *b, const struct row *w)
 {
-    return b->text[w->gene] && w->cls <= ZG_AC_INFRAME;
+    return b->text[w->gene] && zg_alt_class_is_coding(w->cls);
 }
 
 /* A row whose ordinal-0 key base is taken: its site among those at the position, else a new

@@ -38,9 +38,10 @@ enum zg_alt_class {
 };
 const char *zg_alt_class_name(enum zg_alt_class c);
 int zg_alt_class_parse(const char *s, enum zg_alt_class *out) ZG_MUST_CHECK;
-/* Whether a class name is a small coding alteration (missense, truncating, splice, in-frame):
- * what TMB counts. */
+/* Whether a class is a small coding alteration (missense, truncating, splice, in-frame): what
+ * TMB counts; by name (false for an unknown one) or by value. */
 bool zg_alt_class_coding(const char *name);
+bool zg_alt_class_is_coding(enum zg_alt_class c);
 
 /* Maps a Sequence Ontology term list ("a&b", VEP/SnpEff ANN) or an old SnpEff EFF effect name
  * to its most severe class. */
